@@ -1,0 +1,79 @@
+#!/bin/sh
+# Install what the integration tests (tests/integration) need. Idempotent.
+#   * Debian packages: pytest (+ pytest-timeout as a safety net), pyftpdlib, python3-openssl (pyftpdlib's TLS
+#     handler, used to prove FEAT filtering of AUTH TLS), lftp, curl,
+#     iproute2 (ip netns), nftables.
+#   * vsftpd is NOT installed (it would start a system service and conflicts
+#     with other servers): its .deb is downloaded and unpacked into
+#     $REPO/.deps/vsftpd (gitignored), run from there by the tests.
+#   * users ftpsecure, ftpxanon (vsftpd), _ftp_proxy (the proxy drops to it
+#     when started as root), and the empty root-owned dir /var/lib/ftpx-empty
+#     (vsftpd's secure_chroot_dir and ftpxanon's home).
+set -eu
+
+REPO=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
+DEPS="$REPO/.deps"
+
+if [ "$(id -u)" != 0 ]; then
+    echo "install-test-deps.sh: must run as root" >&2
+    exit 1
+fi
+
+# libwrap0, libcap2, libpam0g, libssl3: shared libraries the unpacked vsftpd
+# binary links against (normally pulled in by its own Depends).
+PKGS="python3 python3-pytest python3-pytest-timeout python3-pyftpdlib python3-openssl lftp curl iproute2 nftables
+      libwrap0 libcap2 libpam0g libssl3"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+if [ -n "$missing" ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing
+fi
+
+# vsftpd, unpacked, not installed
+if [ ! -x "$DEPS/vsftpd/usr/sbin/vsftpd" ]; then
+    mkdir -p "$DEPS"
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    if ! (cd "$tmp" && apt-get download vsftpd >/dev/null 2>&1); then
+        apt-get update -qq
+        (cd "$tmp" && apt-get download vsftpd >/dev/null)
+    fi
+    rm -rf "$DEPS/vsftpd"
+    dpkg -x "$tmp"/vsftpd_*.deb "$DEPS/vsftpd"
+fi
+# vsftpd -v writes its version to fd 0
+"$DEPS/vsftpd/usr/sbin/vsftpd" -v 0>&1 || { echo "vsftpd from $DEPS does not run" >&2; exit 1; }
+
+# users
+#   ftpsecure  vsftpd's nopriv_user
+#   ftpxanon   vsftpd's ftp_username (anonymous sessions run as it). vsftpd
+#              chdir()s to this user's home before anon_root, so the home
+#              must exist: the empty dir below.
+#   _ftp_proxy the proxy drops to it when started as root
+EMPTY=/var/lib/ftpx-empty
+mkdir -p "$EMPTY"
+chown root:root "$EMPTY"
+chmod 0755 "$EMPTY"
+nologin=/usr/sbin/nologin
+if ! getent passwd ftpsecure >/dev/null; then
+    useradd --system --no-create-home --home-dir /nonexistent --shell "$nologin" ftpsecure
+fi
+if ! getent passwd ftpxanon >/dev/null; then
+    useradd --system --no-create-home --home-dir "$EMPTY" --shell "$nologin" ftpxanon
+elif [ "$(getent passwd ftpxanon | cut -d: -f6)" != "$EMPTY" ]; then
+    usermod --home "$EMPTY" ftpxanon
+fi
+if ! getent passwd _ftp_proxy >/dev/null; then
+    useradd --system --no-create-home --home-dir /nonexistent --shell "$nologin" _ftp_proxy
+fi
+# vsftpd's secure_chroot_dir is the same empty, root-owned dir ($EMPTY).
+
+echo "install-test-deps.sh: ok"

@@ -1,0 +1,91 @@
+// One data connection of a session: the proxy's end toward the client and
+// its end toward the server, each either accepted on a listener of the proxy
+// or connected by the proxy, then a relay between them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "proxy/asio.hpp"
+
+namespace proxy {
+
+// How one side of a data connection is made.
+struct DataEnd {
+    // Accept on this listener, only from allowed_peer (anything else is port
+    // theft: logged, closed, and the listener keeps waiting).
+    std::optional<tcp::acceptor> listener;
+    asio::ip::address allowed_peer;
+    // Or connect to this endpoint, from local (port 0 = any).
+    tcp::endpoint connect_to;
+    std::optional<tcp::endpoint> connect_from;
+
+    static DataEnd accept(tcp::acceptor listener, asio::ip::address allowed_peer);
+    static DataEnd connect(tcp::endpoint to, std::optional<tcp::endpoint> from);
+    bool accepts() const { return listener.has_value(); }
+};
+
+class DataChannel : public std::enable_shared_from_this<DataChannel> {
+  public:
+    enum class State { Waiting, Connecting, Relaying, Finished };
+
+    // log_prefix: "#12" (the session id). setup_timeout bounds the time from
+    // creation to the start of the relay.
+    static std::shared_ptr<DataChannel> create(asio::io_context& io, std::string log_prefix,
+                                               DataEnd client, DataEnd server,
+                                               std::chrono::seconds setup_timeout);
+
+    // Starts accepting/connecting. A channel where the proxy connects on both
+    // sides waits for start_transfer() before connecting.
+    void start();
+    // A transfer command went to the server: the data connection is due now.
+    void start_transfer(std::string command);
+    // Abort: closes listeners and sockets; wait_finished() completes.
+    void close();
+
+    State state() const { return state_; }
+    // Completes when every byte the server sent has been delivered to the
+    // client (its end shut down), or the channel was closed or timed out. The
+    // session waits for this before relaying a download's 226, so a client
+    // never sees the completion reply before the end of its data.
+    awaitable<void> wait_server_data_delivered();
+
+    // The port of the listener facing the client (for 227/229 replies).
+    std::uint16_t client_listen_port() const;
+    // The listener facing the server (for PORT/EPRT sent to the server).
+    tcp::endpoint server_listen_endpoint() const;
+
+    DataChannel(asio::io_context& io, std::string log_prefix, DataEnd client, DataEnd server,
+                std::chrono::seconds setup_timeout);
+
+  private:
+    awaitable<void> run();
+    awaitable<void> watch_setup_timeout();
+    awaitable<bool> establish(DataEnd& end, tcp::socket& socket, const char* side);
+    awaitable<void> pump(tcp::socket& from, tcp::socket& to, std::uint64_t& bytes);
+    void mark_server_data_delivered();
+    void finish();
+
+    asio::io_context& io_;
+    std::string log_prefix_;
+    DataEnd client_end_, server_end_;
+    tcp::socket client_, server_;
+    asio::steady_timer setup_timer_;
+    asio::steady_timer transfer_due_;  // wakes a connect/connect channel
+    asio::steady_timer delivered_;     // never expires; cancelled to wake waiters
+    State state_ = State::Waiting;
+    bool transfer_started_ = false;
+    bool closed_ = false;
+    bool server_data_delivered_ = false;
+    int pumps_running_ = 0;
+    std::chrono::seconds setup_timeout_;
+    const char* end_reason_ = nullptr;  // first cause of an abort, for the log line
+    std::string command_;               // the transfer command, for the log line
+    std::uint64_t to_server_bytes_ = 0, to_client_bytes_ = 0;
+    std::chrono::steady_clock::time_point relay_start_;
+};
+
+}  // namespace proxy

@@ -1,0 +1,150 @@
+// ftp-proxy: one worker, one listen address. Start-up only: options, the
+// listening socket, privileges, then the Worker runs until stopped.
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "common/logging.hpp"
+#include "proxy/net.hpp"
+#include "proxy/options.hpp"
+#include "proxy/privileges.hpp"
+#include "proxy/worker.hpp"
+
+namespace {
+
+using namespace proxy;
+
+// sysexits.h values, as OpenBSD's tools use them.
+constexpr int kExitUsage = 64;
+constexpr int kExitUnavailable = 69;
+constexpr int kExitOsError = 71;
+
+// A start-up failure: the message and the exit code it maps to.
+struct StartError {
+    int code;
+    std::string message;
+};
+
+asio::ip::address parse_address(const char* flag, const std::string& text) {
+    error_code error;
+    auto address = asio::ip::make_address(text, error);
+    if (error) throw UsageError(std::string(flag) + ": \"" + text + "\" is not an IP address");
+    return canonical(address);
+}
+
+// -R may be a name: resolved once, here, before any chroot. With -a, the
+// server's address must be of the same family.
+tcp::endpoint resolve_server(asio::io_context& io, const Options& options,
+                             const std::optional<asio::ip::address>& source) {
+    error_code error;
+    tcp::resolver resolver(io);
+    auto results = resolver.resolve(*options.reverse_host, std::to_string(options.server_port),
+                                    tcp::resolver::numeric_service, error);
+    if (error || results.empty())
+        throw StartError{kExitUnavailable, "-R: cannot resolve \"" + *options.reverse_host +
+                                               "\": " + error.message()};
+    for (const auto& entry : results) {
+        auto endpoint = canonical(entry.endpoint());
+        if (!source || endpoint.address().is_v4() == source->is_v4()) return endpoint;
+    }
+    throw StartError{kExitUsage, "-a " + source->to_string() + " and -R " + *options.reverse_host +
+                                     " are of different address families"};
+}
+
+tcp::acceptor open_listener(asio::io_context& io, const Options& options) {
+    error_code error;
+    if (options.listen_fd) {
+        sockaddr_storage address{};
+        socklen_t length = sizeof address;
+        int type = 0;
+        socklen_t type_length = sizeof type;
+        if (getsockname(*options.listen_fd, reinterpret_cast<sockaddr*>(&address), &length) != 0 ||
+            getsockopt(*options.listen_fd, SOL_SOCKET, SO_TYPE, &type, &type_length) != 0 ||
+            type != SOCK_STREAM)
+            throw StartError{kExitUsage, "--listen-fd " + std::to_string(*options.listen_fd) +
+                                             " is not an inherited TCP socket"};
+        tcp::acceptor acceptor(io);
+        acceptor.assign(address.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), *options.listen_fd,
+                        error);
+        if (error) throw StartError{kExitOsError, "--listen-fd: " + error.message()};
+        return acceptor;
+    }
+    tcp::endpoint endpoint{parse_address("-b", options.listen_address), options.listen_port};
+    tcp::acceptor acceptor(io);
+    acceptor.open(endpoint.protocol(), error);
+    if (!error) acceptor.set_option(asio::socket_base::reuse_address(true), error);
+    if (!error) acceptor.bind(endpoint, error);
+    if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
+    if (error)
+        throw StartError{kExitOsError,
+                         "cannot listen on " + to_string(endpoint) + ": " + error.message()};
+    return acceptor;
+}
+
+Settings make_settings(const Options& options, asio::io_context& io) {
+    Settings settings;
+    if (options.source_address)
+        settings.source_address = parse_address("-a", *options.source_address);
+    settings.server = resolve_server(io, options, settings.source_address);
+    settings.anonymous_only = options.anonymous_only;
+    settings.verbose = options.verbose;
+    settings.passive_to_server = options.passive_to_server;
+    settings.data_from_port_20 = options.data_from_port_20;
+    settings.idle_timeout = options.idle_timeout;
+    settings.data_timeout = options.data_timeout;
+    settings.passive_ports = options.passive_ports;
+    return settings;
+}
+
+int run(const std::vector<std::string>& args) {
+    Options options = parse_options(args);
+    if (!options.reverse_host)
+        throw UsageError(
+            "forward (transparent) mode is not available yet; use -R address for reverse mode");
+    common::setup_logging(options.debug ? common::LogTarget::Stderr : common::LogTarget::Syslog,
+                          options.log_level, "ftp-proxy");
+    asio::io_context io(1);
+    Settings settings = make_settings(options, io);
+    tcp::acceptor listener = open_listener(io, options);
+    error_code ignored;
+    auto listening = canonical(listener.local_endpoint(ignored));
+    try {
+        drop_privileges(options.user, options.chroot_dir, options.data_from_port_20);
+    } catch (const std::runtime_error& e) {
+        throw StartError{kExitOsError, e.what()};
+    }
+    if (!options.debug && !options.foreground) {
+        if (daemon(0, 0) != 0) throw StartError{kExitOsError, "daemon() failed"};
+        io.notify_fork(asio::io_context::fork_child);
+    }
+    std::signal(SIGPIPE, SIG_IGN);
+    spdlog::info("listening on {}, reverse proxy to {}, max {} sessions", to_string(listening),
+                 to_string(settings.server), options.max_sessions);
+    Worker worker(io, std::move(settings), std::move(listener), options.max_sessions);
+    worker.start();
+    io.run();
+    spdlog::info("exiting");
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    try {
+        return run(args);
+    } catch (const InfoRequest& info) {
+        std::cout << info.text;
+        return 0;
+    } catch (const UsageError& e) {
+        std::cerr << "ftp-proxy: " << e.what() << "\n" << usage_text();
+        return kExitUsage;
+    } catch (const StartError& e) {
+        std::cerr << "ftp-proxy: " << e.message << "\n";
+        spdlog::error("{}", e.message);
+        return e.code;
+    }
+}

@@ -1,0 +1,61 @@
+#include "proxy/net.hpp"
+
+#include <random>
+
+namespace proxy {
+
+asio::ip::address canonical(const asio::ip::address& address) {
+    if (address.is_v6() && address.to_v6().is_v4_mapped())
+        return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+    return address;
+}
+
+tcp::endpoint canonical(const tcp::endpoint& endpoint) {
+    return {canonical(endpoint.address()), endpoint.port()};
+}
+
+std::string to_string(const tcp::endpoint& endpoint) {
+    auto address = canonical(endpoint.address());
+    if (address.is_v6()) return "[" + address.to_string() + "]:" + std::to_string(endpoint.port());
+    return address.to_string() + ":" + std::to_string(endpoint.port());
+}
+
+namespace {
+
+bool try_bind(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, error_code& error) {
+    acceptor.bind(endpoint, error);
+    if (error) return false;
+    acceptor.listen(1, error);  // one data connection is expected per listener
+    return !error;
+}
+
+}  // namespace
+
+tcp::acceptor listen_on(asio::io_context& io, const asio::ip::address& address,
+                        const PortRange& range, error_code& error) {
+    auto local = canonical(address);
+    tcp::acceptor acceptor(io);
+    acceptor.open(local.is_v4() ? tcp::v4() : tcp::v6(), error);
+    if (error) return acceptor;
+    if (range.low == 0) {
+        try_bind(acceptor, {local, 0}, error);
+        return acceptor;
+    }
+    // Start at a random port of the range so that consecutive sessions do not
+    // all probe the same busy ports first.
+    static std::minstd_rand random{std::random_device{}()};
+    const unsigned span = range.high - range.low + 1u;
+    const unsigned start = random() % span;
+    for (unsigned i = 0; i < span; ++i) {
+        auto port = static_cast<std::uint16_t>(range.low + (start + i) % span);
+        if (try_bind(acceptor, {local, port}, error)) return acceptor;
+        if (error != asio::error::address_in_use) return acceptor;
+        acceptor.close();
+        acceptor.open(local.is_v4() ? tcp::v4() : tcp::v6(), error);
+        if (error) return acceptor;
+    }
+    error = asio::error::address_in_use;
+    return acceptor;
+}
+
+}  // namespace proxy

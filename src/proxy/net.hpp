@@ -1,0 +1,24 @@
+// Small socket helpers shared by sessions and data channels.
+#pragma once
+
+#include <string>
+
+#include "proxy/asio.hpp"
+#include "proxy/options.hpp"
+
+namespace proxy {
+
+// IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) as plain IPv4, so that
+// comparisons and PORT/227 encoding see one form per host.
+asio::ip::address canonical(const asio::ip::address& address);
+tcp::endpoint canonical(const tcp::endpoint& endpoint);
+
+// "192.0.2.1:21" or "[2001:db8::1]:21", for logs and replies.
+std::string to_string(const tcp::endpoint& endpoint);
+
+// A listening socket on address, on a port from range (or the kernel's
+// choice when the range is empty). Used for the proxy's data listeners.
+tcp::acceptor listen_on(asio::io_context& io, const asio::ip::address& address,
+                        const PortRange& range, error_code& error);
+
+}  // namespace proxy

@@ -1,0 +1,144 @@
+#include "proxy/options.hpp"
+
+#include <boost/program_options.hpp>
+#include <charconv>
+#include <sstream>
+
+namespace proxy {
+namespace po = boost::program_options;
+namespace {
+
+long parse_number(const std::string& flag, const std::string& value, long low, long high,
+                  const char* what) {
+    long number = 0;
+    const char* end = value.data() + value.size();
+    auto [ptr, ec] = std::from_chars(value.data(), end, number);
+    if (value.empty() || ec != std::errc{} || ptr != end || number < low || number > high) {
+        std::ostringstream message;
+        message << flag << ": \"" << value << "\" is not " << what << " (" << low << ".." << high
+                << ")";
+        throw UsageError(message.str());
+    }
+    return number;
+}
+
+std::uint16_t parse_port(const std::string& flag, const std::string& value) {
+    return static_cast<std::uint16_t>(parse_number(flag, value, 1, 65535, "a port"));
+}
+
+PortRange parse_port_range(const std::string& value) {
+    auto dash = value.find('-');
+    if (dash == std::string::npos)
+        throw UsageError("--passive-ports: \"" + value + "\" is not a range LOW-HIGH");
+    PortRange range{parse_port("--passive-ports", value.substr(0, dash)),
+                    parse_port("--passive-ports", value.substr(dash + 1))};
+    if (range.low > range.high || range.low < 1024)
+        throw UsageError("--passive-ports: \"" + value +
+                         "\" must be LOW-HIGH with 1024 <= LOW <= HIGH");
+    return range;
+}
+
+po::options_description describe_options() {
+    po::options_description desc("options");
+    // Values are taken as strings and checked by us, so that every error names
+    // the flag and the value in our own words. Each OpenBSD flag also gets a
+    // long name, which is what the variables map is keyed by.
+    auto add = desc.add_options();
+    add("ipv6,6", po::bool_switch());
+    add("anonymous-only,A", po::bool_switch());
+    add("source-address,a", po::value<std::string>());
+    add("bind,b", po::value<std::string>());
+    add("log-level,D", po::value<std::string>());
+    add("debug,d", po::bool_switch());
+    add("max-sessions,m", po::value<std::string>());
+    add("server-port,P", po::value<std::string>());
+    add("port,p", po::value<std::string>());
+    add("queue,q", po::value<std::string>());
+    add("reverse,R", po::value<std::string>());
+    add("port20,r", po::bool_switch());
+    add("tag,T", po::value<std::string>());
+    add("timeout,t", po::value<std::string>());
+    add("verbose,v", po::bool_switch());
+    add("passive-to-server", po::bool_switch());
+    add("data-timeout", po::value<std::string>());
+    add("passive-ports", po::value<std::string>());
+    add("user", po::value<std::string>());
+    add("chroot", po::value<std::string>());
+    add("listen-fd", po::value<std::string>());
+    add("foreground", po::bool_switch());
+    add("help", po::bool_switch());
+    add("version", po::bool_switch());
+    return desc;
+}
+
+}  // namespace
+
+std::string usage_text() {
+    return "usage: ftp-proxy [-6Adrv] [-a address] [-b address] [-D level] [-m maxsessions]\n"
+           "                 [-P port] [-p port] [-q queue] [-R address] [-T tag] [-t timeout]\n"
+           "                 [--passive-to-server] [--data-timeout seconds]\n"
+           "                 [--passive-ports low-high] [--user name] [--chroot dir]\n"
+           "                 [--listen-fd n] [--foreground] [--help] [--version]\n";
+}
+
+Options parse_options(const std::vector<std::string>& args) {
+    po::variables_map vm;
+    try {
+        auto style = po::command_line_style::unix_style ^ po::command_line_style::allow_guessing;
+        // An empty positional description makes stray arguments an error.
+        po::positional_options_description no_positionals;
+        po::store(po::command_line_parser(args)
+                      .options(describe_options())
+                      .positional(no_positionals)
+                      .style(style)
+                      .run(),
+                  vm);
+    } catch (const po::error& e) {
+        throw UsageError(e.what());
+    }
+    if (vm["help"].as<bool>()) throw InfoRequest{usage_text()};
+    if (vm["version"].as<bool>()) throw InfoRequest{"ftp-proxy (ftpproxy) 0.1.0\n"};
+
+    Options o;
+    auto text = [&](const char* key) -> const std::string* {
+        return vm.count(key) ? &vm[key].as<std::string>() : nullptr;
+    };
+    o.ipv6_defaults = vm["ipv6"].as<bool>();
+    o.anonymous_only = vm["anonymous-only"].as<bool>();
+    o.debug = vm["debug"].as<bool>();
+    o.data_from_port_20 = vm["port20"].as<bool>();
+    o.verbose = vm["verbose"].as<bool>();
+    o.passive_to_server = vm["passive-to-server"].as<bool>();
+    o.foreground = vm["foreground"].as<bool>();
+    o.listen_address = o.ipv6_defaults ? "::1" : "127.0.0.1";
+    if (auto v = text("source-address")) o.source_address = *v;
+    if (auto v = text("bind")) o.listen_address = *v;
+    if (auto v = text("log-level"))
+        o.log_level = static_cast<int>(parse_number("-D", *v, 0, 7, "a log level"));
+    if (auto v = text("max-sessions"))
+        o.max_sessions =
+            static_cast<int>(parse_number("-m", *v, 1, kMaxMaxSessions, "a number of sessions"));
+    if (auto v = text("server-port")) o.server_port = parse_port("-P", *v);
+    if (auto v = text("port")) o.listen_port = parse_port("-p", *v);
+    if (auto v = text("queue")) o.queue = *v;
+    if (auto v = text("reverse")) o.reverse_host = *v;
+    if (auto v = text("tag")) o.tag = *v;
+    if (auto v = text("timeout"))
+        o.idle_timeout =
+            std::chrono::seconds(parse_number("-t", *v, 1, 86400 * 365, "a timeout in seconds"));
+    if (auto v = text("data-timeout"))
+        o.data_timeout = std::chrono::seconds(
+            parse_number("--data-timeout", *v, 1, 86400, "a timeout in seconds"));
+    if (auto v = text("passive-ports")) o.passive_ports = parse_port_range(*v);
+    if (auto v = text("user")) o.user = *v;
+    if (auto v = text("chroot")) o.chroot_dir = *v;
+    if (auto v = text("listen-fd"))
+        o.listen_fd = static_cast<int>(parse_number("--listen-fd", *v, 3, 1 << 20, "a descriptor"));
+    if (o.queue && o.queue->size() > 15)
+        throw UsageError("-q: queue name \"" + *o.queue + "\" is longer than 15 characters");
+    if (o.tag && o.tag->size() > 63)
+        throw UsageError("-T: tag \"" + *o.tag + "\" is longer than 63 characters");
+    return o;
+}
+
+}  // namespace proxy

@@ -1,0 +1,72 @@
+// Command-line options of the ftp-proxy worker: the flags of OpenBSD's
+// ftp-proxy(8) plus long options for what is new. All defaults live here.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace proxy {
+
+inline constexpr std::uint16_t kDefaultListenPort = 8021;
+inline constexpr std::uint16_t kDefaultServerPort = 21;
+inline constexpr int kDefaultMaxSessions = 100;
+// The reference caps at 500; our limit is the descriptor budget: each session
+// holds two control and up to four data descriptors of the 20 000 a process
+// may open on the target machines.
+inline constexpr int kMaxMaxSessions = 20000;
+inline constexpr std::chrono::seconds kDefaultIdleTimeout{86400};
+inline constexpr std::chrono::seconds kDefaultDataTimeout{30};
+inline constexpr int kDefaultLogLevel = 5;  // LOG_NOTICE, as OpenBSD
+inline constexpr const char* kDefaultUser = "_ftp_proxy";
+inline constexpr const char* kDefaultChroot = "/var/empty";
+
+struct PortRange {
+    std::uint16_t low = 0;  // 0: let the kernel choose
+    std::uint16_t high = 0;
+};
+
+struct Options {
+    bool ipv6_defaults = false;                               // -6
+    bool anonymous_only = false;                              // -A
+    std::optional<std::string> source_address;                // -a
+    std::string listen_address;                               // -b
+    int log_level = kDefaultLogLevel;                         // -D
+    bool debug = false;                                       // -d
+    int max_sessions = kDefaultMaxSessions;                   // -m
+    std::uint16_t server_port = kDefaultServerPort;           // -P
+    std::uint16_t listen_port = kDefaultListenPort;           // -p
+    std::optional<std::string> queue;                         // -q (pf only)
+    std::optional<std::string> reverse_host;                  // -R
+    bool data_from_port_20 = false;                           // -r
+    std::optional<std::string> tag;                           // -T (pf only)
+    std::chrono::seconds idle_timeout = kDefaultIdleTimeout;  // -t
+    bool verbose = false;                                     // -v
+
+    bool passive_to_server = false;  // --passive-to-server
+    std::chrono::seconds data_timeout = kDefaultDataTimeout;
+    PortRange passive_ports;
+    std::string user = kDefaultUser;
+    std::string chroot_dir = kDefaultChroot;
+    std::optional<int> listen_fd;
+    bool foreground = false;
+};
+
+// A bad flag or value. what() is one line naming the flag.
+class UsageError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// Thrown for --help / --version: the text to print, exit 0.
+struct InfoRequest {
+    std::string text;
+};
+
+Options parse_options(const std::vector<std::string>& args);
+std::string usage_text();
+
+}  // namespace proxy

@@ -1,0 +1,65 @@
+#include "proxy/privileges.hpp"
+
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <spdlog/spdlog.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace proxy {
+namespace {
+
+std::string os_error(const std::string& what) {
+    return what + ": " + std::strerror(errno);
+}
+
+// glibc has no capset wrapper; libcap would be a dependency for one call.
+void keep_only_bind_service() {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2] = {};
+    data[0].effective = data[0].permitted = 1u << CAP_NET_BIND_SERVICE;
+    if (syscall(SYS_capset, &header, data) != 0)
+        throw std::runtime_error(os_error("cannot keep CAP_NET_BIND_SERVICE for -r"));
+}
+
+}  // namespace
+
+void drop_privileges(const std::string& user, const std::string& chroot_dir,
+                     bool keep_bind_service) {
+    if (geteuid() != 0) return;
+    errno = 0;
+    const passwd* entry = getpwnam(user.c_str());
+    if (!entry)
+        throw std::runtime_error("user \"" + user +
+                                 "\" does not exist; create it with `useradd --system "
+                                 "--no-create-home --shell /usr/sbin/nologin " +
+                                 user + "` or choose another with --user");
+    const uid_t uid = entry->pw_uid;
+    const gid_t gid = entry->pw_gid;
+    if (uid == 0)
+        throw std::runtime_error("--user " + user + " is root; choose an unprivileged user");
+
+    struct stat info {};
+    if (!chroot_dir.empty() && stat(chroot_dir.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+        if (chroot(chroot_dir.c_str()) != 0 || chdir("/") != 0)
+            throw std::runtime_error(os_error("cannot chroot to " + chroot_dir));
+        spdlog::debug("chrooted to {}", chroot_dir);
+    } else if (!chroot_dir.empty()) {
+        spdlog::info("not chrooting: {} is not a directory", chroot_dir);
+    }
+    if (keep_bind_service && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
+        throw std::runtime_error(os_error("prctl(PR_SET_KEEPCAPS)"));
+    if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0)
+        throw std::runtime_error(os_error("cannot switch to user " + user));
+    if (keep_bind_service) keep_only_bind_service();
+    spdlog::debug("running as {} (uid {}, gid {})", user, uid, gid);
+}
+
+}  // namespace proxy

@@ -1,0 +1,111 @@
+// One client's FTP session: the client control connection, the proxy's
+// connection to the server, and the data channel currently negotiated.
+//
+// Three coroutines share the session: client_loop reads commands and writes
+// them to the server (the only writer toward the server), server_loop reads
+// replies and relays them (through the ControlWriter, the only writer toward
+// the client), idle_watch enforces -t. Replies stay in command order because
+// every command that expects a reply has an entry in `pending_`, and replies
+// the proxy makes itself wait in that queue behind the server's.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "ftp/command.hpp"
+#include "ftp/line_buffer.hpp"
+#include "ftp/reply.hpp"
+#include "proxy/asio.hpp"
+#include "proxy/control_writer.hpp"
+#include "proxy/data_channel.hpp"
+#include "proxy/settings.hpp"
+
+namespace proxy {
+
+class Session : public std::enable_shared_from_this<Session> {
+  public:
+    Session(asio::io_context& io, const Settings& settings, tcp::socket client, std::uint64_t id,
+            std::function<void()> on_end);
+    void start();
+    // Ends the session with a final reply (e.g. 421 on shutdown).
+    void stop(std::string_view reply);
+
+  private:
+    // What the next server reply answers.
+    enum class Expect {
+        Greeting,        // the 220 banner
+        Plain,           // relayed unchanged
+        Feat,            // relayed without the features the proxy cannot carry
+        ClientPasv,      // client PASV: rewrite the server's 227/229 to a 227
+        ClientEpsv,      // client EPSV: ... to a 229
+        PortViaPassive,  // client PORT/EPRT, server asked for PASV/EPSV
+        ActivePort,      // client PORT/EPRT, server got our PORT/EPRT
+        Transfer,        // RETR/STOR/LIST...: completion waits for the data
+        Quit,
+        Local,  // not a server reply: the proxy's own, in order
+    };
+    struct Pending {
+        explicit Pending(Expect kind_, std::string text_ = {})
+            : kind(kind_), text(std::move(text_)) {}
+        Expect kind;
+        std::string text;  // Local: the reply; PortViaPassive: the client's verb
+        std::shared_ptr<DataChannel> channel;
+        tcp::endpoint client_data;  // PortViaPassive: where the client listens
+        bool download = false;      // Transfer: data flows server -> client
+    };
+
+    awaitable<void> run();
+    awaitable<bool> connect_to_server();
+    awaitable<void> client_loop();
+    awaitable<void> server_loop();
+    awaitable<void> idle_watch();
+
+    // Client side.
+    awaitable<void> handle_client_line(std::string_view line);
+    awaitable<void> handle_command(const ftp::Command& command);
+    awaitable<void> handle_pasv(const ftp::Command& command);
+    awaitable<void> handle_port(const ftp::Command& command);
+    awaitable<void> forward(const ftp::Command& command, Pending pending);
+    awaitable<void> forward(const ftp::Command& command, Expect kind);
+    awaitable<void> send_to_server(std::string line);
+    tcp::endpoint active_source() const;
+
+    // Server side.
+    awaitable<void> handle_reply_line(const ftp::ReplyLine& reply, std::string_view line);
+    void complete_passive_reply(Pending& head, int code);
+    void reply_to_client(std::string_view line);
+    void reply_local(std::string text);
+    void pop_pending();
+
+    // Data channels.
+    std::optional<tcp::endpoint> server_data_endpoint(int code, std::string_view text);
+    void replace_channel(std::shared_ptr<DataChannel> channel);
+    bool data_active() const;
+
+    void touch() { last_activity_ = std::chrono::steady_clock::now(); }
+    void end(std::string_view why);
+
+    asio::io_context& io_;
+    const Settings& settings_;
+    tcp::socket client_, server_;
+    std::uint64_t id_;
+    std::string tag_;  // "#12", prefix of every log line
+    std::function<void()> on_end_;
+    ControlWriter writer_;
+    ftp::LineBuffer client_in_, server_in_;
+    ftp::ReplyReader replies_;
+    std::deque<Pending> pending_;
+    std::vector<std::string> held_reply_;   // lines of a multi-line 227/229 being rewritten
+    std::shared_ptr<DataChannel> channel_;  // negotiated, waiting for its transfer command
+    tcp::endpoint client_peer_, client_local_, server_local_;
+    asio::steady_timer idle_timer_;
+    std::chrono::steady_clock::time_point last_activity_;
+    bool epsv_all_ = false;
+    bool ended_ = false;
+};
+
+}  // namespace proxy

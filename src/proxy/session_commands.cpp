@@ -1,0 +1,205 @@
+// Client side of a session: every command line is parsed, checked against
+// the policy, and then forwarded, rewritten, or answered by the proxy.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "ftp/address_codec.hpp"
+#include "proxy/net.hpp"
+#include "proxy/policy.hpp"
+#include "proxy/session.hpp"
+
+namespace proxy {
+
+awaitable<void> Session::handle_client_line(std::string_view line) {
+    auto parsed = ftp::parse_command(line);
+    if (auto* problem = std::get_if<ftp::CommandError>(&parsed)) {
+        spdlog::warn("{} refused command line: {}", tag_, ftp::describe(*problem));
+        reply_local(*problem == ftp::CommandError::ControlCharacter
+                        ? "500 Command line contains control characters."
+                        : "500 Syntax error, command unrecognized.");
+        co_return;
+    }
+    const auto& command = std::get<ftp::Command>(parsed);
+    if (settings_.verbose) spdlog::info("{} > {}", tag_, loggable_command(command));
+    co_await handle_command(command);
+}
+
+awaitable<void> Session::handle_command(const ftp::Command& command) {
+    using ftp::Verb;
+    switch (command.verb) {
+        case Verb::User:
+            if (settings_.anonymous_only && !is_anonymous_user(command.argument)) {
+                spdlog::warn("{} non-anonymous login refused (-A)", tag_);
+                reply_local("530 Only anonymous logins are allowed through this proxy.");
+                co_return;
+            }
+            break;
+        case Verb::Pasv:
+        case Verb::Epsv:
+            co_await handle_pasv(command);
+            co_return;
+        case Verb::Port:
+        case Verb::Eprt:
+            co_await handle_port(command);
+            co_return;
+        case Verb::Lprt:
+        case Verb::Lpsv:
+            reply_local("502 " + upper(command.verb_text) + " is not supported; use EPRT/EPSV.");
+            co_return;
+        case Verb::Feat:
+            co_await forward(command, Expect::Feat);
+            co_return;
+        case Verb::Quit:
+            co_await forward(command, Expect::Quit);
+            co_return;
+        default:
+            break;
+    }
+    if (ftp::is_security_extension(command.verb)) {
+        spdlog::info("{} {} refused: FTPS is not carried", tag_, upper(command.verb_text));
+        reply_local("502 " + upper(command.verb_text) +
+                    " is not supported by this proxy (FTPS is not carried yet).");
+        co_return;
+    }
+    if (ftp::is_transfer(command.verb)) {
+        Pending pending{Expect::Transfer};
+        pending.download = is_download(command.verb);
+        pending.channel = std::exchange(channel_, nullptr);
+        if (pending.channel) {
+            std::string description = upper(command.verb_text);
+            if (!command.argument.empty()) description += " " + std::string(command.argument);
+            pending.channel->start_transfer(std::move(description));
+        }
+        co_await forward(command, std::move(pending));
+        co_return;
+    }
+    co_await forward(command, Expect::Plain);
+}
+
+// Client PASV/EPSV: ask the server for a passive port in the form its family
+// allows; the reply handler opens our listener and answers the client.
+awaitable<void> Session::handle_pasv(const ftp::Command& command) {
+    const bool pasv = command.verb == ftp::Verb::Pasv;
+    if (!pasv && iequals(command.argument, "ALL")) {
+        epsv_all_ = true;
+        reply_local("200 EPSV ALL accepted.");
+        co_return;
+    }
+    if (pasv && epsv_all_) {
+        reply_local("503 Only EPSV is allowed after EPSV ALL.");
+        co_return;
+    }
+    if (pasv && !client_local_.address().is_v4()) {
+        reply_local("425 PASV cannot describe an IPv6 address; use EPSV.");
+        co_return;
+    }
+    if (!pasv && !command.argument.empty()) {
+        auto wanted = epsv_protocol(command.argument);
+        if (!wanted) {
+            reply_local("501 Malformed EPSV argument.");
+            co_return;
+        }
+        if (*wanted != (client_local_.address().is_v4() ? 1 : 2)) {
+            reply_local(std::string("522 Network protocol not supported, use (") +
+                        (client_local_.address().is_v4() ? "1" : "2") + ")");
+            co_return;
+        }
+    }
+    replace_channel(nullptr);
+    // Named, not a temporary in the co_await: g++ 12 destroys temporaries of a
+    // conditional expression inside co_await twice.
+    std::string request = server_local_.address().is_v4() ? "PASV" : "EPSV";
+    co_await send_to_server(std::move(request));
+    pending_.emplace_back(pasv ? Expect::ClientPasv : Expect::ClientEpsv);
+}
+
+// Client PORT/EPRT: refuse bounces, then either make the server connect to
+// a listener of ours, or (--passive-to-server) use passive mode toward it.
+awaitable<void> Session::handle_port(const ftp::Command& command) {
+    const bool port = command.verb == ftp::Verb::Port;
+    const char* name = port ? "PORT" : "EPRT";
+    if (epsv_all_) {
+        reply_local("503 Only EPSV is allowed after EPSV ALL.");
+        co_return;
+    }
+    std::optional<tcp::endpoint> target = port ? ftp::parse_port_argument(command.argument)
+                                               : ftp::parse_eprt_argument(command.argument);
+    if (!target) {
+        auto protocol = port ? std::nullopt : ftp::eprt_protocol(command.argument);
+        if (protocol && *protocol != 1 && *protocol != 2) {
+            reply_local("522 Network protocol not supported, use (1,2)");
+        } else {
+            spdlog::warn("{} malformed {} argument refused", tag_, name);
+            reply_local(std::string("501 Malformed ") + name + " argument.");
+        }
+        co_return;
+    }
+    auto refusal = check_active_target(canonical(*target), client_peer_.address());
+    if (refusal) {
+        spdlog::warn("{} {} to {} refused: {} (client is {})", tag_, name, to_string(*target),
+                     *refusal, client_peer_.address().to_string());
+        reply_local("500 Illegal PORT command: " + std::string(*refusal) + ".");
+        co_return;
+    }
+    replace_channel(nullptr);
+    const bool server_v4 = server_local_.address().is_v4();
+    if (settings_.passive_to_server) {
+        std::string request = server_v4 ? "PASV" : "EPSV";
+        co_await send_to_server(std::move(request));
+        Pending pending{Expect::PortViaPassive, name};
+        pending.client_data = canonical(*target);
+        pending_.push_back(std::move(pending));
+        co_return;
+    }
+    error_code error;
+    auto listener = listen_on(io_, server_local_.address(), settings_.passive_ports, error);
+    if (error) {
+        spdlog::error("{} cannot listen for the server's data connection: {}", tag_,
+                      error.message());
+        reply_local("425 Cannot open data connection: " + error.message() + ".");
+        co_return;
+    }
+    auto channel = DataChannel::create(
+        io_, tag_, DataEnd::connect(canonical(*target), active_source()),
+        DataEnd::accept(std::move(listener), settings_.server.address()), settings_.data_timeout);
+    auto ours = channel->server_listen_endpoint();
+    replace_channel(channel);
+    std::string request = server_v4 ? "PORT " + ftp::format_port_argument(ours)
+                                    : "EPRT " + ftp::format_eprt_argument(ours);
+    co_await send_to_server(std::move(request));
+    pending_.emplace_back(Expect::ActivePort);
+}
+
+// Where active-mode data connections to the client come from: the address
+// the client reached us on, and port 20 with -r.
+tcp::endpoint Session::active_source() const {
+    return {client_local_.address(),
+            static_cast<std::uint16_t>(settings_.data_from_port_20 ? 20 : 0)};
+}
+
+awaitable<void> Session::forward(const ftp::Command& command, Expect kind) {
+    Pending pending(kind);
+    co_await forward(command, std::move(pending));
+}
+
+awaitable<void> Session::forward(const ftp::Command& command, Pending pending) {
+    std::string line(command.verb_text);
+    if (!command.argument.empty() || command.verb == ftp::Verb::Pass) {
+        line += ' ';
+        line += command.argument;
+    }
+    pending_.push_back(std::move(pending));
+    co_await send_to_server(std::move(line));
+}
+
+awaitable<void> Session::send_to_server(std::string line) {
+    if (settings_.verbose && line.rfind("PASS", 0) != 0 && line.rfind("pass", 0) != 0)
+        spdlog::debug("{} to server: {}", tag_, line);
+    line += "\r\n";
+    error_code error;
+    co_await asio::async_write(server_, asio::buffer(line), with_error(error));
+    if (error) end("server write error: " + error.message());
+}
+
+}  // namespace proxy

@@ -1,0 +1,165 @@
+// Server side of a session: every reply line is matched with the command it
+// answers (the head of pending_) and relayed, filtered or rewritten.
+#include <spdlog/spdlog.h>
+
+#include "ftp/address_codec.hpp"
+#include "proxy/net.hpp"
+#include "proxy/session.hpp"
+
+namespace proxy {
+namespace {
+
+// A multi-line 227/229 is legal but rare; more lines than this is not a
+// passive reply we can rewrite, so it is relayed as it is.
+constexpr std::size_t kMaxHeldReplyLines = 16;
+
+}  // namespace
+
+void Session::reply_to_client(std::string_view line) {
+    if (settings_.verbose) spdlog::info("{} < {}", tag_, line);
+    std::string bytes(line);
+    bytes += "\r\n";
+    writer_.post(bytes);
+}
+
+void Session::reply_local(std::string text) {
+    if (pending_.empty()) {
+        reply_to_client(text);
+        return;
+    }
+    pending_.emplace_back(Expect::Local, std::move(text));
+}
+
+void Session::pop_pending() {
+    if (!pending_.empty()) pending_.pop_front();
+    while (!pending_.empty() && pending_.front().kind == Expect::Local) {
+        reply_to_client(pending_.front().text);
+        pending_.pop_front();
+    }
+}
+
+awaitable<void> Session::handle_reply_line(const ftp::ReplyLine& reply, std::string_view line) {
+    const bool final = reply.last && !ftp::is_preliminary(reply.code);
+    if (pending_.empty()) {  // unsolicited, e.g. a 421 before the server closes
+        reply_to_client(line);
+        co_return;
+    }
+    Pending& head = pending_.front();
+    switch (head.kind) {
+        case Expect::Feat:
+            if (reply.first || reply.last || ftp::feature_is_carried(line)) reply_to_client(line);
+            break;
+        case Expect::ClientPasv:
+        case Expect::ClientEpsv:
+        case Expect::PortViaPassive:
+            held_reply_.emplace_back(line);
+            if (reply.last) {
+                complete_passive_reply(head, reply.code);
+                held_reply_.clear();
+            } else if (held_reply_.size() >= kMaxHeldReplyLines) {
+                for (const auto& held : held_reply_) reply_to_client(held);
+                held_reply_.clear();
+            }
+            break;
+        case Expect::Transfer:
+            if (final && head.channel) {
+                // Success: deliver every byte before the client sees "226".
+                // Failure: the data connection is of no more use.
+                auto channel = head.channel;
+                if (reply.code < 300 && head.download)
+                    co_await channel->wait_server_data_delivered();
+                else if (reply.code >= 400)
+                    channel->close();
+            }
+            reply_to_client(line);
+            break;
+        case Expect::ActivePort:
+            if (final && reply.code >= 300 && channel_) replace_channel(nullptr);
+            reply_to_client(line);
+            break;
+        default:
+            reply_to_client(line);
+            break;
+    }
+    if (final) pop_pending();
+}
+
+// The server's passive reply is complete (held_reply_): open the matching
+// data channel and answer the client in the form it asked for.
+void Session::complete_passive_reply(Pending& head, int code) {
+    auto relay_held = [this] {
+        for (const auto& held : held_reply_) reply_to_client(held);
+    };
+    if (ftp::is_preliminary(code)) {
+        relay_held();
+        return;
+    }
+    std::optional<tcp::endpoint> server_data;
+    if (code == 227 || code == 229) {
+        for (const auto& held : held_reply_) {
+            std::string_view text(held);
+            if (text.size() > 4) text.remove_prefix(4);
+            server_data = server_data_endpoint(code, text);
+            if (server_data) break;
+        }
+        if (!server_data)
+            spdlog::warn("{} unusable {} reply from server: {}", tag_, code, held_reply_.back());
+    }
+    if (!server_data) {
+        if (head.kind == Expect::PortViaPassive)
+            reply_to_client("425 Cannot open data connection: the server refused passive mode (" +
+                            held_reply_.back() + ").");
+        else if (code == 227 || code == 229)
+            reply_to_client(
+                "425 Cannot open data connection: unusable passive reply from the "
+                "server.");
+        else
+            relay_held();
+        return;
+    }
+    const tcp::endpoint server_source{server_local_.address(), 0};
+    if (head.kind == Expect::PortViaPassive) {
+        replace_channel(DataChannel::create(
+            io_, tag_, DataEnd::connect(head.client_data, active_source()),
+            DataEnd::connect(*server_data, server_source), settings_.data_timeout));
+        reply_to_client("200 " + head.text + " command successful.");
+        return;
+    }
+    error_code error;
+    auto listener = listen_on(io_, client_local_.address(), settings_.passive_ports, error);
+    if (error) {
+        spdlog::error("{} cannot listen for the client's data connection: {}", tag_,
+                      error.message());
+        reply_to_client("425 Cannot open data connection: " + error.message() + ".");
+        return;
+    }
+    auto channel =
+        DataChannel::create(io_, tag_, DataEnd::accept(std::move(listener), client_peer_.address()),
+                            DataEnd::connect(*server_data, server_source), settings_.data_timeout);
+    auto port = channel->client_listen_port();
+    replace_channel(channel);
+    if (head.kind == Expect::ClientPasv)
+        reply_to_client(ftp::format_227_reply({client_local_.address(), port}));
+    else
+        reply_to_client(ftp::format_229_reply(port));
+}
+
+// Where the server's passive listener is. The address inside a 227 reply is
+// not trusted (a hostile or misconfigured server could point us anywhere):
+// the server's control address is used, with the port from the reply.
+std::optional<tcp::endpoint> Session::server_data_endpoint(int code, std::string_view text) {
+    const auto server_address = canonical(settings_.server.address());
+    if (code == 229) {
+        auto port = ftp::parse_229_text(text);
+        if (!port) return std::nullopt;
+        return tcp::endpoint{server_address, *port};
+    }
+    auto announced = ftp::parse_227_text(text);
+    if (!announced) return std::nullopt;
+    if (canonical(announced->address()) != server_address)
+        spdlog::warn("{} server announced data address {} in 227; using its control address {}",
+                     tag_, announced->address().to_string(), server_address.to_string());
+    return tcp::endpoint{server_address, announced->port()};
+}
+
+}  // namespace proxy

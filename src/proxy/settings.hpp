@@ -1,0 +1,29 @@
+// What a session needs to know, resolved once at start from the Options.
+#pragma once
+
+#include <chrono>
+#include <optional>
+
+#include "proxy/asio.hpp"
+#include "proxy/options.hpp"
+
+namespace proxy {
+
+inline constexpr std::chrono::seconds kServerConnectTimeout{30};
+// A client that does not read its replies cannot make the proxy buffer
+// without bound: relaying server replies pauses above this many bytes.
+inline constexpr std::size_t kMaxClientBacklog = 64 * 1024;
+
+struct Settings {
+    tcp::endpoint server;                             // reverse mode: the fixed backend
+    std::optional<asio::ip::address> source_address;  // -a
+    bool anonymous_only = false;
+    bool verbose = false;
+    bool passive_to_server = false;
+    bool data_from_port_20 = false;
+    std::chrono::seconds idle_timeout = kDefaultIdleTimeout;
+    std::chrono::seconds data_timeout = kDefaultDataTimeout;
+    PortRange passive_ports;
+};
+
+}  // namespace proxy

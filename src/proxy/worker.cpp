@@ -1,0 +1,122 @@
+#include "proxy/worker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+
+#include "proxy/net.hpp"
+#include "proxy/session.hpp"
+
+namespace proxy {
+namespace {
+
+// After an accept error such as EMFILE the listener stays readable; retrying
+// at once would spin. Wait this long, then try again.
+constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+// SIGTERM: sessions get a 421 and this long to flush it before exit.
+constexpr std::chrono::seconds kShutdownGrace{5};
+
+}  // namespace
+
+Worker::Worker(asio::io_context& io, Settings settings, tcp::acceptor listener, int max_sessions)
+    : io_(io),
+      settings_(std::move(settings)),
+      listener_(std::move(listener)),
+      max_sessions_(max_sessions),
+      signals_(io, SIGTERM, SIGINT, SIGUSR1),
+      retry_timer_(io),
+      grace_timer_(io) {}
+
+void Worker::start() {
+    signals_.async_wait([this](error_code error, int signal) {
+        if (!error) on_signal(signal);
+    });
+    asio::co_spawn(io_, accept_loop(), asio::detached);
+}
+
+awaitable<void> Worker::accept_loop() {
+    while (!draining_ && !stopping_) {
+        error_code error;
+        tcp::socket socket = co_await listener_.async_accept(with_error(error));
+        if (error == asio::error::operation_aborted || draining_ || stopping_) break;
+        if (error) {
+            spdlog::error("accept failed: {}; retrying in {} ms", error.message(),
+                          kAcceptRetryDelay.count());
+            retry_timer_.expires_after(kAcceptRetryDelay);
+            co_await retry_timer_.async_wait(with_error(error));
+            continue;
+        }
+        if (static_cast<int>(sessions_.size()) >= max_sessions_) {
+            refuse(std::move(socket));
+            continue;
+        }
+        const auto id = next_id_++;
+        auto session = std::make_shared<Session>(io_, settings_, std::move(socket), id,
+                                                 [this, id] { session_ended(id); });
+        sessions_.emplace(id, session);
+        session->start();
+    }
+}
+
+// One over the limit: a 421 and close, without holding up the accept loop.
+void Worker::refuse(tcp::socket socket) {
+    error_code ignored;
+    spdlog::warn("session limit {} reached: refusing {}", max_sessions_,
+                 to_string(socket.remote_endpoint(ignored)));
+    auto connection = std::make_shared<tcp::socket>(std::move(socket));
+    auto reply =
+        std::make_shared<std::string>("421 Too many sessions (limit " +
+                                      std::to_string(max_sessions_) + "), try again later.\r\n");
+    asio::async_write(*connection, asio::buffer(*reply),
+                      [connection, reply](error_code, std::size_t) {
+                          error_code ignored;
+                          connection->shutdown(tcp::socket::shutdown_both, ignored);
+                          connection->close(ignored);
+                      });
+}
+
+void Worker::on_signal(int signal) {
+    if (signal == SIGUSR1) {
+        spdlog::info("SIGUSR1: draining {} session(s), no new ones", sessions_.size());
+        draining_ = true;
+        stop_accepting();
+        if (sessions_.empty())
+            signals_.cancel();
+        else
+            signals_.async_wait([this](error_code error, int next) {
+                if (!error) on_signal(next);
+            });
+        return;
+    }
+    spdlog::info("signal {}: closing {} session(s) and exiting", signal, sessions_.size());
+    stopping_ = true;
+    stop_accepting();
+    signals_.cancel();
+    auto sessions = sessions_;  // stop() calls back into session_ended()
+    for (auto& [id, weak] : sessions)
+        if (auto session = weak.lock()) session->stop("421 Proxy shutting down.");
+    // Sessions normally finish at once; a client that does not read must not
+    // keep the process alive.
+    if (sessions_.empty()) return;
+    grace_timer_.expires_after(kShutdownGrace);
+    grace_timer_.async_wait([this](error_code error) {
+        if (!error) io_.stop();
+    });
+}
+
+void Worker::stop_accepting() {
+    error_code ignored;
+    listener_.close(ignored);
+    retry_timer_.cancel();
+}
+
+void Worker::session_ended(std::uint64_t id) {
+    sessions_.erase(id);
+    if (stopping_ && sessions_.empty()) grace_timer_.cancel();
+    if (draining_ && sessions_.empty()) {
+        spdlog::info("drained: last session ended");
+        signals_.cancel();
+    }
+}
+
+}  // namespace proxy

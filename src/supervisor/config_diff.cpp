@@ -1,0 +1,54 @@
+#include "supervisor/config_diff.hpp"
+
+#include <algorithm>
+
+#include "supervisor/nft_rules.hpp"
+#include "supervisor/pf_rules.hpp"
+#include "supervisor/worker_argv.hpp"
+
+namespace supervisor {
+
+namespace {
+
+const Instance* find_instance(const Config& config, const std::string& name) {
+    const auto it = std::find_if(config.instances.begin(), config.instances.end(),
+                                 [&](const Instance& instance) { return instance.name == name; });
+    return it != config.instances.end() ? &*it : nullptr;
+}
+
+// The rules are compared in every syntax, whatever the firewall setting: they
+// are the instance's own, while a switch of global.firewall or pf_syntax only
+// rewrites the file and restarts no worker.
+bool same_effect(const Config& before, const Instance& old_instance, const Config& after,
+                 const Instance& new_instance) {
+    return worker_argv(before.global, old_instance) == worker_argv(after.global, new_instance) &&
+           nft_instance_rules(old_instance) == nft_instance_rules(new_instance) &&
+           pf_instance_rules(PfSyntax::openbsd, old_instance) ==
+               pf_instance_rules(PfSyntax::openbsd, new_instance) &&
+           pf_instance_rules(PfSyntax::freebsd, old_instance) ==
+               pf_instance_rules(PfSyntax::freebsd, new_instance);
+}
+
+}  // namespace
+
+ConfigDiff diff_configs(const Config& before, const Config& after) {
+    ConfigDiff diff;
+    for (const Instance& instance : after.instances) {
+        const Instance* old_instance = find_instance(before, instance.name);
+        if (!old_instance) {
+            diff.added.push_back(instance.name);
+        } else if (same_effect(before, *old_instance, after, instance)) {
+            diff.unchanged.push_back(instance.name);
+        } else {
+            diff.changed.push_back(instance.name);
+        }
+    }
+    for (const Instance& instance : before.instances) {
+        if (!find_instance(after, instance.name)) {
+            diff.removed.push_back(instance.name);
+        }
+    }
+    return diff;
+}
+
+}  // namespace supervisor

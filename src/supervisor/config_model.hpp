@@ -1,0 +1,93 @@
+// The supervisor's configuration after validation: every value parsed and
+// range-checked, defaults applied. Code that runs workers or writes firewall
+// rules reads only this, never YAML, and need not check anything again.
+// The YAML schema is documented in docs/configuration.md.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "supervisor/log_level.hpp"
+#include "supervisor/net_address.hpp"
+
+namespace supervisor {
+
+enum class Mode { reverse, forward };
+enum class Firewall { none, nftables, pf };
+enum class PfSyntax { openbsd, freebsd };
+
+std::string_view to_string(Mode mode);
+std::string_view to_string(Firewall firewall);
+std::string_view to_string(PfSyntax syntax);
+
+// Defaults, named once. The worker's own defaults are repeated here on
+// purpose: the supervisor always passes every value, so a worker built with
+// other defaults still runs as the configuration says.
+inline constexpr std::uint16_t kFtpPort = 21;
+inline constexpr int kDefaultMaxSessions = 100;
+inline constexpr int kMaxSessionsLimit = 20000;  // the worker's -m bound
+inline constexpr std::chrono::seconds kDefaultIdleTimeout{86400};
+inline constexpr std::chrono::seconds kDefaultDataTimeout{30};
+inline constexpr std::string_view kDefaultControlSocket = "/run/ftpproxyd/control.sock";
+inline constexpr std::string_view kDefaultRuntimeDir = "/run/ftpproxyd";
+inline constexpr std::string_view kDefaultWorkerBinary = "/usr/local/sbin/ftp-proxy";
+inline constexpr std::string_view kDefaultWorkerUser = "_ftp_proxy";
+inline constexpr std::string_view kDefaultNftRulesFile = "/etc/ftpproxy/ftpproxy.nft";
+inline constexpr std::string_view kDefaultPfRulesFile = "/etc/ftpproxy/pf.conf";
+inline constexpr std::string_view kNftBinary = "/usr/sbin/nft";
+inline constexpr std::string_view kPfctlBinary = "/sbin/pfctl";
+inline constexpr std::string_view kPfConf = "/etc/pf.conf";
+
+struct GlobalSettings {
+    std::string control_socket{kDefaultControlSocket};
+    std::string runtime_dir{kDefaultRuntimeDir};
+    std::string worker_binary{kDefaultWorkerBinary};
+    std::string worker_user{kDefaultWorkerUser};
+    LogLevel log_level = LogLevel::notice;
+    // none by default: the firewall is only touched when the file asks for it.
+    Firewall firewall = Firewall::none;
+    PfSyntax pf_syntax = PfSyntax::openbsd;
+    std::string rules_file;                   // empty only with Firewall::none
+    std::vector<std::string> reload_command;  // argv, no shell; empty: do not reload
+};
+
+// A backend: an IP literal (canonical form) or a host name.
+struct Backend {
+    std::string host;
+    std::uint16_t port = kFtpPort;
+    bool operator==(const Backend&) const = default;
+};
+
+struct Instance {
+    std::string name;
+    Mode mode = Mode::reverse;
+    // Where the worker's socket listens (ftpproxyd binds it, the worker gets
+    // it as fd 3) and where the firewall sends the diverted connections.
+    IpAddress listen_address;
+    std::uint16_t listen_port = 0;
+    // What clients connect to. No address: any destination (forward mode).
+    std::optional<IpAddress> public_address;
+    std::uint16_t public_port = kFtpPort;
+    std::string interface;           // empty: any interface
+    std::optional<Backend> backend;  // reverse mode only
+    std::optional<IpAddress> source_address;
+    int max_sessions = kDefaultMaxSessions;
+    std::chrono::seconds idle_timeout = kDefaultIdleTimeout;
+    std::chrono::seconds data_timeout = kDefaultDataTimeout;
+    std::optional<PortRange> passive_ports;  // none: the kernel's ephemeral range
+    bool anonymous_only = false;
+    bool log_commands = false;
+    bool passive_to_server = false;
+    LogLevel log_level = LogLevel::notice;  // instance, else defaults, else global
+};
+
+struct Config {
+    GlobalSettings global;
+    std::vector<Instance> instances;
+};
+
+}  // namespace supervisor

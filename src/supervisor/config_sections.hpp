@@ -1,0 +1,61 @@
+// The loader's pieces, one per part of the file: the global section, the
+// instance settings (shared by 'defaults' and each instance), and the checks
+// that need a whole instance or all of them. Internal to supervisor_config.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <array>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "supervisor/config_model.hpp"
+#include "supervisor/yaml_reader.hpp"
+
+namespace supervisor {
+
+// The schema's keys, in the order docs/configuration.md lists them.
+inline constexpr std::array<std::string_view, 3> kTopKeys = {"global", "defaults", "instances"};
+inline constexpr std::array<std::string_view, 9> kGlobalKeys = {
+    "control_socket", "runtime_dir", "worker_binary", "worker_user",   "log_level",
+    "firewall",       "pf_syntax",   "rules_file",    "reload_command"};
+// Allowed in 'defaults' and in each instance.
+inline constexpr std::array<std::string_view, 11> kSettingKeys = {
+    "mode",         "interface",         "source",        "max_sessions",
+    "idle_timeout", "data_timeout",      "passive_ports", "anonymous_only",
+    "log_commands", "passive_to_server", "log_level"};
+// Only in an instance: they identify it, so a default would make duplicates.
+inline constexpr std::array<std::string_view, 4> kIdentityKeys = {"name", "listen", "public",
+                                                                  "backend"};
+
+void read_global(const YAML::Node& map, GlobalSettings& global, ErrorList& errors);
+
+// An instance while it is being read: the values, and where each key was
+// written (in the instance or in 'defaults'), so that checks made after
+// merging still point at the right line.
+struct InstanceDraft {
+    Instance instance;
+    YAML::Mark at;
+    std::map<std::string, YAML::Mark, std::less<>> marks;  // every key present
+    std::set<std::string, std::less<>> invalid;            // present, but already reported
+
+    // Present and valid: checks that combine keys only look at these.
+    bool has(std::string_view key) const { return marks.contains(key) && !invalid.contains(key); }
+    YAML::Mark mark(std::string_view key) const {
+        const auto it = marks.find(key);
+        return it != marks.end() ? it->second : at;
+    }
+};
+
+void read_defaults(const YAML::Node& map, InstanceDraft& defaults, ErrorList& errors);
+InstanceDraft read_instance(const YAML::Node& map, const InstanceDraft& defaults,
+                            ErrorList& errors);
+
+// Checks that need a whole instance, then the ones across instances.
+void check_instance(const GlobalSettings& global, const InstanceDraft& draft, ErrorList& errors);
+void check_instances(const std::vector<InstanceDraft>& drafts, ErrorList& errors);
+
+}  // namespace supervisor

@@ -1,0 +1,1 @@
+"""Helpers of the ftp-proxy integration tests (servers, proxy, clients)."""

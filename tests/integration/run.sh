@@ -1,0 +1,48 @@
+#!/bin/sh
+# Run the integration tests inside a fresh network namespace.
+#
+#   tests/integration/run.sh [pytest args...]      e.g. -k vsftpd -x
+#   tests/integration/run.sh tests/integration/test_abuse.py
+#
+# env: FTP_PROXY_BIN  the proxy binary (default build/src/proxy/ftp-proxy)
+#      FTPX_DIRECT=1  talk to the servers directly (validates the harness)
+#
+# The namespace has only `lo`, with 127.0.0.0/8 and fd18::1..5/128; every
+# process the tests start lives in it, and it is deleted on exit. Exit code
+# is pytest's. Needs root (ip netns) and deploy/install-test-deps.sh.
+set -eu
+
+HERE=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
+REPO=$(CDPATH= cd -- "$HERE/../.." && pwd)
+NS="ftpx-it-$$"
+PY=/usr/bin/python3   # Debian's python (pyftpdlib, pytest); not a pyenv one
+
+cleanup() {
+    # processes left in the namespace (a server that did not stop) go first,
+    # or the namespace would live on; only processes of this namespace.
+    for pid in $(ip netns pids "$NS" 2>/dev/null); do
+        kill -9 "$pid" 2>/dev/null || true
+    done
+    ip netns del "$NS" 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+ip netns add "$NS"
+ip netns exec "$NS" ip link set lo up
+for i in 1 2 3 4 5; do
+    ip netns exec "$NS" ip -6 addr add "fd18::$i/128" dev lo nodad
+done
+
+cd "$REPO"
+# default target: the whole suite, unless a tests/integration path is given
+target=tests/integration
+for a in "$@"; do
+    case $a in tests/integration*) target= ;; esac
+done
+set +e
+ip netns exec "$NS" "$PY" -m pytest $target -v "$@"
+rc=$?
+set -e
+exit $rc

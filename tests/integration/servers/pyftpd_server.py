@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""A real pyftpdlib FTP server for the integration tests.
+
+Users: `test`/`secret` and anonymous, both with full permissions on --root.
+Every control connection, every command, and every data connection (passive
+accept and active connect) is appended as one JSON object per line to
+--events, so a test can assert which address the server saw:
+
+  {"ev": "control", "peer": [ip, port], "local": [ip, port]}
+  {"ev": "cmd", "peer": ip, "cmd": "PASV", "arg": ""}        (PASS arg masked)
+  {"ev": "data-passive", "peer": [ip, port], "ctl_peer": ip, "accepted": bool}
+  {"ev": "data-active", "target": [ip, port], "source": ip, "ctl_peer": ip}
+
+With --tls the handler is pyftpdlib's TLS_FTPHandler (needs python3-openssl),
+so that FEAT offers AUTH TLS / PBSZ / PROT (used to test FEAT filtering).
+"""
+import argparse
+import json
+import logging
+import os
+import sys
+import threading
+
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import ActiveDTP, FTPHandler, PassiveDTP
+from pyftpdlib.servers import FTPServer
+
+_lock = threading.Lock()
+_events = None
+
+
+def emit(**kw):
+    line = json.dumps(kw, sort_keys=True)
+    with _lock:
+        _events.write(line + "\n")
+        _events.flush()
+
+
+class LoggingPassiveDTP(PassiveDTP):
+    def handle_accepted(self, sock, addr):
+        ctl = self.cmd_channel.remote_ip
+        emit(ev="data-passive", peer=[addr[0], addr[1]], ctl_peer=ctl,
+             accepted=(addr[0] == ctl))
+        return super().handle_accepted(sock, addr)
+
+
+class LoggingActiveDTP(ActiveDTP):
+    def __init__(self, ip, port, cmd_channel):
+        emit(ev="data-active", target=[ip, port],
+             source=cmd_channel.socket.getsockname()[0],
+             ctl_peer=cmd_channel.remote_ip)
+        super().__init__(ip, port, cmd_channel)
+
+
+class EventsMixin:
+    passive_dtp = LoggingPassiveDTP
+    active_dtp = LoggingActiveDTP
+
+    def on_connect(self):
+        local = self.socket.getsockname()
+        emit(ev="control", peer=[self.remote_ip, self.remote_port],
+             local=[local[0], local[1]])
+
+    def pre_process_command(self, line, cmd, arg):
+        emit(ev="cmd", peer=self.remote_ip, cmd=cmd,
+             arg=("****" if cmd == "PASS" else arg))
+        return super().pre_process_command(line, cmd, arg)
+
+
+class Handler(EventsMixin, FTPHandler):
+    pass
+
+
+def main():
+    global _events
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--host", required=True)
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--root", required=True)
+    ap.add_argument("--events", required=True)
+    ap.add_argument("--tls", action="store_true")
+    ap.add_argument("--certfile")
+    args = ap.parse_args()
+
+    _events = open(args.events, "a", buffering=1)
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(message)s")
+
+    auth = DummyAuthorizer()
+    perm = "elradfmwMT"
+    auth.add_user("test", "secret", args.root, perm=perm)
+    auth.add_anonymous(args.root, perm=perm)
+
+    if args.tls:
+        from pyftpdlib.handlers import TLS_FTPHandler
+
+        class TLSHandler(EventsMixin, TLS_FTPHandler):
+            certfile = args.certfile
+        handler = TLSHandler
+    else:
+        handler = Handler
+    handler.authorizer = auth
+    handler.banner = "pyftpdlib test server ready."
+    # defaults kept on purpose: permit_foreign_addresses = False (a data
+    # connection from another address than the control peer is refused),
+    # permit_privileged_ports = False.
+    server = FTPServer((args.host, args.port), handler)
+    server.max_cons = 256
+    print("READY", flush=True)
+    try:
+        server.serve_forever(handle_exit=True)
+    finally:
+        server.close_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

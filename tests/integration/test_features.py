@@ -1,0 +1,214 @@
+"""Proxy features beyond the matrix: --passive-to-server, pipelining,
+multi-line replies, FEAT filtering of TLS, ABOR."""
+import ftplib
+import hashlib
+import socket
+
+import pytest
+
+from conftest import DIRECT
+from ftpx import net
+from ftpx.clients import assert_mode_used, ftplib_connect, run_lftp
+from ftpx.ftpraw import Raw, open_passive, parse_227, parse_229, recv_all
+from ftpx.scenario import RUNNERS, file_sha
+from test_interop import assert_server_saw, expected_server_verbs
+
+TLS_VERBS = ("AUTH", "PBSZ", "PROT", "CCC", "ADAT", "CONF", "ENC", "MIC")
+
+
+def raw_route(route, timeout=10.0):
+    r = Raw(route.host, route.port, route.client_addr, timeout=timeout)
+    r.banner()
+    return r
+
+
+# ------------------------------------------------------------ --passive-to-server
+
+def pts_cases():
+    for server in ("pyftpdlib", "vsftpd"):
+        for client, mode, cfam, sfam, fid in (
+                ("ftplib", "PORT", "v4", "v4", "v4"),
+                ("ftplib", "EPRT", "v6", "v6", "v6"),
+                ("curl", "PORT", "v4", "v4", "v4"),
+                ("lftp", "PORT", "v4", "v4", "v4"),
+                ("ftplib", "EPRT", "v6", "v4", "v6-to-v4"),
+                ("ftplib", "PORT", "v4", "v6", "v4-to-v6")):
+            yield pytest.param(server, client, mode, cfam, sfam,
+                               id=f"{server}-{client}-{mode}-{fid}")
+
+
+@pytest.mark.proxy_only
+@pytest.mark.parametrize("server,client,mode,cfam,sfam", list(pts_cases()))
+def test_passive_to_server(server, client, mode, cfam, sfam, make_route, big, logdir, diag):
+    """An active-mode client works while the server only ever sees PASV/EPSV."""
+    route = make_route(server, cfam, sfam, extra=["--passive-to-server"])
+    srv = route.server
+    mark = srv.mark()
+
+    def check_stored(res):
+        for name, want in res.stored:
+            assert file_sha(srv.pub / name) == want, f"{name}: sha256 on the server differs"
+
+    res = RUNNERS[client](route, mode, big, logdir, f"pts-{client}-{mode}-{cfam}{sfam}",
+                          check_stored)
+    diag.append(lambda: ("client transcript", res.transcript_text()))
+    assert res.retr_sha == big.sha and res.resume_sha == big.sha
+    for tr in res.transcripts:
+        if tr.data_setup():
+            assert_mode_used(tr, mode, client)
+            if mode == "PORT":
+                assert set(tr.reply_to("PORT")) == {"200 PORT command successful."}
+    seen = srv.seen_since(mark)
+    assert_server_saw(route, seen, expected_server_verbs(route, mode, passive_to_server=True))
+    assert not {"PORT", "EPRT"} & set(seen.data_setup_verbs())
+
+
+# ------------------------------------------------------------ pipelining
+
+@pytest.mark.parametrize("server", ["pyftpdlib", "vsftpd"])
+@pytest.mark.parametrize("fam", ["v4", "v6"])
+def test_pipelined_pasv_list(server, fam, make_route):
+    """'PASV\\r\\nLIST pub\\r\\n' (EPSV on IPv6) in ONE send: replies in
+    order, the listing is right."""
+    route = make_route(server, fam)
+    with raw_route(route) as r:
+        r.login(route.server.user, route.server.password)
+        verb = "PASV" if fam == "v4" else "EPSV"
+        r.send(f"{verb}\r\nLIST pub\r\n")
+        first = r.reply()
+        if fam == "v4":
+            assert first.code == 227, first.lines
+            host, port = parse_227(first.last)
+        else:
+            assert first.code == 229, first.lines
+            host, port = route.host, parse_229(first.last)
+        d = net.connect(host, port, source=route.client_addr)
+        listing = recv_all(d).decode(errors="replace")
+        d.close()
+        second, third = r.reply(), r.reply()
+        assert second.code in (125, 150), second.lines
+        assert third.code == 226, third.lines
+        assert "big.bin" in listing, listing
+        # and a burst of plain commands
+        r.send("NOOP\r\nNOOP\r\nPWD\r\nSYST\r\n")
+        codes = [r.reply().code for _ in range(4)]
+        assert codes == [200, 200, 257, 215]
+
+
+# ------------------------------------------------------------ multi-line replies
+
+@pytest.mark.parametrize("server", ["pyftpdlib", "vsftpd"])
+@pytest.mark.parametrize("cmd", ["FEAT", "HELP"])
+def test_multiline_reply_whole(server, cmd, make_route):
+    """FEAT/HELP arrive whole: the same lines as the server's own reply
+    (FEAT minus the TLS lines the proxy removes)."""
+    route = make_route(server, "v4")
+    srv = route.server
+    with Raw(srv.addr, srv.port, net.ADDR["v4"]["client"]) as d:   # the server itself
+        d.banner()
+        d.login(srv.user, srv.password)
+        want = d.cmd(cmd)
+    with raw_route(route) as r:
+        r.login(srv.user, srv.password)
+        got = r.cmd(cmd)
+        assert got.code == want.code
+        assert len(want.lines) > 2, f"{cmd} is not multi-line on {server}: {want.lines}"
+        if cmd == "FEAT":
+            keep = [l for l in want.lines if l.split()[0].upper() not in TLS_VERBS]
+            assert got.lines == keep
+        else:
+            assert got.lines == want.lines
+        assert r.cmd("NOOP").code == 200
+
+
+@pytest.mark.parametrize("fam", ["v4", "v6"])
+def test_feat_hides_tls(fam, make_route):
+    """A server that offers AUTH TLS (pyftpdlib TLS_FTPHandler): FEAT
+    through the proxy lists none of AUTH/PBSZ/PROT, and AUTH TLS gets 502."""
+    route = make_route("pyftpdlib", fam, tls=True)
+    srv = route.server
+    with Raw(srv.addr, srv.port, net.ADDR[fam]["client"]) as d:
+        d.banner()
+        direct = d.cmd("FEAT")
+    offered = {l.split()[0].upper() for l in direct.lines[1:-1]}
+    assert {"AUTH", "PBSZ", "PROT"} <= offered, f"premise: the TLS server offers AUTH: {direct.lines}"
+    if not route.via_proxy:
+        pytest.skip("premise checked (the server offers AUTH TLS); filtering is the proxy's")
+    with raw_route(route) as r:
+        feat = r.cmd("FEAT")
+        assert feat.code == 211
+        listed = {l.split()[0].upper() for l in feat.lines[1:-1]}
+        assert not listed & set(TLS_VERBS), f"FEAT through the proxy: {feat.lines}"
+        assert listed == offered - set(TLS_VERBS)
+        a = r.cmd("AUTH TLS")
+        assert a.last == "502 AUTH is not supported by this proxy (FTPS is not carried yet)."
+        r.login(srv.user, srv.password)
+        assert r.cmd("NOOP").code == 200
+
+
+@pytest.mark.proxy_only
+def test_lftp_does_not_start_tls_through_proxy(make_route, logdir):
+    """lftp starts TLS by itself when FEAT offers AUTH TLS (NOTES.md); through
+    the proxy it must not see the offer, and plain FTP works."""
+    route = make_route("pyftpdlib", "v4", tls=True)
+    out, tr, _ = run_lftp(route, "EPSV", ["cd pub", f"ls > {logdir}/tls-list.txt"], logdir,
+                          name="lftp-tls", ssl_allow=True)
+    assert "AUTH" not in tr.sent_verbs(), tr.text()
+    assert "big.bin" in (logdir / "tls-list.txt").read_text()
+
+
+# ------------------------------------------------------------ ABOR
+
+ABOR_OK = ([426, 226], [426, 225], [225], [226, 225], [226, 226])
+
+
+@pytest.mark.parametrize("server", ["pyftpdlib", "vsftpd"])
+@pytest.mark.parametrize("style", ["close-then-abor", "abor-urgent-while-open"])
+@pytest.mark.parametrize("fam", ["v4", "v6"])
+def test_abor_during_retr(server, style, fam, make_route, big):
+    """ABOR in the middle of a 32 MiB RETR: the replies are right, and the
+    session still works (NOOP 200, a new RETR with the right sha256).
+
+    close-then-abor: the client closes the data connection, then sends ABOR.
+    abor-urgent-while-open: ftplib.abort() style, ABOR sent with MSG_OOB
+    (its last byte is TCP urgent data: a relay without SO_OOBINLINE loses
+    it) while the data connection stays open and is read to its end.
+    """
+    route = make_route(server, fam)
+    f = ftplib_connect(route, "EPSV")
+    try:
+        f.voidcmd("TYPE I")
+        conn = f.transfercmd("RETR pub/big.bin")
+        got = 0
+        while got < 1 << 20:
+            chunk = conn.recv(1 << 16)
+            assert chunk, "data ended early"
+            got += len(chunk)
+        if style == "close-then-abor":
+            conn.close()
+            f.sock.sendall(b"ABOR\r\nNOOP\r\n")
+        else:
+            f.sock.sendall(b"ABOR\r\n", socket.MSG_OOB)
+            # keep reading: the server either aborts (closes the data
+            # connection) or -- vsftpd does not read the control connection
+            # during a transfer -- finishes it; both end in EOF
+            recv_all(conn, timeout=60)
+            conn.close()
+            f.sock.sendall(b"NOOP\r\n")
+        codes = []
+        while True:
+            resp = f.getmultiline()
+            code = int(resp[:3])
+            if code == 200 and codes and codes[-1] in (225, 226):
+                break
+            codes.append(code)
+            assert len(codes) <= 3, f"unexpected replies after ABOR: {codes} ({resp})"
+        assert codes in ABOR_OK, f"replies to ABOR: {codes}"
+        print(f"ABOR replies: {codes}")
+        assert f.voidcmd("NOOP").startswith("200")
+        h = hashlib.sha256()
+        f.retrbinary("RETR pub/big.bin", h.update, blocksize=1 << 20)
+        assert h.hexdigest() == big.sha
+        f.quit()
+    finally:
+        f.close()
