@@ -2,9 +2,11 @@
 // 1.74 needs <utility> before <boost/asio.hpp> or `awaitable` fails to compile.
 #pragma once
 
+// clang-format off
+#include <utility>
 #include <boost/asio.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <utility>
+// clang-format on
 
 namespace proxy {
 namespace asio = boost::asio;

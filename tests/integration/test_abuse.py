@@ -1,0 +1,402 @@
+"""Abuse and limits: the exact replies of docs/ftp-proxy.md, and the proxy
+keeps serving others afterwards (every test ends with a clean session
+through the same proxy while the abusive one is still open)."""
+import hashlib
+import re
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from ftpx import net
+from ftpx.clients import ftplib_connect
+from ftpx.ftpraw import Raw, open_passive, recv_all
+from ftpx.proxy import PROXY_BIN
+
+pytestmark = pytest.mark.proxy_only
+
+OWN = "500 Illegal PORT command: the data address must be your own."
+LOW = "500 Illegal PORT command: ports below 1024 are refused."
+BAD_PORT = "501 Malformed PORT argument."
+BAD_EPRT = "501 Malformed EPRT argument."
+PROTO = "522 Network protocol not supported, use (1,2)"
+LONG = "500 Command line too long (limit 1024 bytes)."
+CTRL = "500 Command line contains control characters."
+VERB = "500 Syntax error, command unrecognized."
+
+
+def session(route, login=True):
+    r = Raw(route.host, route.port, route.client_addr)
+    r.banner()
+    if login:
+        r.login(route.server.user, route.server.password)
+    return r
+
+
+def clean_session(route, big):
+    """A well-behaved client: login, EPSV, RETR 32 MiB with the right sha256."""
+    f = ftplib_connect(route, "EPSV")
+    try:
+        h = hashlib.sha256()
+        f.retrbinary("RETR pub/big.bin", h.update, blocksize=1 << 20)
+        assert h.hexdigest() == big.sha, "clean session after abuse: sha256 differs"
+        f.quit()
+    finally:
+        f.close()
+
+
+# ------------------------------------------------------------ PORT / EPRT
+
+PORT_CASES = [
+    # (id, client family, command, exact reply)
+    ("PORT-other-addr", "v4", "PORT 127,0,0,9,195,80", OWN),
+    ("PORT-server-addr", "v4", "PORT 127,0,0,4,195,80", OWN),
+    ("EPRT-other-addr-v4", "v4", "EPRT |1|127.0.0.9|50000|", OWN),
+    ("EPRT-v6-addr-from-v4-client", "v4", "EPRT |2|fd18::1|50000|", OWN),
+    ("EPRT-other-addr-v6", "v6", "EPRT |2|fd18::9|50000|", OWN),
+    ("EPRT-server-addr-v6", "v6", "EPRT |2|fd18::4|50000|", OWN),
+    ("PORT-low-port", "v4", "PORT 127,0,0,1,0,80", LOW),
+    ("PORT-port-1023", "v4", "PORT 127,0,0,1,3,255", LOW),
+    ("EPRT-low-port-v4", "v4", "EPRT |1|127.0.0.1|21|", LOW),
+    ("EPRT-low-port-v6", "v6", "EPRT |2|fd18::1|1023|", LOW),
+    ("PORT-five-numbers", "v4", "PORT 127,0,0,1,200", BAD_PORT),
+    ("PORT-byte-256", "v4", "PORT 127,0,0,1,256,1", BAD_PORT),
+    ("PORT-letters", "v4", "PORT a,b,c,d,e,f", BAD_PORT),
+    ("PORT-no-arg", "v4", "PORT", BAD_PORT),
+    ("EPRT-missing-port", "v4", "EPRT |1|127.0.0.1|", BAD_EPRT),
+    ("EPRT-bad-v4", "v4", "EPRT |1|999.0.0.1|50000|", BAD_EPRT),
+    ("EPRT-v4-addr-proto-2", "v4", "EPRT |2|127.0.0.1|50000|", BAD_EPRT),
+    ("EPRT-port-70000", "v4", "EPRT |1|127.0.0.1|70000|", BAD_EPRT),
+    ("EPRT-no-delims", "v4", "EPRT 1,127.0.0.1,50000", BAD_EPRT),
+    ("EPRT-proto-3", "v4", "EPRT |3|127.0.0.1|50000|", PROTO),
+    ("EPRT-proto-3-v6", "v6", "EPRT |3|fd18::1|50000|", PROTO),
+]
+
+
+@pytest.mark.parametrize("cid,fam,cmd,want", [pytest.param(*c, id=c[0]) for c in PORT_CASES])
+def test_port_eprt_refused(cid, fam, cmd, want, make_route, big):
+    route = make_route("pyftpdlib", fam)
+    mark = route.server.mark()
+    with session(route) as r:
+        got = r.cmd(cmd)
+        assert got.lines == [want], f"{cmd!r}: got {got.lines}"
+        seen = route.server.seen_since(mark)
+        assert not seen.data_setup_verbs(), f"the server received {seen.data_setup_verbs()}"
+        assert r.cmd("NOOP").code == 200
+        clean_session(route, big)
+        assert r.cmd("NOOP").code == 200
+
+
+# ------------------------------------------------------------ line discipline
+
+LINE_CASES = [
+    ("too-long-1025", b"NOOP " + b"x" * (1025 - 7) + b"\r\n", LONG),
+    ("too-long-4k", b"STAT " + b"y" * 4096 + b"\r\n", LONG),
+    ("nul", b"NOOP\x00junk\r\n", CTRL),
+    ("nul-in-arg", b"CWD pub\x00/../etc\r\n", CTRL),
+    ("ctrl-0x01", b"NO\x01OP\r\n", CTRL),
+    ("escape", b"LIST \x1b[2J\r\n", CTRL),
+    ("verb-1-letter", b"X\r\n", VERB),
+    ("verb-5-letters", b"NOOPS\r\n", VERB),
+    ("verb-digits", b"N00P\r\n", VERB),
+]
+
+
+@pytest.mark.parametrize("cid,line,want", [pytest.param(*c, id=c[0]) for c in LINE_CASES])
+def test_bad_lines(cid, line, want, make_route, big):
+    route = make_route("pyftpdlib", "v4")
+    with session(route) as r:
+        r.send(line)
+        got = r.reply()
+        assert got.lines == [want], f"{line[:40]!r}...: got {got.lines}"
+        assert r.cmd("NOOP").code == 200, "the session must go on after a refused line"
+        clean_session(route, big)
+        assert r.cmd("NOOP").code == 200
+
+
+def test_line_of_exactly_1024_bytes_passes(make_route):
+    """1024 bytes including CRLF is within the limit: it reaches the server."""
+    route = make_route("pyftpdlib", "v4")
+    mark = route.server.mark()
+    with session(route) as r:
+        arg = "z" * (1024 - len("SITE ") - 2)
+        got = r.cmd("SITE " + arg)
+        assert got.last != LONG and len(("SITE " + arg + "\r\n").encode()) == 1024
+        assert any(c == "SITE" for _, c, _ in route.server.seen_since(mark).commands)
+        assert r.cmd("NOOP").code == 200
+
+
+def test_long_line_split_across_sends(make_route):
+    """A too-long line that arrives in pieces is refused the same way."""
+    route = make_route("pyftpdlib", "v4")
+    with session(route) as r:
+        r.send(b"NOOP " + b"a" * 600)
+        r.send(b"b" * 600)
+        r.send(b"\r\n")
+        assert r.reply().last == LONG
+        assert r.cmd("NOOP").code == 200
+
+
+@pytest.mark.parametrize("cmd", ["AUTH TLS", "AUTH SSL", "PBSZ 0", "PROT P", "CCC", "ADAT x", "MIC x"])
+def test_tls_commands_refused(cmd, make_route):
+    route = make_route("pyftpdlib", "v4", tls=True)     # a server that would accept them
+    verb = cmd.split()[0]
+    with session(route, login=False) as r:
+        got = r.cmd(cmd)
+        assert got.lines == [f"502 {verb} is not supported by this proxy (FTPS is not carried yet)."]
+        r.login(route.server.user, route.server.password)
+        assert r.cmd("NOOP").code == 200
+
+
+# ------------------------------------------------------------ -A
+
+def test_anonymous_only(make_route, big):
+    route = make_route("pyftpdlib", "v4", extra=["-A"])
+    mark = route.server.mark()
+    with session(route, login=False) as r:
+        got = r.cmd("USER test")
+        assert got.lines == ["530 Only anonymous logins are allowed through this proxy."]
+        assert not any(c == "USER" and a == "test" for _, c, a in route.server.seen_since(mark).commands), \
+            "USER test reached the server"
+        for user in ("anonymous", "ftp"):
+            with session(route, login=False) as a:
+                got = a.cmd(f"USER {user}")
+                assert got.code == 331, got.lines
+                assert a.cmd("PASS guest@example.org").code == 230
+                _, host, port = open_passive(a, "v4", route.host)
+                d = net.connect(host, port, source=route.client_addr)
+                a.send("RETR pub/big.bin\r\n")
+                assert a.reply().code in (125, 150)
+                data = recv_all(d)
+                d.close()
+                assert a.reply().code == 226
+                assert hashlib.sha256(data).hexdigest() == big.sha
+
+
+# ------------------------------------------------------------ port theft
+
+@pytest.mark.parametrize("fam", ["v4", "v6"])
+def test_port_theft_closed(fam, make_route, big):
+    """After PASV/EPSV, a connection to the proxy's data port from another
+    address is closed without data; the real client still gets the file."""
+    route = make_route("pyftpdlib", fam)
+    with session(route) as r:
+        r.cmd("TYPE I")
+        _, host, port = open_passive(r, fam, route.host)
+        assert host == route.host
+        thief = net.connect(host, port, source=net.ADDR[fam]["thief"])
+        try:
+            stolen = recv_all(thief, timeout=5)
+        except (ConnectionResetError, BrokenPipeError):
+            stolen = b""
+        thief.close()
+        assert stolen == b"", "the thief received data"
+        # still the client's turn: the listener waited for it
+        d = net.connect(host, port, source=route.client_addr)
+        r.send("RETR pub/big.bin\r\n")
+        assert r.reply().code in (125, 150)
+        data = recv_all(d)
+        d.close()
+        assert r.reply().code == 226
+        assert hashlib.sha256(data).hexdigest() == big.sha
+        clean_session(route, big)
+
+
+def test_port_theft_thief_first_then_retr(make_route, big):
+    """The thief connects, then RETR is sent before the client connects:
+    no byte of the file goes to the thief."""
+    route = make_route("pyftpdlib", "v4")
+    with session(route) as r:
+        r.cmd("TYPE I")
+        _, host, port = open_passive(r, "v4", route.host)
+        thief = net.connect(host, port, source=net.ADDR["v4"]["thief"])
+        r.send("RETR pub/big.bin\r\n")
+        d = net.connect(host, port, source=route.client_addr)
+        assert r.reply().code in (125, 150)
+        data = recv_all(d)
+        d.close()
+        assert r.reply().code == 226
+        try:
+            stolen = recv_all(thief, timeout=5)
+        except (ConnectionResetError, BrokenPipeError):
+            stolen = b""
+        thief.close()
+        assert stolen == b""
+        assert hashlib.sha256(data).hexdigest() == big.sha
+
+
+# ------------------------------------------------------------ limits
+
+def test_session_limit(make_route, big):
+    route = make_route("pyftpdlib", "v4", extra=["-m", "2"])
+    a, b = session(route), session(route)
+    try:
+        c = Raw(route.host, route.port, route.client_addr)
+        first = c.reply()
+        assert first.lines == ["421 Too many sessions (limit 2), try again later."]
+        assert c.wait_closed(5), "the 421'd connection was not closed"
+        c.close()
+        assert a.cmd("NOOP").code == 200 and b.cmd("NOOP").code == 200
+        b.cmd("QUIT")
+        b.close()
+        # a slot is free again once the proxy has seen b go: bounded poll
+        deadline = time.monotonic() + 5
+        while True:
+            d = Raw(route.host, route.port, route.client_addr)
+            rep = d.reply()
+            if rep.code == 220:
+                break
+            d.close()
+            assert rep.code == 421 and time.monotonic() < deadline, f"no free slot: {rep.lines}"
+            time.sleep(0.05)
+        d.login(route.server.user, route.server.password)
+        assert d.cmd("NOOP").code == 200
+        d.close()
+        assert a.cmd("NOOP").code == 200
+    finally:
+        a.close()
+        b.close()
+
+
+def test_idle_timeout(make_route, big):
+    route = make_route("pyftpdlib", "v4", extra=["-t", "2"])
+    # an active session is not idle: NOOP every 0.5 s for 3 s keeps it
+    with session(route) as busy:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 3.0:
+            assert busy.cmd("NOOP").code == 200
+            time.sleep(0.5)                                  # pacing, not synchronisation
+        assert busy.cmd("NOOP").code == 200
+    with session(route) as r:
+        t0 = time.monotonic()
+        got = r.reply(timeout=10)
+        took = time.monotonic() - t0
+        assert got.lines == ["421 Idle timeout (2 seconds), closing control connection."]
+        assert 1.5 <= took <= 8, f"idle 421 after {took:.1f}s"
+        assert r.wait_closed(5)
+    clean_session(route, big)
+
+
+@pytest.mark.parametrize("fam", ["v4", "v6"])
+def test_backend_down(fam, make_route):
+    dead_addr = net.ADDR[fam]["server"]
+    dead_port = net.free_port(dead_addr)
+    route = make_route("pyftpdlib", fam, backend=(dead_addr, dead_port))
+    for _ in range(2):                                  # and again: the proxy lives on
+        with Raw(route.host, route.port, route.client_addr) as r:
+            got = r.reply()
+            assert len(got.lines) == 1
+            line = got.last
+            assert re.fullmatch(
+                r"421 Service not available: cannot reach FTP server "
+                + r"\[?" + re.escape(dead_addr) + r"\]?:" + str(dead_port) + r": .+\.", line), line
+            assert "cannot reach" in line
+            assert r.wait_closed(5)
+    assert route.proxy.alive()
+
+
+@pytest.mark.parametrize("fam", ["v4", "v6"])
+def test_data_timeout(fam, make_route, big):
+    """--data-timeout 2: a negotiated data port that nobody uses is closed;
+    the session goes on."""
+    route = make_route("pyftpdlib", fam, extra=["--data-timeout", "2"])
+    with session(route) as r:
+        t0 = time.monotonic()
+        _, host, port = open_passive(r, fam, route.host)
+        assert net.is_listening(host, port), "the proxy does not listen on its announced port"
+        net.wait_until(lambda: not net.is_listening(host, port), 10,
+                       "the proxy to close its unused data listener")
+        took = time.monotonic() - t0
+        assert took >= 1.5, f"closed after {took:.1f}s, before the 2 s data timeout"
+        assert net.connect_refused(host, port, source=route.client_addr)
+        assert r.cmd("NOOP").code == 200
+        # a new transfer in the same session works
+        r.cmd("TYPE I")
+        _, host, port = open_passive(r, fam, route.host)
+        d = net.connect(host, port, source=route.client_addr)
+        r.send("RETR pub/big.bin\r\n")
+        assert r.reply().code in (125, 150)
+        data = recv_all(d)
+        d.close()
+        assert r.reply().code == 226
+        assert hashlib.sha256(data).hexdigest() == big.sha
+
+
+# ------------------------------------------------------------ logs, signals, usage
+
+def test_passwords_not_logged(make_route):
+    route = make_route("pyftpdlib", "v4")
+    with session(route, login=False) as r:
+        r.cmd("USER test")
+        assert r.cmd("PASS wrong-Pa55word-1").code == 530
+        r.login("test", "secret")
+        assert r.cmd("NOOP").code == 200
+    with session(route, login=False) as r:
+        r.login("anonymous", "anon-Pa55word-2@example.org")
+    route_v = make_route("vsftpd", "v4", name="proxy-vsftpd")
+    with session(route_v, login=False) as r:
+        r.login("anonymous", "anon-Pa55word-3@example.org")
+    text = route.proxy.stderr_text() + route_v.proxy.stderr_text()
+    assert "PASS" in text, "the proxy with -v -D 7 should log commands (PASS masked)"
+    for pw in ("secret", "wrong-Pa55word-1", "anon-Pa55word-2", "anon-Pa55word-3"):
+        assert pw not in text, f"{pw!r} in the proxy log"
+
+
+def test_sigterm_closes_sessions(make_route):
+    route = make_route("pyftpdlib", "v4")
+    r = session(route)
+    try:
+        assert r.cmd("NOOP").code == 200
+        route.proxy.proc.p.send_signal(signal.SIGTERM)
+        got = r.reply(timeout=10)
+        assert got.lines == ["421 Proxy shutting down."]
+        assert r.wait_closed(5)
+        rc = route.proxy.proc.p.wait(timeout=10)
+        assert rc == 0
+    finally:
+        r.close()
+    assert net.connect_refused(route.host, route.port)
+
+
+def test_sigusr1_drains(make_route, big):
+    route = make_route("pyftpdlib", "v4")
+    r = session(route)
+    try:
+        route.proxy.proc.p.send_signal(signal.SIGUSR1)
+        net.wait_until(lambda: not net.is_listening(route.host, route.port), 5,
+                       "the draining proxy to stop listening")
+        assert route.proxy.alive(), "the proxy exited with a session still open"
+        r.cmd("TYPE I")
+        _, host, port = open_passive(r, "v4", route.host)
+        d = net.connect(host, port, source=route.client_addr)
+        r.send("RETR pub/big.bin\r\n")
+        assert r.reply().code in (125, 150)
+        data = recv_all(d)
+        d.close()
+        assert r.reply().code == 226
+        assert hashlib.sha256(data).hexdigest() == big.sha
+        r.cmd("QUIT")
+        rc = route.proxy.proc.p.wait(timeout=10)
+        assert rc == 0
+    finally:
+        r.close()
+
+
+@pytest.mark.parametrize("args,flag", [
+    (["-p", "80x"], '-p: "80x" is not a port (1..65535)'),
+    (["-p", "0"], "-p"),
+    (["-m", "0"], "-m"),
+    (["-m", "20001"], "-m"),
+    (["-D", "9"], "-D"),
+    (["--no-such-option"], "no-such-option"),
+])
+def test_usage_errors(args, flag):
+    r = subprocess.run([str(PROXY_BIN), "-d", "-R", "127.0.0.4"] + args, capture_output=True,
+                       timeout=10, stdin=subprocess.DEVNULL)
+    err = r.stderr.decode(errors="replace")
+    assert r.returncode == 64, f"exit {r.returncode}: {err}"
+    first = err.splitlines()[0] if err else ""
+    assert first.startswith("ftp-proxy: ") and flag in first, err
+    assert "usage" in err.lower()
