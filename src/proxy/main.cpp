@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "common/logging.hpp"
+#include "proxy/control_channel.hpp"
 #include "proxy/net.hpp"
 #include "proxy/options.hpp"
 #include "proxy/privileges.hpp"
@@ -124,6 +125,16 @@ int run(const std::vector<std::string>& args) {
     spdlog::info("listening on {}, reverse proxy to {}, max {} sessions", to_string(listening),
                  to_string(settings.server), options.max_sessions);
     Worker worker(io, std::move(settings), std::move(listener), options.max_sessions);
+    std::optional<ControlChannel> control;
+    if (options.control_fd) {
+        control.emplace(io, *options.control_fd,
+                        ControlChannel::Handlers{[&worker] { return worker.stats_json(); },
+                                                 [&worker] { worker.drain(); }});
+        control->start();
+    }
+    worker.on_finished([&control] {
+        if (control) control->close();
+    });
     worker.start();
     io.run();
     spdlog::info("exiting");

@@ -65,6 +65,7 @@ po::options_description describe_options() {
     add("user", po::value<std::string>());
     add("chroot", po::value<std::string>());
     add("listen-fd", po::value<std::string>());
+    add("control-fd", po::value<std::string>());
     add("foreground", po::bool_switch());
     add("help", po::bool_switch());
     add("version", po::bool_switch());
@@ -78,7 +79,8 @@ std::string usage_text() {
            "                 [-P port] [-p port] [-q queue] [-R address] [-T tag] [-t timeout]\n"
            "                 [--passive-to-server] [--data-timeout seconds]\n"
            "                 [--passive-ports low-high] [--user name] [--chroot dir]\n"
-           "                 [--listen-fd n] [--foreground] [--help] [--version]\n";
+           "                 [--listen-fd n] [--control-fd n] [--foreground] [--help]\n"
+           "                 [--version]\n";
 }
 
 Options parse_options(const std::vector<std::string>& args) {
@@ -134,6 +136,9 @@ Options parse_options(const std::vector<std::string>& args) {
     if (auto v = text("chroot")) o.chroot_dir = *v;
     if (auto v = text("listen-fd"))
         o.listen_fd = static_cast<int>(parse_number("--listen-fd", *v, 3, 1 << 20, "a descriptor"));
+    if (auto v = text("control-fd"))
+        o.control_fd =
+            static_cast<int>(parse_number("--control-fd", *v, 3, 1 << 20, "a descriptor"));
     if (o.queue && o.queue->size() > 15)
         throw UsageError("-q: queue name \"" + *o.queue + "\" is longer than 15 characters");
     if (o.tag && o.tag->size() > 63)

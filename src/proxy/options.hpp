@@ -52,6 +52,7 @@ struct Options {
     std::string user = kDefaultUser;
     std::string chroot_dir = kDefaultChroot;
     std::optional<int> listen_fd;
+    std::optional<int> control_fd;  // socketpair from ftpproxyd
     bool foreground = false;
 };
 

@@ -18,7 +18,8 @@ bool is_anonymous_user(std::string_view user) {
 
 std::string loggable_command(const ftp::Command& command) {
     std::string line = upper(command.verb_text);
-    if (command.verb == ftp::Verb::Pass) return line + " ****";
+    // PASS always; ACCT is a password too on some servers.
+    if (command.verb == ftp::Verb::Pass || command.verb == ftp::Verb::Acct) return line + " ****";
     if (!command.argument.empty()) {
         line += ' ';
         line += command.argument;

@@ -24,6 +24,9 @@ Session::Session(asio::io_context& io, const Settings& settings, tcp::socket cli
       server_in_(ftp::kMaxReplyLine),
       idle_timer_(io) {
     error_code ignored;
+    // ftplib and others send ABOR as urgent data; without this the kernel
+    // takes its last byte (the LF) out of the stream and the line never ends.
+    client_.set_option(asio::socket_base::out_of_band_inline(true), ignored);
     client_peer_ = canonical(client_.remote_endpoint(ignored));
     client_local_ = canonical(client_.local_endpoint(ignored));
     touch();
@@ -179,10 +182,28 @@ bool Session::data_active() const {
     return false;
 }
 
-void Session::replace_channel(std::shared_ptr<DataChannel> channel) {
+void Session::replace_channel(std::shared_ptr<DataChannel> channel, bool adopt_pipelined) {
     if (channel_) channel_->close();
+    channel_ = nullptr;
+    if (!channel) return;
+    // Every channel is remembered so that the end of the session closes it,
+    // wherever it is referenced from by then.
+    std::erase_if(channels_, [](const auto& weak) { return weak.expired(); });
+    channels_.push_back(channel);
+    channel->start();
+    // "PASV\r\nLIST\r\n" in one segment: the LIST went to the server before
+    // the 227 that created this channel came back, so it has no channel yet.
+    // Replies come in order, so any such transfer behind the head is ours.
+    if (adopt_pipelined) {
+        for (auto& pending : pending_) {
+            if (pending.kind == Expect::Transfer && !pending.channel) {
+                pending.channel = channel;
+                channel->start_transfer(pending.text);
+                return;
+            }
+        }
+    }
     channel_ = std::move(channel);
-    if (channel_) channel_->start();
 }
 
 void Session::end(std::string_view why) {
@@ -193,9 +214,8 @@ void Session::end(std::string_view why) {
     server_.shutdown(tcp::socket::shutdown_both, ignored);
     server_.close(ignored);
     client_.shutdown(tcp::socket::shutdown_receive, ignored);
-    if (channel_) channel_->close();
-    for (auto& pending : pending_)
-        if (pending.channel) pending.channel->close();
+    for (auto& weak : channels_)
+        if (auto channel = weak.lock()) channel->close();
     idle_timer_.cancel();
     writer_.close_after_flush();
     if (on_end_) std::exchange(on_end_, nullptr)();

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ftp/command.hpp"
 #include "ftp/line_buffer.hpp"
@@ -52,7 +53,8 @@ class Session : public std::enable_shared_from_this<Session> {
         explicit Pending(Expect kind_, std::string text_ = {})
             : kind(kind_), text(std::move(text_)) {}
         Expect kind;
-        std::string text;  // Local: the reply; PortViaPassive: the client's verb
+        std::string text;  // Local: the reply; PortViaPassive: the client's verb;
+                           // Transfer: the command, for the transfer log line
         std::shared_ptr<DataChannel> channel;
         tcp::endpoint client_data;  // PortViaPassive: where the client listens
         bool download = false;      // Transfer: data flows server -> client
@@ -83,7 +85,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
     // Data channels.
     std::optional<tcp::endpoint> server_data_endpoint(int code, std::string_view text);
-    void replace_channel(std::shared_ptr<DataChannel> channel);
+    void replace_channel(std::shared_ptr<DataChannel> channel, bool adopt_pipelined = false);
     bool data_active() const;
 
     void touch() { last_activity_ = std::chrono::steady_clock::now(); }
@@ -101,6 +103,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::deque<Pending> pending_;
     std::vector<std::string> held_reply_;   // lines of a multi-line 227/229 being rewritten
     std::shared_ptr<DataChannel> channel_;  // negotiated, waiting for its transfer command
+    std::vector<std::weak_ptr<DataChannel>> channels_;  // every live one, closed at the end
     tcp::endpoint client_peer_, client_local_, server_local_;
     asio::steady_timer idle_timer_;
     std::chrono::steady_clock::time_point last_activity_;

@@ -66,11 +66,9 @@ awaitable<void> Session::handle_command(const ftp::Command& command) {
         Pending pending{Expect::Transfer};
         pending.download = is_download(command.verb);
         pending.channel = std::exchange(channel_, nullptr);
-        if (pending.channel) {
-            std::string description = upper(command.verb_text);
-            if (!command.argument.empty()) description += " " + std::string(command.argument);
-            pending.channel->start_transfer(std::move(description));
-        }
+        pending.text = upper(command.verb_text);
+        if (!command.argument.empty()) pending.text += " " + std::string(command.argument);
+        if (pending.channel) pending.channel->start_transfer(pending.text);
         co_await forward(command, std::move(pending));
         co_return;
     }
@@ -110,6 +108,7 @@ awaitable<void> Session::handle_pasv(const ftp::Command& command) {
     // Named, not a temporary in the co_await: g++ 12 destroys temporaries of a
     // conditional expression inside co_await twice.
     std::string request = server_local_.address().is_v4() ? "PASV" : "EPSV";
+    spdlog::debug("{} to server: {}", tag_, request);
     co_await send_to_server(std::move(request));
     pending_.emplace_back(pasv ? Expect::ClientPasv : Expect::ClientEpsv);
 }
@@ -146,6 +145,7 @@ awaitable<void> Session::handle_port(const ftp::Command& command) {
     const bool server_v4 = server_local_.address().is_v4();
     if (settings_.passive_to_server) {
         std::string request = server_v4 ? "PASV" : "EPSV";
+        spdlog::debug("{} to server: {}", tag_, request);
         co_await send_to_server(std::move(request));
         Pending pending{Expect::PortViaPassive, name};
         pending.client_data = canonical(*target);
@@ -167,6 +167,7 @@ awaitable<void> Session::handle_port(const ftp::Command& command) {
     replace_channel(channel);
     std::string request = server_v4 ? "PORT " + ftp::format_port_argument(ours)
                                     : "EPRT " + ftp::format_eprt_argument(ours);
+    spdlog::debug("{} to server: {}", tag_, request);
     co_await send_to_server(std::move(request));
     pending_.emplace_back(Expect::ActivePort);
 }
@@ -193,9 +194,9 @@ awaitable<void> Session::forward(const ftp::Command& command, Pending pending) {
     co_await send_to_server(std::move(line));
 }
 
+// Not logged here: forwarded commands are logged (masked) on arrival, and
+// the proxy's own PASV/PORT requests where they are made.
 awaitable<void> Session::send_to_server(std::string line) {
-    if (settings_.verbose && line.rfind("PASS", 0) != 0 && line.rfind("pass", 0) != 0)
-        spdlog::debug("{} to server: {}", tag_, line);
     line += "\r\n";
     error_code error;
     co_await asio::async_write(server_, asio::buffer(line), with_error(error));

@@ -63,13 +63,15 @@ awaitable<void> Session::handle_reply_line(const ftp::ReplyLine& reply, std::str
             break;
         case Expect::Transfer:
             if (final && head.channel) {
-                // Success: deliver every byte before the client sees "226".
-                // Failure: the data connection is of no more use.
+                // A download's success reply waits until every byte reached
+                // the client. Then (and on any other outcome) the channel has
+                // done its job: closing it also ends a client's half-open
+                // data socket. A channel still Waiting never carried data.
                 auto channel = head.channel;
-                if (reply.code < 300 && head.download)
+                if (reply.code < 300 && head.download &&
+                    channel->state() != DataChannel::State::Waiting)
                     co_await channel->wait_server_data_delivered();
-                else if (reply.code >= 400)
-                    channel->close();
+                channel->close();
             }
             reply_to_client(line);
             break;
@@ -120,8 +122,9 @@ void Session::complete_passive_reply(Pending& head, int code) {
     const tcp::endpoint server_source{server_local_.address(), 0};
     if (head.kind == Expect::PortViaPassive) {
         replace_channel(DataChannel::create(
-            io_, tag_, DataEnd::connect(head.client_data, active_source()),
-            DataEnd::connect(*server_data, server_source), settings_.data_timeout));
+                            io_, tag_, DataEnd::connect(head.client_data, active_source()),
+                            DataEnd::connect(*server_data, server_source), settings_.data_timeout),
+                        true);
         reply_to_client("200 " + head.text + " command successful.");
         return;
     }
@@ -137,7 +140,7 @@ void Session::complete_passive_reply(Pending& head, int code) {
         DataChannel::create(io_, tag_, DataEnd::accept(std::move(listener), client_peer_.address()),
                             DataEnd::connect(*server_data, server_source), settings_.data_timeout);
     auto port = channel->client_listen_port();
-    replace_channel(channel);
+    replace_channel(channel, true);
     if (head.kind == Expect::ClientPasv)
         reply_to_client(ftp::format_227_reply({client_local_.address(), port}));
     else

@@ -60,6 +60,7 @@ awaitable<void> Worker::accept_loop() {
 
 // One over the limit: a 421 and close, without holding up the accept loop.
 void Worker::refuse(tcp::socket socket) {
+    ++refused_;
     error_code ignored;
     spdlog::warn("session limit {} reached: refusing {}", max_sessions_,
                  to_string(socket.remote_endpoint(ignored)));
@@ -77,12 +78,8 @@ void Worker::refuse(tcp::socket socket) {
 
 void Worker::on_signal(int signal) {
     if (signal == SIGUSR1) {
-        spdlog::info("SIGUSR1: draining {} session(s), no new ones", sessions_.size());
-        draining_ = true;
-        stop_accepting();
-        if (sessions_.empty())
-            signals_.cancel();
-        else
+        drain();
+        if (!sessions_.empty())
             signals_.async_wait([this](error_code error, int next) {
                 if (!error) on_signal(next);
             });
@@ -91,17 +88,41 @@ void Worker::on_signal(int signal) {
     spdlog::info("signal {}: closing {} session(s) and exiting", signal, sessions_.size());
     stopping_ = true;
     stop_accepting();
-    signals_.cancel();
     auto sessions = sessions_;  // stop() calls back into session_ended()
     for (auto& [id, weak] : sessions)
         if (auto session = weak.lock()) session->stop("421 Proxy shutting down.");
+    if (sessions_.empty()) {
+        finished();
+        return;
+    }
     // Sessions normally finish at once; a client that does not read must not
     // keep the process alive.
-    if (sessions_.empty()) return;
     grace_timer_.expires_after(kShutdownGrace);
     grace_timer_.async_wait([this](error_code error) {
         if (!error) io_.stop();
     });
+}
+
+void Worker::drain() {
+    if (draining_ || stopping_) return;
+    spdlog::info("draining {} session(s), accepting no new ones", sessions_.size());
+    draining_ = true;
+    stop_accepting();
+    if (sessions_.empty()) finished();
+}
+
+std::string Worker::stats_json() const {
+    return "{\"sessions\":" + std::to_string(sessions_.size()) +
+           ",\"accepted\":" + std::to_string(next_id_ - 1) +
+           ",\"refused\":" + std::to_string(refused_) +
+           ",\"draining\":" + (draining_ ? "true" : "false") + "}";
+}
+
+// Nothing left to serve: release what keeps io_context running.
+void Worker::finished() {
+    signals_.cancel();
+    grace_timer_.cancel();
+    if (on_finished_) std::exchange(on_finished_, nullptr)();
 }
 
 void Worker::stop_accepting() {
@@ -112,10 +133,9 @@ void Worker::stop_accepting() {
 
 void Worker::session_ended(std::uint64_t id) {
     sessions_.erase(id);
-    if (stopping_ && sessions_.empty()) grace_timer_.cancel();
-    if (draining_ && sessions_.empty()) {
-        spdlog::info("drained: last session ended");
-        signals_.cancel();
+    if (sessions_.empty() && (stopping_ || draining_)) {
+        if (draining_) spdlog::info("drained: last session ended");
+        finished();
     }
 }
 

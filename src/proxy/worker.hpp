@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 #include <unordered_map>
 
 #include "proxy/asio.hpp"
@@ -19,6 +21,13 @@ class Worker {
     // Starts accepting and listening for signals; io.run() returns when the
     // worker has stopped or drained.
     void start();
+    // Graceful drain (SIGUSR1 or the supervisor): stop accepting, exit after
+    // the last session.
+    void drain();
+    // {"sessions":N,"accepted":N,"refused":N,"draining":false}
+    std::string stats_json() const;
+    // Called once when the worker has nothing left to do (stopped or drained).
+    void on_finished(std::function<void()> callback) { on_finished_ = std::move(callback); }
 
   private:
     awaitable<void> accept_loop();
@@ -26,6 +35,7 @@ class Worker {
     void on_signal(int signal);
     void stop_accepting();
     void session_ended(std::uint64_t id);
+    void finished();
 
     asio::io_context& io_;
     Settings settings_;
@@ -36,6 +46,8 @@ class Worker {
     asio::steady_timer grace_timer_;  // bounds the shutdown
     std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;
     std::uint64_t next_id_ = 1;
+    std::uint64_t refused_ = 0;
+    std::function<void()> on_finished_;
     bool draining_ = false;
     bool stopping_ = false;
 };

@@ -1,0 +1,35 @@
+// The worker's side of the supervisor's control socketpair (--control-fd).
+//
+// Line protocol, one request per line, one JSON line per answer:
+//   stats  -> {"sessions":N,"accepted":N,"refused":N,"draining":false}
+//   drain  -> {"ok":true}   (as SIGUSR1: stop accepting, exit after the last session)
+//   other  -> {"error":"unknown request"}
+// Data never passes here; the supervisor asks, the worker answers.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "proxy/asio.hpp"
+
+namespace proxy {
+
+class ControlChannel {
+  public:
+    struct Handlers {
+        std::function<std::string()> stats_json;
+        std::function<void()> drain;
+    };
+    ControlChannel(asio::io_context& io, int fd, Handlers handlers);
+    void start();
+    void close();
+
+  private:
+    awaitable<void> serve();
+    std::string answer(const std::string& request);
+
+    asio::local::stream_protocol::socket socket_;
+    Handlers handlers_;
+};
+
+}  // namespace proxy
