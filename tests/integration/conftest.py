@@ -143,6 +143,8 @@ class ProxyChecks:
 
     @staticmethod
     def stop_and_check(proxy, passwords=("secret",)):
+        if proxy.proc is None or proxy.proc.p is None:
+            return []               # never started: the test already failed on that
         alive_before = proxy.alive()
         rc, in_time = proxy.stop(timeout=10)
         problems = []

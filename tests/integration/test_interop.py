@@ -5,7 +5,7 @@ Ids read like the matrix: `vsftpd-lftp-EPSV-v6`, `pyftpdlib-curl-PORT-v4-to-v6`
 """
 import pytest
 
-from conftest import DIRECT
+from ftpx.checks import assert_server_saw, expected_server_verbs
 from ftpx.clients import CLIENT_MODES, PASSIVE, assert_mode_used
 from ftpx.scenario import RUNNERS, file_sha
 
@@ -22,31 +22,6 @@ def matrix():
                 for mode in modes_by_family[cfam]:
                     yield pytest.param(server, client, mode, cfam, sfam,
                                        id=f"{server}-{client}-{mode}-{fid}")
-
-
-def expected_server_verbs(route, mode, passive_to_server=False):
-    """What the server must receive (docs/ftp-proxy.md, "Data connections")."""
-    if not route.via_proxy:
-        return {mode}
-    if mode in PASSIVE or passive_to_server:
-        return {"PASV"} if route.server_family == "v4" else {"EPSV"}
-    return {"PORT"} if route.server_family == "v4" else {"EPRT"}
-
-
-def assert_server_saw(route, seen, verbs):
-    """The server saw only route.seen_addr (the proxy's -a address when
-    proxied), on control and -- where it can tell -- data connections."""
-    want = route.seen_addr
-    assert seen.control_peers, "the server saw no control connection"
-    assert set(seen.control_peers) == {want}, \
-        f"server saw control connections from {sorted(set(seen.control_peers))}, want {want}"
-    assert set(seen.command_peers()) == {want}
-    if seen.data_visible:
-        assert seen.data_peers, "the server saw no data connection"
-        assert set(seen.data_peers) == {want}, \
-            f"server saw data connections with {sorted(set(seen.data_peers))}, want {want}"
-    got = set(seen.data_setup_verbs())
-    assert got == verbs, f"server received data commands {sorted(got)}, want {sorted(verbs)}"
 
 
 @pytest.mark.parametrize("server,client,mode,cfam,sfam", list(matrix()))

@@ -92,7 +92,7 @@ class RecFTP(ftplib.FTP):
     connects where the 227 says, i.e. it honours the proxy's rewrite.
     """
 
-    def __init__(self, mode="EPSV", source=None, timeout=30):
+    def __init__(self, mode="EPSV", source=None, timeout=20):
         super().__init__(timeout=timeout, source_address=(source, 0) if source else None)
         self.mode = mode
         self.trust_server_pasv_ipv4_address = True
@@ -153,7 +153,7 @@ class RecFTP(ftplib.FTP):
         return conn, size
 
 
-def ftplib_connect(route, mode="EPSV", login=True, timeout=30):
+def ftplib_connect(route, mode="EPSV", login=True, timeout=20):
     f = RecFTP(mode=mode, source=route.client_addr, timeout=timeout)
     f.connect(route.host, route.port)
     if login:

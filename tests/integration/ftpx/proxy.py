@@ -67,6 +67,8 @@ class Proxy:
 
     def stop(self, timeout=10.0):
         """SIGTERM; returns (exit code, exited within timeout)."""
+        if self.proc is None or self.proc.p is None:
+            return None, True
         rc, in_time = self.proc.stop(signal.SIGTERM, timeout=timeout)
         self.exit_code = rc
         return rc, in_time

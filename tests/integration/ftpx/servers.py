@@ -222,7 +222,9 @@ class Vsftpd(Server):
         os.chmod(self.conf_path, 0o600)
 
     def argv(self):
-        return [VSFTPD_BIN, self.conf_path]
+        # under a subreaper: vsftpd's per-session processes would otherwise
+        # end as zombies of PID 1, which does not reap on these machines
+        return [PYTHON, HERE / "servers/reaper.py", VSFTPD_BIN, self.conf_path]
 
     _connect = re.compile(r'\] CONNECT: Client "([^"]+)"')
     _cmd = re.compile(r'\] FTP command: Client "([^"]+)", "(.*)"$')

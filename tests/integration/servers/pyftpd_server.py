@@ -17,7 +17,6 @@ so that FEAT offers AUTH TLS / PBSZ / PROT (used to test FEAT filtering).
 import argparse
 import json
 import logging
-import os
 import sys
 import threading
 
@@ -101,6 +100,7 @@ def main():
         handler = Handler
     handler.authorizer = auth
     handler.banner = "pyftpdlib test server ready."
+    handler.auth_failed_timeout = 0.2     # default 3 s after a wrong password
     # defaults kept on purpose: permit_foreign_addresses = False (a data
     # connection from another address than the control peer is refused),
     # permit_privileged_ports = False.
