@@ -1,8 +1,9 @@
 #!/bin/sh
 # Install what the integration tests (tests/integration) need. Idempotent.
-#   * Debian packages: pytest (+ pytest-timeout as a safety net), pyftpdlib, python3-openssl (pyftpdlib's TLS
-#     handler, used to prove FEAT filtering of AUTH TLS), lftp, curl,
-#     iproute2 (ip netns), nftables.
+#   * Debian packages: pytest (+ pytest-timeout as a safety net), pyftpdlib,
+#     python3-openssl (pyftpdlib's TLS handler: a server that offers AUTH
+#     TLS, to prove the proxy's FEAT filtering), lftp, curl, iproute2
+#     (ip netns), nftables.
 #   * vsftpd is NOT installed (it would start a system service and conflicts
 #     with other servers): its .deb is downloaded and unpacked into
 #     $REPO/.deps/vsftpd (gitignored), run from there by the tests.

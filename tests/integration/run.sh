@@ -6,6 +6,8 @@
 #
 # env: FTP_PROXY_BIN  the proxy binary (default build/src/proxy/ftp-proxy)
 #      FTPX_DIRECT=1  talk to the servers directly (validates the harness)
+#      FTPX_ARTIFACTS dir for the logs (kept); default /tmp/ftpx-it-PID,
+#                     removed after a run that passed
 #
 # The namespace has only `lo`, with 127.0.0.0/8 and fd18::1..5/128; every
 # process the tests start lives in it, and it is deleted on exit. Exit code
@@ -41,8 +43,15 @@ target=tests/integration
 for a in "$@"; do
     case $a in tests/integration*) target= ;; esac
 done
+# logs of servers, proxies and clients: kept when something failed
+ART=${FTPX_ARTIFACTS:-/tmp/ftpx-it-$$}
 set +e
-ip netns exec "$NS" "$PY" -m pytest $target -v "$@"
+ip netns exec "$NS" "$PY" -m pytest $target -v --basetemp="$ART" "$@"
 rc=$?
 set -e
+if [ "$rc" = 0 ] && [ -z "${FTPX_ARTIFACTS:-}" ]; then
+    rm -rf "$ART"
+else
+    echo "run.sh: logs kept in $ART" >&2
+fi
 exit $rc
