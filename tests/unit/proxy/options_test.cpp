@@ -1,0 +1,98 @@
+#include "proxy/options.hpp"
+
+#include <gtest/gtest.h>
+
+namespace proxy {
+namespace {
+
+Options parse(std::vector<std::string> args) {
+    return parse_options(args);
+}
+
+std::string usage_error(std::vector<std::string> args) {
+    try {
+        parse_options(args);
+    } catch (const UsageError& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+TEST(Options, DefaultsAreOpenBsds) {
+    auto o = parse({});
+    EXPECT_EQ(o.listen_address, "127.0.0.1");
+    EXPECT_EQ(o.listen_port, 8021);
+    EXPECT_EQ(o.server_port, 21);
+    EXPECT_EQ(o.max_sessions, 100);
+    EXPECT_EQ(o.idle_timeout, std::chrono::seconds(86400));
+    EXPECT_EQ(o.log_level, 5);
+    EXPECT_FALSE(o.reverse_host);
+    EXPECT_FALSE(o.debug);
+    EXPECT_EQ(o.user, "_ftp_proxy");
+}
+
+TEST(Options, Ipv6ChangesTheListenDefault) {
+    EXPECT_EQ(parse({"-6"}).listen_address, "::1");
+    EXPECT_EQ(parse({"-6", "-b", "::"}).listen_address, "::");
+}
+
+TEST(Options, OpenBsdFlagsInTheirUsualForms) {
+    auto o = parse({"-D7", "-dv", "-A",  "-R", "10.10.10.50", "-P", "2121", "-p", "8022",   "-m",
+                    "500", "-t",  "600", "-a", "198.18.0.1",  "-q", "ftpq", "-T", "ftptag", "-r"});
+    EXPECT_EQ(o.log_level, 7);
+    EXPECT_TRUE(o.debug);
+    EXPECT_TRUE(o.verbose);
+    EXPECT_TRUE(o.anonymous_only);
+    EXPECT_EQ(o.reverse_host, "10.10.10.50");
+    EXPECT_EQ(o.server_port, 2121);
+    EXPECT_EQ(o.listen_port, 8022);
+    EXPECT_EQ(o.max_sessions, 500);
+    EXPECT_EQ(o.idle_timeout, std::chrono::seconds(600));
+    EXPECT_EQ(o.source_address, "198.18.0.1");
+    EXPECT_EQ(o.queue, "ftpq");
+    EXPECT_EQ(o.tag, "ftptag");
+    EXPECT_TRUE(o.data_from_port_20);
+}
+
+TEST(Options, LongOptions) {
+    auto o = parse({"--passive-to-server", "--data-timeout", "5", "--passive-ports", "50000-50100",
+                    "--listen-fd", "3", "--control-fd", "4", "--foreground", "--user", "nobody"});
+    EXPECT_TRUE(o.passive_to_server);
+    EXPECT_EQ(o.data_timeout, std::chrono::seconds(5));
+    EXPECT_EQ(o.passive_ports.low, 50000);
+    EXPECT_EQ(o.passive_ports.high, 50100);
+    EXPECT_EQ(o.listen_fd, 3);
+    EXPECT_EQ(o.control_fd, 4);
+    EXPECT_TRUE(o.foreground);
+    EXPECT_EQ(o.user, "nobody");
+}
+
+TEST(Options, BadValuesNameTheFlag) {
+    EXPECT_EQ(usage_error({"-p", "80x"}), "-p: \"80x\" is not a port (1..65535)");
+    EXPECT_EQ(usage_error({"-P", "0"}), "-P: \"0\" is not a port (1..65535)");
+    EXPECT_EQ(usage_error({"-D", "8"}), "-D: \"8\" is not a log level (0..7)");
+    EXPECT_EQ(usage_error({"-m", "0"}), "-m: \"0\" is not a number of sessions (1..20000)");
+    EXPECT_EQ(usage_error({"-t", "-5"}), "-t: \"-5\" is not a timeout in seconds (1..31536000)");
+    EXPECT_EQ(usage_error({"--passive-ports", "2000-1000"}),
+              "--passive-ports: \"2000-1000\" must be LOW-HIGH with 1024 <= LOW <= HIGH");
+    EXPECT_EQ(usage_error({"--passive-ports", "5000"}),
+              "--passive-ports: \"5000\" is not a range LOW-HIGH");
+    EXPECT_EQ(usage_error({"-q", "averyveryverylongqueue"}),
+              "-q: queue name \"averyveryverylongqueue\" is longer than 15 characters");
+}
+
+TEST(Options, UnknownFlagsMissingValuesAndStrayArgumentsAreErrors) {
+    EXPECT_NE(usage_error({"-x"}).find("-x"), std::string::npos);
+    EXPECT_NE(usage_error({"-p"}).find("-p"), std::string::npos);
+    EXPECT_NE(usage_error({"-R", "10.0.0.1", "extra"}), "(no error)");
+    // No prefix guessing: --passive is not --passive-to-server.
+    EXPECT_NE(usage_error({"--passive"}), "(no error)");
+}
+
+TEST(Options, HelpAndVersionAreInformation) {
+    EXPECT_THROW(parse({"--help"}), InfoRequest);
+    EXPECT_THROW(parse({"--version"}), InfoRequest);
+}
+
+}  // namespace
+}  // namespace proxy
