@@ -76,5 +76,9 @@ if ! getent passwd _ftp_proxy >/dev/null; then
     useradd --system --no-create-home --home-dir /nonexistent --shell "$nologin" _ftp_proxy
 fi
 # vsftpd's secure_chroot_dir is the same empty, root-owned dir ($EMPTY).
+# ftp-proxy chroots into /var/empty (its default --chroot) when it exists, as
+# on OpenBSD; creating it here makes the tests run the worker chrooted.
+mkdir -p /var/empty
+chmod 755 /var/empty
 
 echo "install-test-deps.sh: ok"

@@ -216,3 +216,32 @@ def test_abor_during_retr(server, style, fam, make_route, big):
         f.quit()
     finally:
         f.close()
+
+
+# ------------------------------------------------------------ -r (data from port 20)
+
+@pytest.mark.proxy_only
+@pytest.mark.parametrize("server", ["pyftpdlib", "vsftpd"])
+def test_active_data_from_port_20(server, make_route):
+    """With -r, the proxy's active-mode data connection to the client comes
+    from port 20 of the address the client reached, although the worker
+    runs as an unprivileged user (it keeps only CAP_NET_BIND_SERVICE)."""
+    route = make_route(server, "v4", extra=["-r"])
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind((route.client_addr, 0))
+    listener.listen(1)
+    listener.settimeout(10)
+    port = listener.getsockname()[1]
+    with raw_route(route) as r:
+        r.login(route.server.user, route.server.password)
+        h = route.client_addr.replace(".", ",")
+        r.expect(f"PORT {h},{port >> 8},{port & 255}", 200)
+        r.send("LIST pub\r\n")
+        data, peer = listener.accept()
+        listing = recv_all(data).decode(errors="replace")
+        data.close()
+        assert peer == (route.host, 20), f"data connection came from {peer}"
+        assert r.reply().code in (125, 150)
+        assert r.reply().code == 226
+        assert "big.bin" in listing, listing
+    listener.close()
