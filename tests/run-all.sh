@@ -24,13 +24,19 @@ ctest --test-dir build --output-on-failure --no-tests=error
 step "integration tests (real servers and clients, in a network namespace)"
 FTP_PROXY_BIN="$REPO/build/src/proxy/ftp-proxy" tests/integration/run.sh
 
+step "forward mode across client/firewall/server namespaces"
+FTP_PROXY_BIN="$REPO/build/src/proxy/ftp-proxy" tests/netns/run.sh
+
+step "ftpproxyd and ftpproxyctl with real workers"
+FTPPROXY_BUILD="$REPO/build" tests/supervisor/run.sh
+
 step "ASan/UBSan build and unit tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFTPPROXY_SANITIZE=ON -DFTPPROXY_TESTS=ON >/dev/null
 cmake --build build-asan -j"$JOBS"
 ctest --test-dir build-asan --output-on-failure --no-tests=error
 
 step "integration tests against the ASan/UBSan worker"
-FTP_PROXY_BIN="$REPO/build-asan/src/proxy/ftp-proxy" tests/integration/run.sh -k "ftplib"
+FTP_PROXY_BIN="$REPO/build-asan/src/proxy/ftp-proxy" tests/integration/run.sh -k "ftplib or abuse or features"
 
 step "fuzzing smoke run"
 tests/fuzz/run-smoke.sh "${FUZZ_SECONDS:-30}"

@@ -1,23 +1,13 @@
-// The one place that includes Boost.Asio for the worker. g++ 12 with Boost
-// 1.74 needs <utility> before <boost/asio.hpp> or `awaitable` fails to compile.
+// Boost.Asio names used throughout the worker (see common/asio.hpp).
 #pragma once
 
-// clang-format off
-#include <utility>
-#include <boost/asio.hpp>
-#include <boost/asio/redirect_error.hpp>
-// clang-format on
+#include "common/asio.hpp"
 
 namespace proxy {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using asio::awaitable;
-using asio::use_awaitable;
-using boost::system::error_code;
-
-// Completion token that stores the error instead of throwing: the hot path
-// handles errors as values.
-inline auto with_error(error_code& error) {
-    return asio::redirect_error(use_awaitable, error);
-}
+using common::awaitable;
+using common::error_code;
+using common::use_awaitable;
+using common::with_error;
 }  // namespace proxy

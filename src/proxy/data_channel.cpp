@@ -74,7 +74,12 @@ tcp::endpoint DataChannel::server_listen_endpoint() const {
 void DataChannel::close() {
     if (closed_) return;
     closed_ = true;
-    if (!end_reason_ && state_ == State::Relaying) end_reason_ = "aborted by the session";
+    // Closing after every byte with data arrived (e.g. a finished download
+    // whose client has not sent its FIN yet) is not an abort.
+    const bool unfinished =
+        (to_client_bytes_ > 0 && !server_data_delivered_) || (to_server_bytes_ > 0 && !client_eof_);
+    if (!end_reason_ && state_ == State::Relaying && unfinished)
+        end_reason_ = "aborted by the session";
     error_code ignored;
     if (client_end_.listener) client_end_.listener->close(ignored);
     if (server_end_.listener) server_end_.listener->close(ignored);
@@ -122,6 +127,7 @@ awaitable<bool> DataChannel::establish(DataEnd& end, tcp::socket& socket, const 
             if (peer.address() == end.allowed_peer) {
                 socket = std::move(candidate);
                 end.listener->close(error);  // one connection per negotiation
+                if (on_accepted_) std::exchange(on_accepted_, nullptr)();
                 co_return true;
             }
             spdlog::warn("{} port theft refused: {} data connection from {}, expected {}",
@@ -199,6 +205,7 @@ awaitable<void> DataChannel::pump(tcp::socket& from, tcp::socket& to, std::uint6
         std::size_t n = co_await from.async_read_some(asio::buffer(buffer.get(), kRelayBufferSize),
                                                       with_error(error));
         if (error == asio::error::eof) {
+            if (!from_server) client_eof_ = true;
             to.shutdown(tcp::socket::shutdown_send, error);
             break;
         }

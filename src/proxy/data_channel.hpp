@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,8 +44,11 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
     void start();
     // A transfer command went to the server: the data connection is due now.
     void start_transfer(std::string command);
-    // Abort: closes listeners and sockets; wait_finished() completes.
+    // Abort: closes listeners and sockets; waiters wake up.
     void close();
+    // Called once, when a listener of this channel accepted the expected
+    // peer (forward mode removes the firewall's expectation then).
+    void on_accepted(std::function<void()> callback) { on_accepted_ = std::move(callback); }
 
     State state() const { return state_; }
     // Completes when every byte the server sent has been delivered to the
@@ -80,10 +84,12 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
     bool transfer_started_ = false;
     bool closed_ = false;
     bool server_data_delivered_ = false;
+    bool client_eof_ = false;
     int pumps_running_ = 0;
     std::chrono::seconds setup_timeout_;
     const char* end_reason_ = nullptr;  // first cause of an abort, for the log line
-    std::string command_;               // the transfer command, for the log line
+    std::string command_;
+    std::function<void()> on_accepted_;  // the transfer command, for the log line
     std::uint64_t to_server_bytes_ = 0, to_client_bytes_ = 0;
     std::chrono::steady_clock::time_point relay_start_;
 };

@@ -1,18 +1,26 @@
 // ftp-proxy: one worker, one listen address. Start-up only: options, the
 // listening socket, privileges, then the Worker runs until stopped.
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include "common/logging.hpp"
+#include "firewall/firewall.hpp"
 #include "proxy/control_channel.hpp"
 #include "proxy/net.hpp"
 #include "proxy/options.hpp"
 #include "proxy/privileges.hpp"
 #include "proxy/worker.hpp"
+
+#ifndef IPV6_TRANSPARENT
+#define IPV6_TRANSPARENT 75  // <linux/in6.h>, which clashes with <netinet/in.h>
+#endif
 
 namespace {
 
@@ -22,6 +30,13 @@ using namespace proxy;
 constexpr int kExitUsage = 64;
 constexpr int kExitUnavailable = 69;
 constexpr int kExitOsError = 71;
+
+// OpenBSD's ftp-proxy drives pf; on Linux the firewall is nftables.
+#if defined(__OpenBSD__) || defined(__FreeBSD__)
+constexpr const char* kDefaultForwardFirewall = "pf";
+#else
+constexpr const char* kDefaultForwardFirewall = "nftables";
+#endif
 
 // A start-up failure: the message and the exit code it maps to.
 struct StartError {
@@ -77,6 +92,15 @@ tcp::acceptor open_listener(asio::io_context& io, const Options& options) {
     tcp::acceptor acceptor(io);
     acceptor.open(endpoint.protocol(), error);
     if (!error) acceptor.set_option(asio::socket_base::reuse_address(true), error);
+    if (!error && options.tproxy) {
+        // tproxy delivers connections addressed to other hosts to this socket.
+        const int on = 1;
+        const bool v4 = endpoint.address().is_v4();
+        if (setsockopt(acceptor.native_handle(), v4 ? SOL_IP : SOL_IPV6,
+                       v4 ? IP_TRANSPARENT : IPV6_TRANSPARENT, &on, sizeof on) != 0)
+            throw StartError{kExitOsError, std::string("--tproxy: cannot set IP_TRANSPARENT: ") +
+                                               std::strerror(errno)};
+    }
     if (!error) acceptor.bind(endpoint, error);
     if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
     if (error)
@@ -89,7 +113,10 @@ Settings make_settings(const Options& options, asio::io_context& io) {
     Settings settings;
     if (options.source_address)
         settings.source_address = parse_address("-a", *options.source_address);
-    settings.server = resolve_server(io, options, settings.source_address);
+    settings.forward = !options.reverse_host;
+    settings.transparent = options.tproxy;
+    if (options.reverse_host)
+        settings.server = resolve_server(io, options, settings.source_address);
     settings.anonymous_only = options.anonymous_only;
     settings.verbose = options.verbose;
     settings.passive_to_server = options.passive_to_server;
@@ -102,9 +129,6 @@ Settings make_settings(const Options& options, asio::io_context& io) {
 
 int run(const std::vector<std::string>& args) {
     Options options = parse_options(args);
-    if (!options.reverse_host)
-        throw UsageError(
-            "forward (transparent) mode is not available yet; use -R address for reverse mode");
     common::setup_logging(options.debug ? common::LogTarget::Stderr : common::LogTarget::Syslog,
                           options.log_level, "ftp-proxy");
     asio::io_context io(1);
@@ -112,8 +136,22 @@ int run(const std::vector<std::string>& args) {
     tcp::acceptor listener = open_listener(io, options);
     error_code ignored;
     auto listening = canonical(listener.local_endpoint(ignored));
+    settings.listen = listening;
+    std::unique_ptr<firewall::Backend> firewall;
+    const std::string firewall_name =
+        options.firewall.value_or(options.reverse_host ? "none" : kDefaultForwardFirewall);
     try {
-        drop_privileges(options.user, options.chroot_dir, options.data_from_port_20);
+        firewall = firewall::make_backend(firewall_name,
+                                          {options.queue, options.tag, options.verbose ? 1 : 0},
+                                          "p" + std::to_string(listening.port()));
+        firewall->init();
+    } catch (const firewall::Error& e) {
+        throw StartError{kExitUnavailable, "--firewall " + firewall_name + ": " + e.what()};
+    }
+    if (firewall_name != "none") settings.firewall = firewall.get();
+    try {
+        drop_privileges(options.user, options.chroot_dir,
+                        {options.data_from_port_20, firewall_name == "nftables"});
     } catch (const std::runtime_error& e) {
         throw StartError{kExitOsError, e.what()};
     }
@@ -122,8 +160,12 @@ int run(const std::vector<std::string>& args) {
         io.notify_fork(asio::io_context::fork_child);
     }
     std::signal(SIGPIPE, SIG_IGN);
-    spdlog::info("listening on {}, reverse proxy to {}, max {} sessions", to_string(listening),
-                 to_string(settings.server), options.max_sessions);
+    if (settings.forward)
+        spdlog::info("listening on {}, forward proxy (firewall: {}), max {} sessions",
+                     to_string(listening), firewall_name, options.max_sessions);
+    else
+        spdlog::info("listening on {}, reverse proxy to {}, max {} sessions", to_string(listening),
+                     to_string(settings.server), options.max_sessions);
     Worker worker(io, std::move(settings), std::move(listener), options.max_sessions);
     std::optional<ControlChannel> control;
     if (options.control_fd) {
@@ -137,6 +179,7 @@ int run(const std::vector<std::string>& args) {
     });
     worker.start();
     io.run();
+    firewall->shutdown();
     spdlog::info("exiting");
     return 0;
 }

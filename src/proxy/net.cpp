@@ -1,5 +1,7 @@
 #include "proxy/net.hpp"
 
+#include <fmt/format.h>
+
 #include <random>
 
 namespace proxy {
@@ -14,10 +16,12 @@ tcp::endpoint canonical(const tcp::endpoint& endpoint) {
     return {canonical(endpoint.address()), endpoint.port()};
 }
 
+// fmt, not operator+ chains: g++ 12 -O3 warns (-Wrestrict, PR 105329) on
+// those, which -Werror turns into a broken Release build.
 std::string to_string(const tcp::endpoint& endpoint) {
     auto address = canonical(endpoint.address());
-    if (address.is_v6()) return "[" + address.to_string() + "]:" + std::to_string(endpoint.port());
-    return address.to_string() + ":" + std::to_string(endpoint.port());
+    if (address.is_v6()) return fmt::format("[{}]:{}", address.to_string(), endpoint.port());
+    return fmt::format("{}:{}", address.to_string(), endpoint.port());
 }
 
 namespace {

@@ -67,6 +67,8 @@ po::options_description describe_options() {
     add("listen-fd", po::value<std::string>());
     add("control-fd", po::value<std::string>());
     add("foreground", po::bool_switch());
+    add("firewall", po::value<std::string>());
+    add("tproxy", po::bool_switch());
     add("help", po::bool_switch());
     add("version", po::bool_switch());
     return desc;
@@ -79,8 +81,8 @@ std::string usage_text() {
            "                 [-P port] [-p port] [-q queue] [-R address] [-T tag] [-t timeout]\n"
            "                 [--passive-to-server] [--data-timeout seconds]\n"
            "                 [--passive-ports low-high] [--user name] [--chroot dir]\n"
-           "                 [--listen-fd n] [--control-fd n] [--foreground] [--help]\n"
-           "                 [--version]\n";
+           "                 [--listen-fd n] [--control-fd n] [--foreground]\n"
+           "                 [--firewall nftables|pf|none] [--tproxy] [--help] [--version]\n";
 }
 
 Options parse_options(const std::vector<std::string>& args) {
@@ -112,6 +114,12 @@ Options parse_options(const std::vector<std::string>& args) {
     o.verbose = vm["verbose"].as<bool>();
     o.passive_to_server = vm["passive-to-server"].as<bool>();
     o.foreground = vm["foreground"].as<bool>();
+    o.tproxy = vm["tproxy"].as<bool>();
+    if (auto v = text("firewall")) {
+        if (*v != "nftables" && *v != "pf" && *v != "none")
+            throw UsageError("--firewall: \"" + *v + "\" is not one of nftables, pf, none");
+        o.firewall = *v;
+    }
     o.listen_address = o.ipv6_defaults ? "::1" : "127.0.0.1";
     if (auto v = text("source-address")) o.source_address = *v;
     if (auto v = text("bind")) o.listen_address = *v;
@@ -139,6 +147,12 @@ Options parse_options(const std::vector<std::string>& args) {
     if (auto v = text("control-fd"))
         o.control_fd =
             static_cast<int>(parse_number("--control-fd", *v, 3, 1 << 20, "a descriptor"));
+    if (o.reverse_host && o.firewall && *o.firewall != "none")
+        throw UsageError("--firewall " + *o.firewall +
+                         ": reverse mode (-R) needs no firewall state; data connections go to "
+                         "the proxy's own address");
+    if (o.reverse_host && o.tproxy)
+        throw UsageError("--tproxy: only forward mode (no -R) receives diverted connections");
     if (o.queue && o.queue->size() > 15)
         throw UsageError("-q: queue name \"" + *o.queue + "\" is longer than 15 characters");
     if (o.tag && o.tag->size() > 63)

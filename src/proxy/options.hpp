@@ -54,6 +54,9 @@ struct Options {
     std::optional<int> listen_fd;
     std::optional<int> control_fd;  // socketpair from ftpproxyd
     bool foreground = false;
+    // Forward mode only: "nftables" (Linux default), "pf", "none".
+    std::optional<std::string> firewall;
+    bool tproxy = false;  // IP_TRANSPARENT listener (nftables tproxy)
 };
 
 // A bad flag or value. what() is one line naming the flag.

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 
@@ -21,18 +22,22 @@ std::string os_error(const std::string& what) {
 }
 
 // glibc has no capset wrapper; libcap would be a dependency for one call.
-void keep_only_bind_service() {
+void keep_only(KeptCapabilities keep) {
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct data[2] = {};
-    data[0].effective = data[0].permitted = 1u << CAP_NET_BIND_SERVICE;
+    std::uint32_t mask = 0;
+    if (keep.bind_service) mask |= 1u << CAP_NET_BIND_SERVICE;
+    if (keep.net_admin) mask |= 1u << CAP_NET_ADMIN;
+    data[0].effective = data[0].permitted = mask;
     if (syscall(SYS_capset, &header, data) != 0)
-        throw std::runtime_error(os_error("cannot keep CAP_NET_BIND_SERVICE for -r"));
+        throw std::runtime_error(os_error("cannot keep the capabilities the worker needs"));
 }
 
 }  // namespace
 
 void drop_privileges(const std::string& user, const std::string& chroot_dir,
-                     bool keep_bind_service) {
+                     KeptCapabilities keep) {
+    const bool keep_any = keep.bind_service || keep.net_admin;
     if (geteuid() != 0) return;
     errno = 0;
     const passwd* entry = getpwnam(user.c_str());
@@ -54,11 +59,11 @@ void drop_privileges(const std::string& user, const std::string& chroot_dir,
     } else if (!chroot_dir.empty()) {
         spdlog::info("not chrooting: {} is not a directory", chroot_dir);
     }
-    if (keep_bind_service && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
+    if (keep_any && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
         throw std::runtime_error(os_error("prctl(PR_SET_KEEPCAPS)"));
     if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0)
         throw std::runtime_error(os_error("cannot switch to user " + user));
-    if (keep_bind_service) keep_only_bind_service();
+    if (keep_any) keep_only(keep);
     spdlog::debug("running as {} (uid {}, gid {})", user, uid, gid);
 }
 

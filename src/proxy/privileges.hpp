@@ -5,11 +5,16 @@
 
 namespace proxy {
 
+// The only capabilities a worker may keep after switching user.
+struct KeptCapabilities {
+    bool bind_service = false;  // -r: data connections from port 20
+    bool net_admin = false;     // forward mode with nftables: per-session rules
+};
+
 // When running as root: chroot into chroot_dir if it exists, then switch to
-// user (and its group). keep_bind_service keeps CAP_NET_BIND_SERVICE (for
-// -r, data connections from port 20). Throws std::runtime_error with a
-// message that says what to do. Does nothing when not root.
-void drop_privileges(const std::string& user, const std::string& chroot_dir,
-                     bool keep_bind_service);
+// user (and its group), keeping only the capabilities asked for. Throws
+// std::runtime_error with a message that says what to do. Does nothing when
+// not root.
+void drop_privileges(const std::string& user, const std::string& chroot_dir, KeptCapabilities keep);
 
 }  // namespace proxy

@@ -7,6 +7,7 @@
 
 #include "ftp/limits.hpp"
 #include "proxy/net.hpp"
+#include "proxy/original_destination.hpp"
 
 namespace proxy {
 
@@ -27,6 +28,9 @@ Session::Session(asio::io_context& io, const Settings& settings, tcp::socket cli
     // ftplib and others send ABOR as urgent data; without this the kernel
     // takes its last byte (the LF) out of the stream and the line never ends.
     client_.set_option(asio::socket_base::out_of_band_inline(true), ignored);
+    // Replies are small and often come in pairs (150 then 226): without
+    // NODELAY the second waits ~40 ms for the client's delayed ACK.
+    client_.set_option(tcp::no_delay(true), ignored);
     client_peer_ = canonical(client_.remote_endpoint(ignored));
     client_local_ = canonical(client_.local_endpoint(ignored));
     touch();
@@ -50,6 +54,7 @@ awaitable<void> Session::run() {
     auto self = shared_from_this();
     spdlog::info("{} session from {} to {}", tag_, to_string(client_peer_),
                  to_string(client_local_));
+    if (!choose_server()) co_return;
     if (!co_await connect_to_server()) co_return;
     pending_.emplace_back(Expect::Greeting);
     asio::co_spawn(
@@ -59,9 +64,38 @@ awaitable<void> Session::run() {
     co_await client_loop();
 }
 
+// Reverse mode: the fixed server. Forward mode: where the client was going
+// before the firewall diverted it, unless that is the proxy itself.
+bool Session::choose_server() {
+    if (!settings_.forward) {
+        server_endpoint_ = settings_.server;
+        return true;
+    }
+    auto destination = original_destination(client_, !settings_.transparent);
+    if (!destination) {
+        spdlog::warn("{} not diverted by the firewall (no original destination): refused", tag_);
+        writer_.post(
+            "421 Service not available: this proxy only serves connections diverted to it by "
+            "the firewall.\r\n");
+        end("not diverted");
+        return false;
+    }
+    if (destination->port() == settings_.listen.port() &&
+        (destination->address() == client_local_.address() ||
+         destination->address() == canonical(settings_.listen.address()))) {
+        spdlog::warn("{} original destination {} is the proxy itself: refused", tag_,
+                     to_string(*destination));
+        writer_.post("421 Service not available: refusing to proxy to the proxy itself.\r\n");
+        end("loop");
+        return false;
+    }
+    server_endpoint_ = *destination;
+    return true;
+}
+
 awaitable<bool> Session::connect_to_server() {
     error_code error;
-    server_.open(settings_.server.protocol(), error);
+    server_.open(server_endpoint_.protocol(), error);
     if (!error && settings_.source_address) server_.bind({*settings_.source_address, 0}, error);
     if (!error) {
         // The kernel's own connect timeout is minutes; a backend that drops
@@ -70,21 +104,22 @@ awaitable<bool> Session::connect_to_server() {
         deadline.async_wait([this](error_code e) {
             if (!e) server_.close(e);
         });
-        co_await server_.async_connect(settings_.server, with_error(error));
+        co_await server_.async_connect(server_endpoint_, with_error(error));
         if (error == asio::error::operation_aborted || error == asio::error::bad_descriptor)
             error = asio::error::timed_out;
         deadline.cancel();
     }
     if (error) {
-        spdlog::warn("{} cannot reach FTP server {}: {}", tag_, to_string(settings_.server),
+        spdlog::warn("{} cannot reach FTP server {}: {}", tag_, to_string(server_endpoint_),
                      error.message());
         writer_.post("421 Service not available: cannot reach FTP server " +
-                     to_string(settings_.server) + ": " + error.message() + ".\r\n");
+                     to_string(server_endpoint_) + ": " + error.message() + ".\r\n");
         end("server unreachable");
         co_return false;
     }
+    server_.set_option(tcp::no_delay(true), error);  // see the constructor
     server_local_ = canonical(server_.local_endpoint(error));
-    spdlog::debug("{} connected to server {} from {}", tag_, to_string(settings_.server),
+    spdlog::debug("{} connected to server {} from {}", tag_, to_string(server_endpoint_),
                   to_string(server_local_));
     co_return true;
 }
@@ -190,6 +225,10 @@ void Session::replace_channel(std::shared_ptr<DataChannel> channel, bool adopt_p
     // wherever it is referenced from by then.
     std::erase_if(channels_, [](const auto& weak) { return weak.expired(); });
     channels_.push_back(channel);
+    if (settings_.firewall)
+        channel->on_accepted([firewall = settings_.firewall, id = id_] {
+            firewall->clear_session(id);  // the one expected connection came
+        });
     channel->start();
     // "PASV\r\nLIST\r\n" in one segment: the LIST went to the server before
     // the 227 that created this channel came back, so it has no channel yet.
@@ -216,6 +255,7 @@ void Session::end(std::string_view why) {
     client_.shutdown(tcp::socket::shutdown_receive, ignored);
     for (auto& weak : channels_)
         if (auto channel = weak.lock()) channel->close();
+    if (settings_.firewall) settings_.firewall->clear_session(id_);
     idle_timer_.cancel();
     writer_.close_after_flush();
     if (on_end_) std::exchange(on_end_, nullptr)();

@@ -61,6 +61,7 @@ class Session : public std::enable_shared_from_this<Session> {
     };
 
     awaitable<void> run();
+    bool choose_server();
     awaitable<bool> connect_to_server();
     awaitable<void> client_loop();
     awaitable<void> server_loop();
@@ -86,6 +87,12 @@ class Session : public std::enable_shared_from_this<Session> {
     // Data channels.
     std::optional<tcp::endpoint> server_data_endpoint(int code, std::string_view text);
     void replace_channel(std::shared_ptr<DataChannel> channel, bool adopt_pipelined = false);
+    // Forward mode: where the client's data listener is bound, what the
+    // 227/229 announce, and the firewall state that makes the two meet.
+    asio::ip::address client_listen_address() const;
+    asio::ip::address announced_address() const;
+    bool expect_client_connection(std::uint16_t port);
+    bool expect_server_connection(const tcp::endpoint& ours);
     bool data_active() const;
 
     void touch() { last_activity_ = std::chrono::steady_clock::now(); }
@@ -105,6 +112,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::shared_ptr<DataChannel> channel_;  // negotiated, waiting for its transfer command
     std::vector<std::weak_ptr<DataChannel>> channels_;  // every live one, closed at the end
     tcp::endpoint client_peer_, client_local_, server_local_;
+    tcp::endpoint server_endpoint_;  // -R, or the original destination in forward mode
     asio::steady_timer idle_timer_;
     std::chrono::steady_clock::time_point last_activity_;
     bool epsv_all_ = false;

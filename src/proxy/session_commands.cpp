@@ -162,8 +162,13 @@ awaitable<void> Session::handle_port(const ftp::Command& command) {
     }
     auto channel = DataChannel::create(
         io_, tag_, DataEnd::connect(canonical(*target), active_source()),
-        DataEnd::accept(std::move(listener), settings_.server.address()), settings_.data_timeout);
+        DataEnd::accept(std::move(listener), server_endpoint_.address()), settings_.data_timeout);
     auto ours = channel->server_listen_endpoint();
+    if (!expect_server_connection(ours)) {
+        channel->close();
+        reply_local("425 Cannot open data connection: the firewall refused the rule.");
+        co_return;
+    }
     replace_channel(channel);
     std::string request = server_v4 ? "PORT " + ftp::format_port_argument(ours)
                                     : "EPRT " + ftp::format_eprt_argument(ours);

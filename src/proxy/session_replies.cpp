@@ -129,7 +129,7 @@ void Session::complete_passive_reply(Pending& head, int code) {
         return;
     }
     error_code error;
-    auto listener = listen_on(io_, client_local_.address(), settings_.passive_ports, error);
+    auto listener = listen_on(io_, client_listen_address(), settings_.passive_ports, error);
     if (error) {
         spdlog::error("{} cannot listen for the client's data connection: {}", tag_,
                       error.message());
@@ -140,9 +140,14 @@ void Session::complete_passive_reply(Pending& head, int code) {
         DataChannel::create(io_, tag_, DataEnd::accept(std::move(listener), client_peer_.address()),
                             DataEnd::connect(*server_data, server_source), settings_.data_timeout);
     auto port = channel->client_listen_port();
+    if (!expect_client_connection(port)) {
+        channel->close();
+        reply_to_client("425 Cannot open data connection: the firewall refused the rule.");
+        return;
+    }
     replace_channel(channel, true);
     if (head.kind == Expect::ClientPasv)
-        reply_to_client(ftp::format_227_reply({client_local_.address(), port}));
+        reply_to_client(ftp::format_227_reply({announced_address(), port}));
     else
         reply_to_client(ftp::format_229_reply(port));
 }
@@ -151,7 +156,7 @@ void Session::complete_passive_reply(Pending& head, int code) {
 // not trusted (a hostile or misconfigured server could point us anywhere):
 // the server's control address is used, with the port from the reply.
 std::optional<tcp::endpoint> Session::server_data_endpoint(int code, std::string_view text) {
-    const auto server_address = canonical(settings_.server.address());
+    const auto server_address = canonical(server_endpoint_.address());
     if (code == 229) {
         auto port = ftp::parse_229_text(text);
         if (!port) return std::nullopt;

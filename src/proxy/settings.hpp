@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 
+#include "firewall/firewall.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/options.hpp"
 
@@ -15,6 +16,12 @@ inline constexpr std::chrono::seconds kServerConnectTimeout{30};
 inline constexpr std::size_t kMaxClientBacklog = 64 * 1024;
 
 struct Settings {
+    bool forward = false;      // no -R: each session goes to its original destination
+    bool transparent = false;  // --tproxy: IP_TRANSPARENT listener (divert-to model)
+    tcp::endpoint listen;      // our own listen endpoint, to refuse loops
+    // Forward mode: per-session data expectations; nullptr = none (the
+    // proxy then announces its own address in 227 replies).
+    firewall::Backend* firewall = nullptr;
     tcp::endpoint server;                             // reverse mode: the fixed backend
     std::optional<asio::ip::address> source_address;  // -a
     bool anonymous_only = false;

@@ -41,12 +41,19 @@ inline constexpr std::string_view kDefaultPfRulesFile = "/etc/ftpproxy/pf.conf";
 inline constexpr std::string_view kNftBinary = "/usr/sbin/nft";
 inline constexpr std::string_view kPfctlBinary = "/sbin/pfctl";
 inline constexpr std::string_view kPfConf = "/etc/pf.conf";
+// How long an old worker may go on serving its sessions after a reload, a
+// restart or a stop of ftpproxyd, before its sessions get a 421.
+inline constexpr std::chrono::seconds kDefaultDrainTimeout{300};
 
 struct GlobalSettings {
     std::string control_socket{kDefaultControlSocket};
     std::string runtime_dir{kDefaultRuntimeDir};
     std::string worker_binary{kDefaultWorkerBinary};
     std::string worker_user{kDefaultWorkerUser};
+    // Empty: the control socket is root's alone (0600); else also this
+    // group's (0660).
+    std::string control_group;
+    std::chrono::seconds drain_timeout = kDefaultDrainTimeout;
     LogLevel log_level = LogLevel::notice;
     // none by default: the firewall is only touched when the file asks for it.
     Firewall firewall = Firewall::none;

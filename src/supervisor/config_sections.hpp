@@ -19,9 +19,9 @@ namespace supervisor {
 
 // The schema's keys, in the order docs/configuration.md lists them.
 inline constexpr std::array<std::string_view, 3> kTopKeys = {"global", "defaults", "instances"};
-inline constexpr std::array<std::string_view, 9> kGlobalKeys = {
-    "control_socket", "runtime_dir", "worker_binary", "worker_user",   "log_level",
-    "firewall",       "pf_syntax",   "rules_file",    "reload_command"};
+inline constexpr std::array<std::string_view, 11> kGlobalKeys = {
+    "control_socket", "control_group", "runtime_dir", "worker_binary",  "worker_user",  "log_level",
+    "firewall",       "pf_syntax",     "rules_file",  "reload_command", "drain_timeout"};
 // Allowed in 'defaults' and in each instance.
 inline constexpr std::array<std::string_view, 11> kSettingKeys = {
     "mode",         "interface",         "source",        "max_sessions",

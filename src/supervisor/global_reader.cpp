@@ -11,6 +11,8 @@ namespace {
 // sun_path holds 104 bytes on OpenBSD and FreeBSD (108 on Linux), NUL included.
 constexpr std::size_t kMaxSocketPath = 103;
 constexpr std::size_t kMaxUserName = 32;
+constexpr std::chrono::seconds kMinDrainTimeout{1};
+constexpr std::chrono::seconds kMaxDrainTimeout{86400};
 
 constexpr std::array<std::pair<std::string_view, Firewall>, 3> kFirewalls = {
     {{"nftables", Firewall::nftables}, {"pf", Firewall::pf}, {"none", Firewall::none}}};
@@ -49,6 +51,11 @@ void read_global(const YAML::Node& map, GlobalSettings& global, ErrorList& error
                     path.reset();
                 }
                 set_if_valid(global.control_socket, std::move(path));
+            } else if (key == "control_group") {
+                set_if_valid(global.control_group, read_name(value, key, kMaxUserName, errors));
+            } else if (key == "drain_timeout") {
+                set_if_valid(global.drain_timeout,
+                             read_duration(value, key, kMinDrainTimeout, kMaxDrainTimeout, errors));
             } else if (key == "runtime_dir") {
                 set_if_valid(global.runtime_dir, read_absolute_path(value, key, errors));
             } else if (key == "worker_binary") {

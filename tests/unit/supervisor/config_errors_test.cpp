@@ -184,6 +184,14 @@ instances:
         }));
 }
 
+TEST(ConfigErrors, BadSupervisorSettings) {
+    EXPECT_EQ(
+        load_errors("global: {drain_timeout: 2d, control_group: \"wheel users\"}\ninstances: []\n"),
+        (Lines{
+            R"(test.yaml:1:25: 'drain_timeout': 2d is out of range (1s..1d))",
+            R"(test.yaml:1:44: 'control_group': "wheel users" is not a valid name (letters, digits, '_', '.', '-'; at most 32 characters))"}));
+}
+
 TEST(ConfigErrors, KeysInTheWrongSection) {
     EXPECT_EQ(load_errors(R"(defaults:
   listen: 127.0.0.1:8021

@@ -17,6 +17,8 @@ TEST(ConfigLoader, MinimalFileGivesDocumentedDefaults) {
     EXPECT_EQ(config.global.runtime_dir, "/run/ftpproxyd");
     EXPECT_EQ(config.global.worker_binary, "/usr/local/sbin/ftp-proxy");
     EXPECT_EQ(config.global.worker_user, "_ftp_proxy");
+    EXPECT_EQ(config.global.control_group, "");
+    EXPECT_EQ(config.global.drain_timeout, seconds(300));
     EXPECT_EQ(config.global.log_level, LogLevel::notice);
     EXPECT_EQ(config.global.firewall, Firewall::none);
     EXPECT_EQ(config.global.rules_file, "");
@@ -28,6 +30,8 @@ TEST(ConfigLoader, ReadsEveryGlobalKey) {
     const Config config = load_ok(R"(
 global:
   control_socket: /run/x/ctl.sock
+  control_group: ftpadmin
+  drain_timeout: 15m
   runtime_dir: /run/x
   worker_binary: /opt/ftpproxy/sbin/ftp-proxy
   worker_user: ftpx
@@ -39,6 +43,8 @@ global:
 instances: []
 )");
     EXPECT_EQ(config.global.control_socket, "/run/x/ctl.sock");
+    EXPECT_EQ(config.global.control_group, "ftpadmin");
+    EXPECT_EQ(config.global.drain_timeout, seconds(900));
     EXPECT_EQ(config.global.runtime_dir, "/run/x");
     EXPECT_EQ(config.global.worker_binary, "/opt/ftpproxy/sbin/ftp-proxy");
     EXPECT_EQ(config.global.worker_user, "ftpx");

@@ -1,0 +1,96 @@
+#include "ctl/arguments.hpp"
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+namespace ctl {
+
+namespace {
+
+constexpr std::array<std::string_view, 9> kCommands = {
+    "status", "start", "stop", "restart", "drain", "reload", "check", "rules", "help"};
+
+bool is_instance_command(std::string_view command) {
+    return command == "start" || command == "stop" || command == "restart" || command == "drain";
+}
+
+}  // namespace
+
+std::string usage_text() {
+    return "usage: ftpproxyctl [-s socket | -f config] command [arguments]\n"
+           "commands:\n"
+           "  status [NAME...] [--json]   the instances: state, pid, sessions, restarts\n"
+           "  start NAME...|all           start stopped instances\n"
+           "  stop NAME...|all            stop: sessions are closed (421)\n"
+           "  restart NAME...|all         new worker now; the old one finishes its sessions\n"
+           "  drain NAME...|all           no new connections; stop after the last session\n"
+           "  reload                      re-read the configuration file (as SIGHUP)\n"
+           "  check [FILE]                check a configuration file without applying it\n"
+           "  rules [pf|nft]              print the firewall rules of the running configuration\n"
+           "options:\n"
+           "  -s, --socket PATH   ftpproxyd's control socket (default "
+           "/run/ftpproxyd/control.sock)\n"
+           "  -f, --config FILE   take the socket from this configuration (global.control_socket)\n"
+           "exit codes: 0 done (status: all running), 1 refused or invalid, 2 usage,\n"
+           "            3 some instance not running, 4 ftpproxyd unreachable\n";
+}
+
+Arguments parse_arguments(const std::vector<std::string>& args) {
+    Arguments parsed;
+    std::vector<std::string> words;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        const auto value = [&]() -> std::string {
+            if (i + 1 == args.size()) throw UsageError(arg + " needs a value");
+            return args[++i];
+        };
+        if (arg == "-s" || arg == "--socket") {
+            parsed.socket = value();
+        } else if (arg == "-f" || arg == "--config") {
+            parsed.config = value();
+        } else if (arg == "--json" || arg == "-j") {
+            parsed.json = true;
+        } else if (arg == "-h" || arg == "--help") {
+            parsed.command = "help";
+            return parsed;
+        } else if (arg.size() > 1 && arg[0] == '-') {
+            throw UsageError("unknown option \"" + arg + "\"");
+        } else {
+            words.push_back(arg);
+        }
+    }
+    if (words.empty()) throw UsageError("no command given");
+    parsed.command = words.front();
+    words.erase(words.begin());
+    if (std::find(kCommands.begin(), kCommands.end(), parsed.command) == kCommands.end()) {
+        throw UsageError("unknown command \"" + parsed.command + "\"");
+    }
+    if (parsed.json && parsed.command != "status") {
+        throw UsageError("--json goes with status only");
+    }
+    if (parsed.command == "status") {
+        parsed.names = words;
+    } else if (is_instance_command(parsed.command)) {
+        if (words.empty()) {
+            throw UsageError(parsed.command + " needs an instance name, or all (see status)");
+        }
+        parsed.names = words;
+    } else if (parsed.command == "check") {
+        if (words.size() > 1) throw UsageError("check takes one file");
+        if (!words.empty()) parsed.file = words.front();
+    } else if (parsed.command == "rules") {
+        if (words.size() > 1) throw UsageError("rules takes one syntax: pf or nft");
+        if (!words.empty()) {
+            if (words.front() != "pf" && words.front() != "nft" && words.front() != "nftables") {
+                throw UsageError("rules: unknown syntax \"" + words.front() + "\" (pf or nft)");
+            }
+            parsed.syntax = words.front() == "nftables" ? "nft" : words.front();
+        }
+    } else if (!words.empty()) {
+        throw UsageError(parsed.command + " takes no arguments");
+    }
+    return parsed;
+}
+
+}  // namespace ctl

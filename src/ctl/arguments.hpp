@@ -1,0 +1,33 @@
+// ftpproxyctl's command line.
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ctl {
+
+inline constexpr const char* kDefaultSocket = "/run/ftpproxyd/control.sock";
+inline constexpr const char* kDefaultConfig = "/etc/ftpproxy/ftpproxy.yaml";
+
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct Arguments {
+    std::string command;                // status, start, ..., help
+    std::vector<std::string> names;     // instance names; "all"
+    bool json = false;                  // status --json
+    std::optional<std::string> file;    // check FILE
+    std::optional<std::string> syntax;  // rules pf|nft
+    std::optional<std::string> socket;  // -s
+    std::optional<std::string> config;  // -f
+};
+
+// Throws UsageError with a message that names the problem.
+Arguments parse_arguments(const std::vector<std::string>& args);
+
+std::string usage_text();
+
+}  // namespace ctl

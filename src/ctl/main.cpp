@@ -1,0 +1,113 @@
+// ftpproxyctl: asks ftpproxyd over its control socket and prints the answer
+// for people (or, with status --json, for scripts). Exit codes: exit_codes.hpp.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "ctl/arguments.hpp"
+#include "ctl/client.hpp"
+#include "ctl/exit_codes.hpp"
+#include "ctl/render.hpp"
+#include "supervisor/config_loader.hpp"
+
+namespace {
+
+using namespace ctl;
+using nlohmann::json;
+
+// A reload may wait for the firewall command (30 s at most in ftpproxyd).
+constexpr std::chrono::seconds kRequestTimeout{15};
+constexpr std::chrono::seconds kReloadTimeout{60};
+
+std::string socket_path(const Arguments& args) {
+    if (args.socket) return *args.socket;
+    if (args.config) {
+        const auto loaded = supervisor::load_config_file(*args.config);
+        if (loaded.config) return loaded.config->global.control_socket;
+        std::cerr << "ftpproxyctl: " << *args.config << " has errors (see `ftpproxyctl check "
+                  << *args.config << "`); using " << kDefaultSocket << "\n";
+    }
+    return kDefaultSocket;
+}
+
+// The answer's error on stderr; the exit code for a refusal.
+int refused(const json& answer) {
+    std::cerr << "ftpproxyctl: " << answer.value("error", std::string("ftpproxyd refused")) << "\n";
+    return kExitFailed;
+}
+
+int check(const Arguments& args) {
+    std::string file;
+    if (args.file) {
+        file = *args.file;
+    } else if (args.config) {
+        file = *args.config;
+    } else {
+        file = kDefaultConfig;
+        try {  // the file the running ftpproxyd reloads from, if there is one
+            const json info = request(socket_path(args), {{"command", "info"}}, kRequestTimeout);
+            if (info.value("ok", false)) file = info.value("config", file);
+        } catch (const Unreachable&) {
+        }
+    }
+    const auto loaded = supervisor::load_config_file(file);
+    if (!loaded.config) {
+        for (const auto& error : loaded.errors) std::cout << to_string(error) << "\n";
+        std::cout << file << ": " << loaded.errors.size()
+                  << " error(s); ftpproxyd would refuse this file (a running one keeps its "
+                     "current configuration)\n";
+        return kExitFailed;
+    }
+    std::string names;
+    for (const auto& instance : loaded.config->instances) {
+        names += (names.empty() ? "" : ", ") + instance.name;
+    }
+    std::cout << file << ": OK, " << loaded.config->instances.size() << " instance(s)"
+              << (names.empty() ? "" : ": " + names) << "\n";
+    return kExitOk;
+}
+
+int run(const Arguments& args) {
+    if (args.command == "help") {
+        std::cout << usage_text();
+        return kExitOk;
+    }
+    if (args.command == "check") return check(args);
+
+    json message = {{"command", args.command}};
+    if (!args.names.empty()) message["names"] = args.names;
+    if (args.syntax) message["syntax"] = *args.syntax;
+    const auto timeout = args.command == "reload" ? kReloadTimeout : kRequestTimeout;
+    const json answer = request(socket_path(args), message, timeout);
+
+    if (args.command == "status") {
+        if (!answer.value("ok", false)) return refused(answer);
+        std::cout << (args.json ? answer.dump(2) + "\n" : render_status(answer));
+        return status_exit_code(answer);
+    }
+    if (args.command == "reload") {
+        std::cout << render_reload(answer);
+        return answer.value("ok", false) ? kExitOk : refused(answer);
+    }
+    if (args.command == "rules") {
+        if (!answer.value("ok", false)) return refused(answer);
+        std::cout << answer.value("text", std::string());
+        return kExitOk;
+    }
+    std::cout << render_results(answer);
+    return answer.value("ok", false) ? kExitOk : refused(answer);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(parse_arguments(std::vector<std::string>(argv + 1, argv + argc)));
+    } catch (const UsageError& e) {
+        std::cerr << "ftpproxyctl: " << e.what() << "\n" << usage_text();
+        return kExitUsage;
+    } catch (const Unreachable& e) {
+        std::cerr << "ftpproxyctl: " << e.what() << "\n";
+        return kExitUnreachable;
+    }
+}

@@ -1,0 +1,194 @@
+#include "ctl/render.hpp"
+
+#include <array>
+#include <map>
+#include <vector>
+
+#include "ctl/exit_codes.hpp"
+
+namespace ctl {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array<const char*, 10> kColumns = {"NAME",     "STATE",    "PID",     "UPTIME",
+                                                  "LISTEN",   "PUBLIC",   "BACKEND", "SESSIONS",
+                                                  "RESTARTS", "LAST-EXIT"};
+constexpr const char* kNothing = "-";
+
+// A field as text: strings as they are, numbers in decimal, null as '-'.
+std::string text_of(const json& object, const char* key) {
+    const auto it = object.find(key);
+    if (it == object.end() || it->is_null()) return kNothing;
+    if (it->is_string()) return it->get<std::string>();
+    return it->dump();
+}
+
+std::string last_exit_text(const json& instance) {
+    const auto it = instance.find("last_exit");
+    if (it == instance.end() || !it->is_object()) return kNothing;
+    return it->value("reason", std::string("?")) + ", " +
+           format_duration(it->value("ago", std::int64_t{0})) + " ago";
+}
+
+std::vector<std::string> row_of(const json& instance) {
+    const auto uptime = instance.find("uptime");
+    return {text_of(instance, "name"),
+            text_of(instance, "state"),
+            text_of(instance, "pid"),
+            uptime != instance.end() && uptime->is_number_integer()
+                ? format_duration(uptime->get<std::int64_t>())
+                : kNothing,
+            text_of(instance, "listen"),
+            text_of(instance, "public"),
+            text_of(instance, "backend"),
+            text_of(instance, "sessions"),
+            text_of(instance, "restarts"),
+            last_exit_text(instance)};
+}
+
+std::string two_digits(std::int64_t value) {
+    return (value < 10 ? "0" : "") + std::to_string(value);
+}
+
+std::string plural(std::size_t count, const std::string& word) {
+    return std::to_string(count) + " " + word + (count == 1 ? "" : "s");
+}
+
+std::string join(const json& names) {
+    std::string text;
+    for (const auto& name : names) text += (text.empty() ? "" : ", ") + name.get<std::string>();
+    return text.empty() ? "none" : text;
+}
+
+}  // namespace
+
+std::string format_duration(std::int64_t seconds) {
+    if (seconds < 0) seconds = 0;
+    if (seconds < 60) return std::to_string(seconds) + "s";
+    if (seconds < 3600) return std::to_string(seconds / 60) + "m" + two_digits(seconds % 60) + "s";
+    if (seconds < 86400) {
+        return std::to_string(seconds / 3600) + "h" + two_digits(seconds % 3600 / 60) + "m";
+    }
+    return std::to_string(seconds / 86400) + "d" + two_digits(seconds % 86400 / 3600) + "h";
+}
+
+std::string render_status(const json& status) {
+    std::vector<std::vector<std::string>> rows;
+    rows.emplace_back(kColumns.begin(), kColumns.end());
+    for (const auto& instance : status.value("instances", json::array())) {
+        rows.push_back(row_of(instance));
+    }
+    std::vector<std::size_t> widths(kColumns.size(), 0);
+    for (const auto& row : rows) {
+        for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+    }
+    std::string text;
+    for (const auto& row : rows) {
+        std::string line;
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            line += row[i];
+            if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+        }
+        text += line + "\n";
+    }
+    return text + render_summary(status) + "\n";
+}
+
+std::string render_summary(const json& status) {
+    const json instances = status.value("instances", json::array());
+    // In the order of the life cycle, so the line reads the same every time.
+    constexpr std::array<const char*, 6> kStates = {"RUNNING",  "STARTING", "BACKOFF",
+                                                    "DRAINING", "STOPPED",  "FATAL"};
+    std::map<std::string, std::size_t> counts;
+    for (const auto& instance : instances) ++counts[instance.value("state", std::string("?"))];
+    std::string text = plural(instances.size(), "instance");
+    std::string by_state;
+    for (const char* state : kStates) {
+        if (const auto it = counts.find(state); it != counts.end()) {
+            std::string word = state;
+            for (auto& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            by_state += (by_state.empty() ? "" : ", ") + std::to_string(it->second) + " " + word;
+        }
+    }
+    if (!by_state.empty()) text += ": " + by_state;
+
+    const json old_workers = status.value("old_workers", json::array());
+    if (!old_workers.empty()) {
+        std::int64_t sessions = 0;
+        bool known = true;
+        for (const auto& worker : old_workers) {
+            const auto it = worker.find("sessions");
+            if (it != worker.end() && it->is_number_integer()) {
+                sessions += it->get<std::int64_t>();
+            } else {
+                known = false;
+            }
+        }
+        text += "; " + plural(old_workers.size(), "old worker") + " draining";
+        if (known) text += " (" + plural(static_cast<std::size_t>(sessions), "session") + ")";
+    }
+
+    const json firewall = status.value("firewall", json::object());
+    const std::string type = firewall.value("type", std::string("none"));
+    if (type == "none") {
+        text += "; firewall: none";
+    } else if (!firewall.contains("ok")) {
+        text += "; firewall: " + type + ", rules not written yet";
+    } else if (firewall.value("ok", false)) {
+        text += "; firewall: " + type + " rules loaded " +
+                format_duration(firewall.value("ago", std::int64_t{0})) + " ago";
+    } else {
+        text += "; firewall: " + type + " FAILED: " + firewall.value("message", std::string());
+    }
+
+    const json supervisor = status.value("supervisor", json::object());
+    if (supervisor.value("shutting_down", false)) text += "; ftpproxyd is shutting down";
+    const auto last_reload = supervisor.find("last_reload");
+    if (last_reload != supervisor.end() && !last_reload->value("ok", true)) {
+        text += "; last reload (" + format_duration(last_reload->value("ago", std::int64_t{0})) +
+                " ago) failed: " + last_reload->value("error", std::string("?"));
+    }
+    return text;
+}
+
+int status_exit_code(const json& status) {
+    for (const auto& instance : status.value("instances", json::array())) {
+        if (instance.value("state", std::string()) != "RUNNING") return kExitNotRunning;
+    }
+    return kExitOk;
+}
+
+std::string render_results(const json& answer) {
+    std::string text;
+    for (const auto& result : answer.value("results", json::array())) {
+        text += result.value("name", std::string("?")) + ": " +
+                result.value("message", std::string()) + "\n";
+    }
+    return text;
+}
+
+std::string render_reload(const json& answer) {
+    std::string text;
+    if (answer.contains("errors")) {
+        for (const auto& line : answer["errors"]) text += line.get<std::string>() + "\n";
+        return text;
+    }
+    if (!answer.contains("changed")) return text;
+    text += "reloaded " + answer.value("config", std::string("the configuration")) + "\n";
+    text +=
+        "  changed:   " + join(answer["changed"]) +
+        (answer["changed"].empty() ? "" : " (new workers; the old ones finish their sessions)") +
+        "\n";
+    text += "  added:     " + join(answer["added"]) + "\n";
+    text += "  removed:   " + join(answer["removed"]) +
+            (answer["removed"].empty() ? "" : " (their workers finish their sessions)") + "\n";
+    text += "  unchanged: " + join(answer["unchanged"]) + "\n";
+    if (answer.contains("firewall")) {
+        text += "  firewall:  " + answer["firewall"].value("message", std::string()) + "\n";
+    }
+    return text;
+}
+
+}  // namespace ctl

@@ -1,0 +1,54 @@
+// make_backend() and the `none` backend.
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "firewall/firewall.hpp"
+#include "firewall/pf_backend.hpp"
+#ifdef FTPPROXY_HAVE_NFTABLES
+#include "firewall/nftables_backend.hpp"
+#endif
+
+namespace firewall {
+namespace {
+
+// pfctl's home on OpenBSD; FTPPROXY_PFCTL overrides it (tests, other BSDs).
+constexpr const char* kDefaultPfctl = "/sbin/pfctl";
+
+// Reverse mode, or a firewall whose rules the administrator keeps by hand:
+// every call succeeds and changes nothing.
+class NoneBackend : public Backend {
+  public:
+    void init() override {}
+    void expect_passive(const PassiveExpectation&) override {}
+    void expect_active(const ActiveExpectation&) override {}
+    void clear_session(std::uint64_t) noexcept override {}
+    void shutdown() noexcept override {}
+    std::string name() const override { return "none"; }
+};
+
+std::unique_ptr<Backend> make_pf(const RuleOptions& options) {
+    const char* configured = std::getenv("FTPPROXY_PFCTL");
+    const std::string pfctl = configured && *configured ? configured : kDefaultPfctl;
+    if (::access(pfctl.c_str(), X_OK) != 0)
+        throw Error(pfctl + " is not an executable (pf is OpenBSD's firewall; set FTPPROXY_PFCTL)");
+    return std::make_unique<PfBackend>(options, pfctl);
+}
+
+}  // namespace
+
+std::unique_ptr<Backend> make_backend(const std::string& name, const RuleOptions& options,
+                                      const std::string& instance) {
+    if (name == "none") return std::make_unique<NoneBackend>();
+    if (name == "pf") return make_pf(options);
+    if (name == "nftables") {
+#ifdef FTPPROXY_HAVE_NFTABLES
+        return std::make_unique<NftablesBackend>(options, instance);
+#else
+        throw Error("this build has no nftables support (libnftables was not found)");
+#endif
+    }
+    throw Error("unknown firewall backend \"" + name + "\" (nftables, pf, none)");
+}
+
+}  // namespace firewall

@@ -1,0 +1,108 @@
+// What a forward-mode worker asks of the firewall, behind one small
+// interface (as OpenBSD's ftp-proxy keeps every ioctl behind filter.c):
+// the session code never sees nft or pfctl.
+//
+// Model: the proxy announces the SERVER's address with a port of its own
+// (227/229), so clients that honour the 227 address and clients that ignore
+// it both dial SERVER:PORT. The firewall must send exactly that one
+// connection, from that one client, to the proxy's listener, for a bounded
+// time. For active mode, the server's connection to the proxy's own outside
+// address must be let in, again exactly one, for a bounded time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+// clang-format off
+#include <utility>
+#include <boost/asio/ip/address.hpp>
+// clang-format on
+
+namespace firewall {
+
+using Address = boost::asio::ip::address;
+
+// The worker's pf options (-q, -T, -v), rendered into pf rules; nftables
+// ignores queue and tag and uses `log` for verbose.
+struct RuleOptions {
+    std::optional<std::string> queue;  // -q
+    std::optional<std::string> tag;    // -T
+    int log = 0;                       // -v count: 1 log, 2 log (all)
+};
+
+// The proxy's own connection for the other leg of the relay (to the
+// server's real data port in passive mode, to the client's PORT address in
+// active mode). Only pf renders it, as the reference's `pass out` rule, for
+// rulesets that block the firewall's own outbound traffic; nftables leaves
+// output alone. An unspecified `from` means any address of the firewall.
+struct OnwardLeg {
+    Address from;
+    Address to;
+    std::uint16_t port = 0;
+};
+
+// Client dials server:port (the address/port the proxy announced); the
+// firewall redirects it to the proxy's listener on local_port.
+struct PassiveExpectation {
+    std::uint64_t session = 0;
+    Address client;
+    Address server;
+    std::uint16_t port = 0;        // what the client dials
+    Address proxy;                 // where the proxy listens (client side)
+    std::uint16_t local_port = 0;  // the proxy's listener port
+    std::chrono::seconds timeout{30};
+    std::optional<OnwardLeg> onward;  // pf only; see OnwardLeg
+};
+
+// Server connects to proxy:port (our PORT/EPRT); the firewall lets exactly
+// that in.
+struct ActiveExpectation {
+    std::uint64_t session = 0;
+    Address server;
+    Address proxy;
+    std::uint16_t port = 0;
+    std::chrono::seconds timeout{30};
+    std::optional<OnwardLeg> onward;  // pf only; see OnwardLeg
+};
+
+class Error : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+class Backend {
+  public:
+    virtual ~Backend() = default;
+    // Creates the backend's own table/anchor; removes stale state left by
+    // workers of the same instance whose process is gone (a crash), never a
+    // live one's (an old worker draining during a reload). Throws Error.
+    virtual void init() = 0;
+    // Each throws Error on failure; the session answers the client 425.
+    // A session has one expectation at a time: a new one replaces what the
+    // session had (pf replaces the session's anchor; nftables removes the
+    // session's elements in the same transaction). Addresses of one call
+    // must share a family (IPv4-mapped IPv6 counts as IPv4).
+    virtual void expect_passive(const PassiveExpectation& expectation) = 0;
+    virtual void expect_active(const ActiveExpectation& expectation) = 0;
+    // The expected connection arrived (or the negotiation was replaced):
+    // remove what expect_*() added for this session. Never throws.
+    virtual void clear_session(std::uint64_t session) noexcept = 0;
+    // Removes everything the backend created (worker exit). Never throws.
+    virtual void shutdown() noexcept = 0;
+    // A human-readable name for logs: "nftables", "pf", "none".
+    virtual std::string name() const = 0;
+};
+
+// "none" (reverse mode, or a firewall managed by hand), "nftables", "pf".
+// instance: distinguishes workers (the pf anchor is ftp-proxy/<pid>.<session>,
+// the nftables table `inet ftpproxy_<instance>_<pid>`). Throws Error for an
+// unknown name or a backend that cannot work on this system (pf without an
+// executable pfctl: /sbin/pfctl, or $FTPPROXY_PFCTL).
+std::unique_ptr<Backend> make_backend(const std::string& name, const RuleOptions& options,
+                                      const std::string& instance);
+
+}  // namespace firewall

@@ -1,0 +1,135 @@
+#include "firewall/nft_commands.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+
+#include "firewall/addresses.hpp"
+
+namespace firewall::nft {
+namespace {
+
+// nft names are at most 256 bytes; an instance is a short label ("p8021").
+constexpr std::size_t kMaxInstance = 64;
+constexpr const char* kTablePrefix = "ftpproxy_";
+
+// Our prerouting chain runs before the usual dstnat chains (priority -100),
+// so a user's broad redirect cannot take the data connection first; our
+// input chain runs before the usual filter chains (0).
+constexpr const char* kNatPriority = "dstnat - 10";
+constexpr const char* kFilterPriority = "filter - 10";
+
+std::string key_of(const Address& a, const Address& b, std::uint16_t port) {
+    return canonical(a).to_string() + " . " + canonical(b).to_string() + " . " +
+           std::to_string(port);
+}
+
+std::string sanitized(const std::string& instance) {
+    std::string name = instance;
+    for (char& c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
+    return name;
+}
+
+std::string element_text(const Element& element, const std::string& options) {
+    std::string text = element.key + options;
+    if (!element.value.empty()) text += " : " + element.value;
+    return text;
+}
+
+}  // namespace
+
+std::string table_name(const std::string& instance, pid_t pid) {
+    if (instance.empty() || instance.size() > kMaxInstance)
+        throw Error("instance name must have 1 to 64 characters");
+    return kTablePrefix + sanitized(instance) + "_" + std::to_string(pid);
+}
+
+std::vector<TableOwner> instance_tables(const std::string& listing, const std::string& instance) {
+    const std::string prefix = kTablePrefix + sanitized(instance) + "_";
+    std::vector<TableOwner> found;
+    std::istringstream lines(listing);
+    std::string word, family, name;
+    while (lines >> word >> family >> name) {
+        if (word != "table" || family != "inet" || name.rfind(prefix, 0) != 0) continue;
+        const std::string digits = name.substr(prefix.size());
+        if (digits.empty() || digits.size() > 9 ||
+            !std::all_of(digits.begin(), digits.end(), [](char c) { return std::isdigit(c); }))
+            continue;  // another instance whose name starts like ours
+        found.push_back({name, static_cast<pid_t>(std::stol(digits))});
+    }
+    return found;
+}
+
+std::string create_script(const std::string& table, const std::string& instance, pid_t pid,
+                          bool log) {
+    // The lookup comes first so that the counter (and the log) see only the
+    // expected connections, not every new TCP connection the hook sees.
+    const auto logged = [&](const char* what) {
+        return log ? std::string(" log prefix \"") + table + " " + what + ": \"" : std::string();
+    };
+    std::ostringstream s;
+    s << "table inet " << table << " {}\n"
+      << "delete table inet " << table << "\n"
+      << "table inet " << table << " {\n"
+      << "\tcomment \"ftp-proxy " << sanitized(instance) << " pid " << pid
+      << ": one expected data connection per element\"\n"
+      << "\tmap pasv4 { type ipv4_addr . ipv4_addr . inet_service : inet_service; flags timeout; "
+         "}\n"
+      << "\tmap pasv6 { type ipv6_addr . ipv6_addr . inet_service : inet_service; flags timeout; "
+         "}\n"
+      << "\tset act4 { type ipv4_addr . ipv4_addr . inet_service; flags timeout; }\n"
+      << "\tset act6 { type ipv6_addr . ipv6_addr . inet_service; flags timeout; }\n"
+      << "\tchain prerouting {\n"
+      << "\t\ttype nat hook prerouting priority " << kNatPriority << "; policy accept;\n"
+      << "\t\tmeta nfproto ipv4 meta l4proto tcp ip saddr . ip daddr . tcp dport @pasv4"
+      << logged("passive") << " counter redirect to : ip saddr . ip daddr . tcp dport map @pasv4\n"
+      << "\t\tmeta nfproto ipv6 meta l4proto tcp ip6 saddr . ip6 daddr . tcp dport @pasv6"
+      << logged("passive")
+      << " counter redirect to : ip6 saddr . ip6 daddr . tcp dport map @pasv6\n"
+      << "\t}\n"
+      << "\tchain input {\n"
+      << "\t\ttype filter hook input priority " << kFilterPriority << "; policy accept;\n"
+      << "\t\tmeta l4proto tcp ip saddr . ip daddr . tcp dport @act4 ct state new"
+      << logged("active") << " counter accept\n"
+      << "\t\tmeta l4proto tcp ip6 saddr . ip6 daddr . tcp dport @act6 ct state new"
+      << logged("active") << " counter accept\n"
+      << "\t}\n"
+      << "}\n";
+    return s.str();
+}
+
+std::string delete_script(const std::string& table) {
+    return "table inet " + table + " {}\ndelete table inet " + table + "\n";
+}
+
+Element passive_element(const PassiveExpectation& e) {
+    if (e.port == 0 || e.local_port == 0) throw Error("passive expectation without a port");
+    const bool v4 = all_ipv4({e.client, e.server});
+    return {v4 ? "pasv4" : "pasv6", key_of(e.client, e.server, e.port),
+            std::to_string(e.local_port)};
+}
+
+Element active_element(const ActiveExpectation& e) {
+    if (e.port == 0) throw Error("active expectation without a port");
+    const bool v4 = all_ipv4({e.server, e.proxy});
+    return {v4 ? "act4" : "act6", key_of(e.server, e.proxy, e.port), {}};
+}
+
+std::string add_command(const std::string& table, const Element& element,
+                        std::chrono::seconds timeout, std::uint64_t session) {
+    // nft refuses a zero timeout; an expectation lives at least a second.
+    const auto seconds = std::max<std::chrono::seconds::rep>(timeout.count(), 1);
+    return "add element inet " + table + " " + element.set + " { " +
+           element_text(element, " timeout " + std::to_string(seconds) + "s comment \"" +
+                                     session_tag(session) + "\"") +
+           " }\n";
+}
+
+std::string remove_commands(const std::string& table, const Element& element) {
+    return "add element inet " + table + " " + element.set + " { " +
+           element_text(element, " timeout 1s") + " }\n" + "delete element inet " + table + " " +
+           element.set + " { " + element.key + " }\n";
+}
+
+}  // namespace firewall::nft

@@ -1,0 +1,138 @@
+#include "firewall/nftables_backend.hpp"
+
+#include <nftables/libnftables.h>
+#include <spdlog/spdlog.h>
+
+#include "firewall/addresses.hpp"
+#include "firewall/process.hpp"
+
+namespace firewall {
+namespace {
+
+// nft's error output is the message, the command and a caret line; the
+// first line is what a log needs.
+std::string first_line(const char* text) {
+    const std::string all = text ? text : "";
+    const std::string line = all.substr(0, all.find('\n'));
+    return line.empty() ? "nft failed without a message" : line;
+}
+
+}  // namespace
+
+void NftablesBackend::ContextFree::operator()(nft_ctx* context) const {
+    nft_ctx_free(context);
+}
+
+// The context is made here, before the worker chroots: libnftables reads
+// its symbol tables (/etc/iproute2) when it is created.
+NftablesBackend::NftablesBackend(RuleOptions options, std::string instance, pid_t pid)
+    : context_(nft_ctx_new(NFT_CTX_DEFAULT)),
+      options_(std::move(options)),
+      instance_(std::move(instance)),
+      pid_(pid),
+      table_(nft::table_name(instance_, pid_)) {
+    if (!context_) throw Error("cannot create a libnftables context");
+    nft_ctx_buffer_output(context_.get());
+    nft_ctx_buffer_error(context_.get());
+}
+
+// A worker that leaves by an exception still removes its table.
+NftablesBackend::~NftablesBackend() {
+    remove_table();
+}
+
+std::string NftablesBackend::run(const std::string& commands) {
+    if (nft_run_cmd_from_buffer(context_.get(), commands.c_str()) != 0)
+        throw Error(first_line(nft_ctx_get_error_buffer(context_.get())));
+    return nft_ctx_get_output_buffer(context_.get());
+}
+
+// Tables of the same instance whose worker is gone are deleted (a crashed
+// worker's state); a live one's, e.g. an old worker draining during a
+// reload, is left alone. Our own table is replaced atomically.
+void NftablesBackend::init() {
+    std::string stale;
+    for (const nft::TableOwner& owner : nft::instance_tables(run("list tables inet"), instance_)) {
+        if (owner.pid == pid_ || !process_is_gone(owner.pid)) continue;
+        spdlog::info("nftables: deleting table {} of a worker that is gone", owner.table);
+        stale += nft::delete_script(owner.table);
+    }
+    run(stale + nft::create_script(table_, instance_, pid_, options_.log > 0));
+    created_ = true;
+    sessions_.clear();
+}
+
+void NftablesBackend::expect_passive(const PassiveExpectation& expectation) {
+    expect(expectation.session, expectation.timeout,
+           [&] { return nft::passive_element(expectation); });
+}
+
+void NftablesBackend::expect_active(const ActiveExpectation& expectation) {
+    expect(expectation.session, expectation.timeout,
+           [&] { return nft::active_element(expectation); });
+}
+
+std::string NftablesBackend::removal(std::uint64_t session) const {
+    const auto it = sessions_.find(session);
+    return it == sessions_.end() ? std::string() : nft::remove_commands(table_, it->second);
+}
+
+// The session's previous element goes in the same transaction as the new
+// one is added: at no time are two expectations of one session live. A
+// failed negotiation leaves none (as pf empties the anchor on errors).
+void NftablesBackend::expect(std::uint64_t session, std::chrono::seconds timeout,
+                             const std::function<nft::Element()>& make_element) {
+    if (!created_) throw Error("nftables backend used before init()");
+    try {
+        const nft::Element element = make_element();
+        const std::string add = nft::add_command(table_, element, timeout, session);
+        try {
+            run(removal(session) + add);
+        } catch (const Error& first) {
+            // An element with this key but another port (a leftover whose
+            // removal failed) makes `add` fail with "File exists": delete it
+            // and try once more.
+            try {
+                run("delete element inet " + table_ + " " + element.set + " { " + element.key +
+                    " }\n");
+                run(removal(session) + add);
+            } catch (const Error&) {
+                throw first;
+            }
+        }
+        sessions_.insert_or_assign(session, element);
+    } catch (const Error&) {
+        clear_session(session);
+        throw;
+    }
+}
+
+void NftablesBackend::clear_session(std::uint64_t session) noexcept {
+    const auto it = sessions_.find(session);
+    if (it == sessions_.end()) return;  // nothing of ours: no netlink round trip
+    try {
+        run(nft::remove_commands(table_, it->second));
+    } catch (const std::exception& e) {
+        // The element still expires by its timeout.
+        spdlog::error("{} nftables: cannot remove {} element: {}", session_tag(session),
+                      it->second.set, e.what());
+    }
+    sessions_.erase(it);
+}
+
+void NftablesBackend::shutdown() noexcept {
+    remove_table();
+}
+
+void NftablesBackend::remove_table() noexcept {
+    if (!created_) return;
+    created_ = false;
+    sessions_.clear();
+    try {
+        run(nft::delete_script(table_));
+    } catch (const std::exception& e) {
+        spdlog::error("nftables: cannot delete table inet {}: {}", table_, e.what());
+    }
+}
+
+}  // namespace firewall

@@ -1,0 +1,64 @@
+// nftables (Linux): one table per worker process, `inet
+// ftpproxy_<instance>_<pid>`, holding a nat prerouting chain that redirects
+// an expected client connection to the proxy's listener and an input chain
+// that accepts an expected server connection. Per-session state is one
+// element with a timeout in a map (passive) or set (active), written through
+// libnftables: no process is forked per data connection.
+//
+// Which element belongs to which session is kept here (and shown in
+// `nft list table` as the element's comment "#<session>"): nft map elements
+// cannot be looked up by comment without listing the whole set.
+//
+// Not thread-safe: a worker drives it from its one io_context thread.
+#pragma once
+
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "firewall/firewall.hpp"
+#include "firewall/nft_commands.hpp"
+
+struct nft_ctx;
+
+namespace firewall {
+
+class NftablesBackend : public Backend {
+  public:
+    NftablesBackend(RuleOptions options, std::string instance, pid_t pid = ::getpid());
+    ~NftablesBackend() override;
+
+    void init() override;
+    void expect_passive(const PassiveExpectation& expectation) override;
+    void expect_active(const ActiveExpectation& expectation) override;
+    void clear_session(std::uint64_t session) noexcept override;
+    void shutdown() noexcept override;
+    std::string name() const override { return "nftables"; }
+
+    const std::string& table() const { return table_; }
+
+  private:
+    // Runs nft commands as one transaction; throws Error with nft's message.
+    std::string run(const std::string& commands);
+    void expect(std::uint64_t session, std::chrono::seconds timeout,
+                const std::function<nft::Element()>& make_element);
+    std::string removal(std::uint64_t session) const;
+    void remove_table() noexcept;  // shutdown(), also from the destructor
+
+    struct ContextFree {
+        void operator()(nft_ctx* context) const;
+    };
+    std::unique_ptr<nft_ctx, ContextFree> context_;
+    RuleOptions options_;
+    std::string instance_;
+    pid_t pid_;
+    std::string table_;
+    bool created_ = false;
+    std::unordered_map<std::uint64_t, nft::Element> sessions_;  // one expectation each
+};
+
+}  // namespace firewall

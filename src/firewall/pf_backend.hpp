@@ -1,0 +1,40 @@
+// pf (OpenBSD): each session's rules live in the anchor
+// ftp-proxy/<pid>.<session>, replaced per negotiation and emptied when the
+// connection came, on every error and at session end, as the reference
+// does. Rules go through `pfctl -a ANCHOR -f -` (fork+exec, as OpenBSD
+// admins' tooling does); the pfctl path is a parameter so that tests run a
+// stand-in that records what it was given.
+#pragma once
+
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <set>
+#include <string>
+
+#include "firewall/firewall.hpp"
+
+namespace firewall {
+
+class PfBackend : public Backend {
+  public:
+    PfBackend(RuleOptions options, std::string pfctl, pid_t pid = ::getpid());
+
+    void init() override;
+    void expect_passive(const PassiveExpectation& expectation) override;
+    void expect_active(const ActiveExpectation& expectation) override;
+    void clear_session(std::uint64_t session) noexcept override;
+    void shutdown() noexcept override;
+    std::string name() const override { return "pf"; }
+
+  private:
+    void load(std::uint64_t session, const std::string& rules);
+    bool flush(const std::string& anchor) noexcept;
+
+    RuleOptions options_;
+    std::string pfctl_;
+    pid_t pid_;
+    std::set<std::uint64_t> loaded_;  // sessions whose anchor holds rules
+};
+
+}  // namespace firewall

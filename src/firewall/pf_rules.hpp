@@ -1,0 +1,39 @@
+// pf rule text for one session's anchor, as `pfctl -a ANCHOR -f -` reads it:
+// pure functions, tested against golden files (tests/unit/firewall/golden/).
+// The shapes follow OpenBSD ftp-proxy's filter.c: `pass … flags S/SA keep
+// state (max 1)`, quick; with -T the rules become non-quick `match … tag T`
+// so that the user's later rules decide; -q adds `queue`, -v `log`, -vv
+// `log (all)`.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "firewall/firewall.hpp"
+
+namespace firewall::pf {
+
+// "ftp-proxy/<pid>.<session>", the reference's anchor name: pfctl -a
+// 'ftp-proxy/*' -sr shows every session's rules.
+std::string anchor_name(pid_t pid, std::uint64_t session);
+
+// The session anchors named in `pfctl -a ftp-proxy -sA` output.
+struct AnchorOwner {
+    std::string anchor;
+    pid_t pid = 0;
+};
+std::vector<AnchorOwner> session_anchors(const std::string& listing);
+
+// Passive: the client's connection to SERVER:port is redirected (rdr-to)
+// to the proxy's listener; with `onward`, the proxy's own connection to the
+// server's data port is passed out. Throws Error for mixed families.
+std::string passive_rules(const PassiveExpectation& expectation, const RuleOptions& options);
+
+// Active: the server's connection to the proxy's own address:port is
+// passed in; with `onward`, the proxy's connection to the client passes out.
+std::string active_rules(const ActiveExpectation& expectation, const RuleOptions& options);
+
+}  // namespace firewall::pf

@@ -1,0 +1,103 @@
+#include "firewall/process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "common/unique_fd.hpp"
+#include "firewall/firewall.hpp"
+
+extern char** environ;
+
+namespace firewall {
+namespace {
+
+std::string os_error(const std::string& what, int error) {
+    return what + ": " + std::strerror(error);
+}
+
+// stdin is a socket, not a pipe, so that writing to a program that exited
+// early gives EPIPE (MSG_NOSIGNAL) instead of a SIGPIPE that kills the worker.
+void send_all(int fd, const std::string& input) {
+    std::size_t done = 0;
+    while (done < input.size()) {
+        const ssize_t n = ::send(fd, input.data() + done, input.size() - done, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;  // the program stopped reading; its exit code tells why
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+std::string read_all(int fd) {
+    std::string text;
+    char buffer[4096];
+    for (;;) {
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return text;
+        text.append(buffer, static_cast<std::size_t>(n));
+    }
+}
+
+std::string comm_of(const std::string& pid) {
+    std::ifstream file("/proc/" + pid + "/comm");
+    std::string name;
+    std::getline(file, name);
+    return name;
+}
+
+}  // namespace
+
+// The input is a few rules (far below a socket buffer), so writing it all
+// before reading the output cannot deadlock.
+ProgramResult run_program(const std::vector<std::string>& argv, const std::string& input) {
+    int in[2];
+    int out[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0)
+        throw Error(os_error("socketpair", errno));
+    common::UniqueFd in_ours(in[0]), in_theirs(in[1]);
+    if (::pipe2(out, O_CLOEXEC) != 0) throw Error(os_error("pipe", errno));
+    common::UniqueFd out_ours(out[0]), out_theirs(out[1]);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in_theirs.get(), STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, out_theirs.get(), STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, out_theirs.get(), STDERR_FILENO);
+    std::vector<char*> args;
+    for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = -1;
+    const int spawned = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (spawned != 0) throw Error(os_error("cannot run " + argv[0], spawned));
+    in_theirs.reset();
+    out_theirs.reset();
+
+    send_all(in_ours.get(), input);
+    ::shutdown(in_ours.get(), SHUT_WR);
+    ProgramResult result;
+    result.output = read_all(out_ours.get());
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+    return result;
+}
+
+bool process_is_gone(pid_t pid) {
+    if (pid <= 0) return false;
+    if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+    const std::string ours = comm_of("self");
+    const std::string theirs = comm_of(std::to_string(pid));
+    return !ours.empty() && !theirs.empty() && ours != theirs;
+}
+
+}  // namespace firewall

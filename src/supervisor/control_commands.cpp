@@ -1,0 +1,275 @@
+// The answers to ftpproxyctl's requests (control_protocol.hpp).
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "supervisor/control_protocol.hpp"
+#include "supervisor/firewall_rules.hpp"
+#include "supervisor/supervisor.hpp"
+
+namespace supervisor {
+
+namespace {
+
+using nlohmann::json;
+using std::chrono::duration_cast;
+using std::chrono::seconds;
+
+// A worker answers in microseconds; one that does not within this is shown
+// without its session count rather than holding up status.
+constexpr std::chrono::milliseconds kStatsTimeout{500};
+
+json error_answer(std::string message) {
+    return {{"ok", false}, {"error", std::move(message)}};
+}
+
+std::int64_t seconds_between(Clock::time_point from, Clock::time_point to) {
+    return duration_cast<seconds>(to - from).count();
+}
+
+std::int64_t seconds_since(std::chrono::system_clock::time_point at) {
+    return duration_cast<seconds>(std::chrono::system_clock::now() - at).count();
+}
+
+json stats_json(const std::map<pid_t, WorkerStats>& stats, pid_t pid, const char* field) {
+    const auto it = stats.find(pid);
+    if (it == stats.end()) return nullptr;
+    return field[0] == 's' ? it->second.sessions : it->second.accepted;
+}
+
+json instance_json(const InstanceRunner& runner, const std::map<pid_t, WorkerStats>& stats,
+                   Clock::time_point now) {
+    const Instance& instance = runner.instance();
+    const Lifecycle& lifecycle = runner.lifecycle();
+    json item = {
+        {"name", instance.name},
+        {"state", to_string(lifecycle.state())},
+        {"mode", to_string(instance.mode)},
+        {"listen", format_endpoint(instance.listen_address, instance.listen_port)},
+        {"public", nullptr},
+        {"backend", nullptr},
+        {"pid", nullptr},
+        {"uptime", nullptr},
+        {"sessions", nullptr},
+        {"accepted", nullptr},
+        {"restarts", lifecycle.restarts()},
+        {"in_state", seconds_between(lifecycle.since(), now)},
+        {"last_exit", nullptr},
+    };
+    if (instance.public_address) {
+        item["public"] = format_endpoint(*instance.public_address, instance.public_port);
+    }
+    if (instance.backend) {
+        item["backend"] = format_host_port(instance.backend->host, instance.backend->port);
+    }
+    if (runner.pid() > 0) {
+        item["pid"] = runner.pid();
+        item["uptime"] = seconds_between(runner.worker_started(), now);
+        item["sessions"] = stats_json(stats, runner.pid(), "sessions");
+        item["accepted"] = stats_json(stats, runner.pid(), "accepted");
+    }
+    if (const auto& exit = lifecycle.last_exit()) {
+        item["last_exit"] = {{"reason", exit->reason}, {"ago", seconds_between(exit->at, now)}};
+    }
+    return item;
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+    std::string text;
+    for (const auto& name : names) text += (text.empty() ? "" : ", ") + name;
+    return text.empty() ? "none" : text;
+}
+
+}  // namespace
+
+awaitable<json> Supervisor::handle(json request) {
+    const std::string command = request.value("command", "");
+    if (command == control::kStatus) co_return co_await status(request);
+    if (command == control::kReload) co_return co_await reload();
+    if (command == control::kStart || command == control::kStop || command == control::kRestart ||
+        command == control::kDrain) {
+        co_return instance_command(command, request);
+    }
+    if (command == control::kRules) co_return rules(request);
+    if (command == control::kInfo) co_return info();
+    co_return error_answer("unknown command '" + command + "'");
+}
+
+awaitable<json> Supervisor::status(const json& request) {
+    std::vector<std::string> names = request.value("names", std::vector<std::string>{});
+    std::vector<std::string> configured;
+    for (const auto& runner : runners_) configured.push_back(runner->instance().name);
+    for (const auto& name : names) {
+        if (!find_runner(name)) {
+            co_return error_answer("no instance named '" + name +
+                                   "' (configured: " + join_names(configured) + ")");
+        }
+    }
+    // Ask first, describe after: workers may come and go while we wait.
+    std::vector<std::pair<pid_t, std::shared_ptr<WorkerControl>>> controls;
+    for (const auto& [pid, worker] : workers_)
+        controls.emplace_back(pid, worker.process->control());
+    std::map<pid_t, WorkerStats> stats;
+    for (auto& [pid, control] : controls) {
+        const auto answer = co_await WorkerControl::query_stats(control, kStatsTimeout);
+        if (answer) stats[pid] = *answer;
+    }
+
+    const auto now = Clock::now();
+    const auto wanted = [&](const std::string& name) {
+        return names.empty() || std::find(names.begin(), names.end(), name) != names.end();
+    };
+    json instances = json::array();
+    for (const auto& runner : runners_) {
+        if (wanted(runner->instance().name))
+            instances.push_back(instance_json(*runner, stats, now));
+    }
+    json old_workers = json::array();
+    for (const auto& [pid, worker] : workers_) {
+        if (worker.owner || !wanted(worker.name)) continue;
+        old_workers.push_back({{"name", worker.name},
+                               {"pid", pid},
+                               {"uptime", seconds_between(worker.process->started(), now)},
+                               {"sessions", stats_json(stats, pid, "sessions")},
+                               {"deadline_in", seconds_between(now, worker.process->deadline())}});
+    }
+    json firewall = {{"type", to_string(config_.global.firewall)},
+                     {"rules_file", config_.global.rules_file}};
+    if (firewall_) {
+        firewall["ok"] = firewall_->ok;
+        firewall["message"] = firewall_->message;
+        firewall["ago"] = seconds_since(firewall_->at);
+    }
+    json supervisor = {{"pid", getpid()},
+                       {"config", options_.config_path},
+                       {"uptime", seconds_since(started_at_)},
+                       {"reloading", reloading_},
+                       {"shutting_down", shutting_down_},
+                       {"drain_timeout", config_.global.drain_timeout.count()}};
+    if (last_reload_) {
+        json last = {{"ok", (*last_reload_)["ok"]},
+                     {"ago", std::chrono::duration_cast<seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                     .count() -
+                                 (*last_reload_)["at"].get<std::int64_t>()}};
+        if (last_reload_->contains("error")) last["error"] = (*last_reload_)["error"];
+        supervisor["last_reload"] = last;
+    }
+    co_return json{{"ok", true},
+                   {"supervisor", supervisor},
+                   {"firewall", firewall},
+                   {"instances", instances},
+                   {"old_workers", old_workers}};
+}
+
+json Supervisor::instance_command(std::string_view command, const json& request) {
+    if (shutting_down_) return error_answer("ftpproxyd is shutting down");
+    std::vector<std::string> names = request.value("names", std::vector<std::string>{});
+    if (names.empty()) return error_answer(std::string(command) + ": name an instance, or all");
+    std::vector<InstanceRunner*> targets;
+    std::vector<std::string> configured;
+    for (const auto& runner : runners_) configured.push_back(runner->instance().name);
+    for (const auto& name : names) {
+        if (name == control::kAll) {
+            targets.clear();
+            for (auto& runner : runners_) targets.push_back(runner.get());
+            break;
+        }
+        InstanceRunner* runner = find_runner(name);
+        if (!runner) {
+            return error_answer("no instance named '" + name +
+                                "' (configured: " + join_names(configured) + ")");
+        }
+        targets.push_back(runner);
+    }
+
+    const std::string drain_bound = std::to_string(config_.global.drain_timeout.count()) + " s";
+    json results = json::array();
+    bool all_ok = true;
+    for (InstanceRunner* runner : targets) {
+        const State before = runner->lifecycle().state();
+        const pid_t old_pid = runner->pid();
+        std::string message;
+        bool ok = true;
+        if (command == control::kStart) {
+            if (before == State::starting || before == State::running) {
+                message = "already running (pid " + std::to_string(old_pid) + ")";
+            } else {
+                runner->start();
+            }
+        } else if (command == control::kRestart) {
+            runner->restart();
+            if (old_pid > 0 && runner->pid() > 0) {
+                message = "restarted: new worker " + std::to_string(runner->pid()) +
+                          "; the old worker " + std::to_string(old_pid) +
+                          " finishes its sessions (at most " + drain_bound + ")";
+            }
+        } else if (command == control::kStop) {
+            if (old_pid <= 0 && before != State::backoff && before != State::fatal) {
+                message = "already stopped";
+            } else {
+                runner->stop();
+                message = old_pid > 0 ? "stopping: worker " + std::to_string(old_pid) +
+                                            " closes its sessions (421) and exits"
+                                      : "stopped";
+            }
+        } else {  // drain
+            if (old_pid <= 0) {
+                message = std::string("not running (") +
+                          std::string(to_string(runner->lifecycle().state())) + ")";
+                runner->drain();  // BACKOFF: no further restart
+            } else {
+                runner->drain();
+                message = "draining: worker " + std::to_string(old_pid) +
+                          " accepts no new connections and exits after its last session "
+                          "(at most " +
+                          drain_bound + ")";
+            }
+        }
+        if (message.empty()) {  // start or restart without an old worker
+            if (runner->pid() > 0) {
+                message = "started (pid " + std::to_string(runner->pid()) + ")";
+            } else {
+                ok = false;
+                const auto& exit = runner->lifecycle().last_exit();
+                message = "could not start: " + (exit ? exit->reason : std::string("unknown")) +
+                          " (now " + std::string(to_string(runner->lifecycle().state())) + ")";
+            }
+        }
+        spdlog::info("{} {}: {}", command, runner->instance().name, message);
+        all_ok = all_ok && ok;
+        results.push_back({{"name", runner->instance().name}, {"ok", ok}, {"message", message}});
+    }
+    json answer = {{"ok", all_ok}, {"results", results}};
+    if (!all_ok) answer["error"] = std::string(command) + " failed for some instances";
+    return answer;
+}
+
+json Supervisor::rules(const json& request) const {
+    const std::string syntax = request.value("syntax", "");
+    Config config = config_;
+    if (syntax == "pf") {
+        config.global.firewall = Firewall::pf;
+    } else if (syntax == "nft" || syntax == "nftables") {
+        config.global.firewall = Firewall::nftables;
+    } else if (!syntax.empty()) {
+        return error_answer("unknown rules syntax '" + syntax + "' (pf or nft)");
+    } else if (config.global.firewall == Firewall::none) {
+        return error_answer(
+            "the configuration says firewall: none, so no rules are written; "
+            "`ftpproxyctl rules pf` or `ftpproxyctl rules nft` shows what they "
+            "would be");
+    }
+    const auto text = render_firewall_rules(config);
+    json answer = {{"ok", true}, {"firewall", to_string(config.global.firewall)}, {"text", *text}};
+    if (syntax.empty()) answer["rules_file"] = config.global.rules_file;
+    return answer;
+}
+
+json Supervisor::info() const {
+    return {{"ok", true},
+            {"config", options_.config_path},
+            {"control_socket", config_.global.control_socket},
+            {"pid", getpid()}};
+}
+
+}  // namespace supervisor

@@ -1,0 +1,51 @@
+#include "supervisor/listen_socket.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace supervisor {
+
+ListenResult open_listen_socket(const IpAddress& address, std::uint16_t port) {
+    const auto fail = [&](const char* what) {
+        return ListenResult{common::UniqueFd{}, "cannot listen on " +
+                                                    format_endpoint(address, port) + ": " + what +
+                                                    ": " + std::strerror(errno)};
+    };
+    sockaddr_storage storage{};
+    socklen_t length = 0;
+    if (address.is_v4()) {
+        auto* in = reinterpret_cast<sockaddr_in*>(&storage);
+        in->sin_family = AF_INET;
+        in->sin_port = htons(port);
+        const auto bytes = address.to_v4().to_bytes();
+        std::memcpy(&in->sin_addr, bytes.data(), bytes.size());
+        length = sizeof *in;
+    } else {
+        auto* in6 = reinterpret_cast<sockaddr_in6*>(&storage);
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        const auto bytes = address.to_v6().to_bytes();
+        std::memcpy(&in6->sin6_addr, bytes.data(), bytes.size());
+        length = sizeof *in6;
+    }
+    common::UniqueFd fd(socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return fail("socket");
+    const int on = 1;
+    if (setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0)
+        return fail("SO_REUSEADDR");
+    if (address.is_v6() && setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0)
+        return fail("IPV6_V6ONLY");
+#if defined(IP_FREEBIND)
+    // Best effort: without it, a VIP not held yet needs net.ipv4.ip_nonlocal_bind=1.
+    (void)setsockopt(fd.get(), IPPROTO_IP, IP_FREEBIND, &on, sizeof on);
+#endif
+    if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&storage), length) != 0)
+        return fail("bind");
+    if (listen(fd.get(), kListenBacklog) != 0) return fail("listen");
+    return ListenResult{std::move(fd), {}};
+}
+
+}  // namespace supervisor

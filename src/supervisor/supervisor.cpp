@@ -1,0 +1,347 @@
+#include "supervisor/supervisor.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+#include "supervisor/child_process.hpp"
+#include "supervisor/config_diff.hpp"
+#include "supervisor/config_loader.hpp"
+#include "supervisor/sd_notify.hpp"
+#include "supervisor/worker_argv.hpp"
+
+namespace supervisor {
+
+namespace {
+
+using nlohmann::json;
+
+std::string endpoint_key(const IpAddress& address, std::uint16_t port) {
+    return format_endpoint(address, port);
+}
+
+void notify(std::string_view state) {
+    std::string error;
+    if (!sd_notify(state, &error) && !error.empty()) {
+        spdlog::warn("sd_notify: {}", error);
+    }
+}
+
+std::string count_summary(std::size_t running, std::size_t total) {
+    return std::to_string(running) + " of " + std::to_string(total) + " instances started";
+}
+
+}  // namespace
+
+Supervisor::Supervisor(asio::io_context& io, SupervisorOptions options, Config config)
+    : io_(io),
+      options_(std::move(options)),
+      config_(std::move(config)),
+      reaper_(io),
+      control_(io, [this](json request) { return handle(std::move(request)); }),
+      signals_(io, SIGHUP, SIGTERM, SIGINT),
+      started_at_(std::chrono::system_clock::now()) {}
+
+Supervisor::~Supervisor() = default;
+
+void Supervisor::start() {
+    const std::filesystem::path runtime_dir(config_.global.runtime_dir);
+    std::error_code error;
+    if (!std::filesystem::exists(runtime_dir, error)) {
+        if (!std::filesystem::create_directories(runtime_dir, error)) {
+            throw std::runtime_error("cannot create runtime_dir " + runtime_dir.string() + ": " +
+                                     error.message());
+        }
+        ::chmod(runtime_dir.c_str(), 0755);
+        created_runtime_dir_ = true;
+    }
+    try {
+        control_.open(config_.global.control_socket, config_.global.control_group);
+    } catch (const std::runtime_error&) {
+        if (created_runtime_dir_) std::filesystem::remove(runtime_dir, error);
+        throw;
+    }
+    wait_for_signals();
+    for (const Instance& instance : config_.instances) {
+        runners_.push_back(
+            std::make_unique<InstanceRunner>(io_, *this, instance, options_.restart_policy));
+        runners_.back()->start();
+    }
+    spdlog::info("{} from {}", count_summary(workers_.size(), runners_.size()),
+                 options_.config_path);
+    asio::co_spawn(io_, startup(), asio::detached);
+}
+
+awaitable<void> Supervisor::startup() {
+    co_await refresh_firewall();
+    notify("READY=1\nSTATUS=" + count_summary(workers_.size(), runners_.size()));
+}
+
+awaitable<void> Supervisor::refresh_firewall() {
+    firewall_ = co_await update_firewall(reaper_, config_);
+}
+
+// ---------------------------------------------------------------- workers
+
+WorkerHost::Started Supervisor::start_worker(InstanceRunner& runner, int listen_fd) {
+    std::vector<std::string> argv = worker_argv(config_.global, runner.instance());
+    if (options_.debug) argv.emplace_back("-d");
+    WorkerStart started = WorkerProcess::start(io_, std::move(argv), listen_fd);
+    if (!started.worker) return {-1, started.error};
+    const pid_t pid = started.worker->pid();
+    workers_[pid] = Worker{std::move(started.worker), &runner, runner.instance().name};
+    reaper_.watch(pid, [this, pid](int status) { worker_exited(pid, status); });
+    return {pid, {}};
+}
+
+void Supervisor::drain_worker(pid_t pid) {
+    if (const auto it = workers_.find(pid); it != workers_.end()) {
+        it->second.process->drain(config_.global.drain_timeout);
+    }
+}
+
+void Supervisor::stop_worker(pid_t pid) {
+    if (const auto it = workers_.find(pid); it != workers_.end()) {
+        it->second.process->stop();
+    }
+}
+
+void Supervisor::retire_worker(pid_t pid, Retire how) {
+    const auto it = workers_.find(pid);
+    if (it == workers_.end()) return;
+    it->second.owner = nullptr;
+    if (how == Retire::stop) {
+        it->second.process->stop();
+    } else {
+        it->second.process->drain(config_.global.drain_timeout);
+    }
+    spdlog::info("{}: old worker {} {}", it->second.name, pid,
+                 how == Retire::stop ? "stops" : "drains its sessions");
+}
+
+common::UniqueFd Supervisor::take_spare_listener(const IpAddress& address, std::uint16_t port) {
+    const auto it = spare_listeners_.find(endpoint_key(address, port));
+    if (it == spare_listeners_.end()) return {};
+    common::UniqueFd fd = std::move(it->second);
+    spare_listeners_.erase(it);
+    return fd;
+}
+
+void Supervisor::worker_exited(pid_t pid, int status) {
+    const auto it = workers_.find(pid);
+    if (it == workers_.end()) return;
+    Worker worker = std::move(it->second);
+    workers_.erase(it);
+    worker.process->exited();
+    const std::string reason = describe_worker_exit(status);
+    if (worker.owner) {
+        worker.owner->worker_exited(pid, reason);
+    } else {
+        spdlog::info("{}: old worker {} ended ({})", worker.name, pid, reason);
+    }
+    if (shutting_down_ && workers_.empty()) {
+        asio::co_spawn(io_, finish_shutdown(), asio::detached);
+    }
+}
+
+InstanceRunner* Supervisor::find_runner(const std::string& name) {
+    for (auto& runner : runners_) {
+        if (runner->instance().name == name) return runner.get();
+    }
+    return nullptr;
+}
+
+// ---------------------------------------------------------------- signals
+
+void Supervisor::wait_for_signals() {
+    signals_.async_wait([this](error_code error, int signal) {
+        if (error) return;
+        on_signal(signal);
+        wait_for_signals();
+    });
+}
+
+void Supervisor::on_signal(int signal) {
+    if (signal == SIGHUP) {
+        spdlog::info("SIGHUP: reloading {}", options_.config_path);
+        asio::co_spawn(io_, reload_on_signal(), asio::detached);
+        return;
+    }
+    if (shutting_down_) {
+        spdlog::warn("signal {} again: closing every session now", signal);
+        stop_now();
+        return;
+    }
+    begin_shutdown();
+}
+
+// ---------------------------------------------------------------- reload
+
+awaitable<void> Supervisor::reload_on_signal() {
+    const json answer = co_await reload();  // it logs its outcome
+    (void)answer;
+}
+
+awaitable<json> Supervisor::reload() {
+    if (shutting_down_) co_return json{{"ok", false}, {"error", "ftpproxyd is shutting down"}};
+    if (reloading_) {
+        co_return json{{"ok", false},
+                       {"error", "a reload is already in progress; try again in a moment"}};
+    }
+    reloading_ = true;
+    notify("RELOADING=1");
+    LoadResult loaded = load_config_file(options_.config_path);
+    json answer;
+    if (!loaded.config) {
+        json lines = json::array();
+        for (const auto& error : loaded.errors) {
+            spdlog::error("reload: {}", to_string(error));
+            lines.push_back(to_string(error));
+        }
+        spdlog::error(
+            "reload refused: {} error(s) in {}; still running the previous "
+            "configuration",
+            loaded.errors.size(), options_.config_path);
+        answer = {{"ok", false},
+                  {"error", std::to_string(loaded.errors.size()) + " error(s) in " +
+                                options_.config_path +
+                                "; ftpproxyd keeps running the previous configuration"},
+                  {"errors", lines}};
+    } else {
+        const ConfigDiff diff = diff_configs(config_, *loaded.config);
+        apply_diff(std::move(*loaded.config));
+        co_await refresh_firewall();
+        answer = {{"ok", true},
+                  {"config", options_.config_path},
+                  {"unchanged", diff.unchanged},
+                  {"changed", diff.changed},
+                  {"added", diff.added},
+                  {"removed", diff.removed},
+                  {"firewall", {{"ok", firewall_->ok}, {"message", firewall_->message}}}};
+        if (!firewall_->ok) {
+            answer["ok"] = false;
+            answer["error"] = "configuration applied, but the firewall rules were not loaded: " +
+                              firewall_->message;
+        }
+        spdlog::info("reloaded {}: {} changed, {} added, {} removed, {} unchanged",
+                     options_.config_path, diff.changed.size(), diff.added.size(),
+                     diff.removed.size(), diff.unchanged.size());
+    }
+    answer["at"] = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+    last_reload_ = answer;
+    reloading_ = false;
+    notify("READY=1\nSTATUS=" + count_summary(workers_.size(), runners_.size()));
+    co_return answer;
+}
+
+// Order matters: sockets that change hands are released first, so that an
+// instance taking over a port gets the socket itself (with the connections
+// waiting in its backlog) instead of failing to bind it.
+void Supervisor::apply_diff(Config next) {
+    const ConfigDiff diff = diff_configs(config_, next);
+    if (next.global.control_socket != config_.global.control_socket ||
+        next.global.runtime_dir != config_.global.runtime_dir) {
+        spdlog::warn(
+            "reload: control_socket and runtime_dir take effect when ftpproxyd "
+            "restarts; still using {}",
+            config_.global.control_socket);
+        next.global.control_socket = config_.global.control_socket;
+        next.global.runtime_dir = config_.global.runtime_dir;
+    }
+    const auto next_instance = [&](const std::string& name) -> const Instance& {
+        return *std::find_if(next.instances.begin(), next.instances.end(),
+                             [&](const Instance& i) { return i.name == name; });
+    };
+    std::map<std::string, std::unique_ptr<InstanceRunner>> by_name;
+    for (auto& runner : runners_) by_name[runner->instance().name] = std::move(runner);
+    runners_.clear();
+
+    for (const auto& name : diff.removed) {
+        auto& runner = by_name[name];
+        const Instance& old = runner->instance();
+        if (auto fd = runner->release_listener()) {
+            spare_listeners_[endpoint_key(old.listen_address, old.listen_port)] = std::move(fd);
+        }
+        spdlog::info("reload: {} removed; its worker drains", name);
+        by_name.erase(name);  // retires the worker
+    }
+    for (const auto& name : diff.changed) {
+        const Instance& old = by_name[name]->instance();
+        const Instance& now = next_instance(name);
+        if (old.listen_address != now.listen_address || old.listen_port != now.listen_port) {
+            if (auto fd = by_name[name]->release_listener()) {
+                spare_listeners_[endpoint_key(old.listen_address, old.listen_port)] = std::move(fd);
+            }
+        }
+    }
+
+    config_ = std::move(next);  // new workers are started with the new global settings
+    for (const Instance& instance : config_.instances) {
+        auto it = by_name.find(instance.name);
+        if (it == by_name.end()) {
+            spdlog::info("reload: {} added", instance.name);
+            runners_.push_back(
+                std::make_unique<InstanceRunner>(io_, *this, instance, options_.restart_policy));
+            runners_.back()->start();
+            continue;
+        }
+        std::unique_ptr<InstanceRunner> runner = std::move(it->second);
+        if (std::find(diff.changed.begin(), diff.changed.end(), instance.name) !=
+            diff.changed.end()) {
+            spdlog::info("reload: {} changed; a new worker starts, the old one drains",
+                         instance.name);
+            runner->replace(instance);
+        } else {
+            runner->update(instance);
+        }
+        runners_.push_back(std::move(runner));
+    }
+    spare_listeners_.clear();  // ports no instance uses any more
+    try {
+        control_.set_access(config_.global.control_group);
+    } catch (const std::exception& e) {
+        spdlog::error("reload: {}", e.what());
+    }
+}
+
+// ---------------------------------------------------------------- shutdown
+
+void Supervisor::begin_shutdown() {
+    shutting_down_ = true;
+    notify("STOPPING=1");
+    spdlog::info("stopping: {} worker(s) drain their sessions (at most {} s)", workers_.size(),
+                 config_.global.drain_timeout.count());
+    runners_.clear();  // each retires its worker (drain) and closes its socket
+    if (workers_.empty()) asio::co_spawn(io_, finish_shutdown(), asio::detached);
+}
+
+void Supervisor::stop_now() {
+    for (auto& [pid, worker] : workers_) worker.process->stop();
+}
+
+awaitable<void> Supervisor::finish_shutdown() {
+    if (finished_) co_return;
+    finished_ = true;
+    if (config_.global.firewall != Firewall::none) {
+        const FirewallResult cleared = co_await clear_firewall(reaper_, config_);
+        if (cleared.ok) spdlog::info("firewall: rules removed ({})", cleared.message);
+    }
+    control_.close();
+    if (created_runtime_dir_) {
+        std::error_code ignored;
+        std::filesystem::remove(config_.global.runtime_dir, ignored);  // only if empty
+    }
+    spdlog::info("stopped");
+    signals_.cancel();
+    io_.stop();
+}
+
+}  // namespace supervisor

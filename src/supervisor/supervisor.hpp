@@ -1,0 +1,100 @@
+// ftpproxyd itself: runs one InstanceRunner per configured instance, owns
+// every worker process, applies reloads, keeps the firewall rules in step,
+// answers the control socket, and shuts down in order.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "supervisor/asio.hpp"
+#include "supervisor/child_reaper.hpp"
+#include "supervisor/config_model.hpp"
+#include "supervisor/control_server.hpp"
+#include "supervisor/firewall_update.hpp"
+#include "supervisor/instance_runner.hpp"
+#include "supervisor/worker_process.hpp"
+
+namespace supervisor {
+
+struct SupervisorOptions {
+    std::string config_path;
+    bool debug = false;  // workers get -d: their logs go to our stderr
+    RestartPolicy restart_policy;
+};
+
+class Supervisor final : public WorkerHost {
+  public:
+    Supervisor(asio::io_context& io, SupervisorOptions options, Config config);
+    ~Supervisor() override;
+
+    // Creates the runtime directory and the control socket, starts every
+    // instance, then writes the firewall rules and reports readiness.
+    // Throws std::runtime_error when the control socket cannot be created.
+    void start();
+
+    // A request from the control socket (control_protocol.hpp).
+    awaitable<nlohmann::json> handle(nlohmann::json request);
+
+  private:
+    // An ftp-proxy process; `owner` is null once it is an old worker that
+    // drains on its own.
+    struct Worker {
+        std::unique_ptr<WorkerProcess> process;
+        InstanceRunner* owner = nullptr;
+        std::string name;
+    };
+
+    // WorkerHost
+    Started start_worker(InstanceRunner& runner, int listen_fd) override;
+    void drain_worker(pid_t pid) override;
+    void stop_worker(pid_t pid) override;
+    void retire_worker(pid_t pid, Retire how) override;
+    common::UniqueFd take_spare_listener(const IpAddress& address, std::uint16_t port) override;
+
+    void worker_exited(pid_t pid, int status);
+    void wait_for_signals();
+    void on_signal(int signal);
+    InstanceRunner* find_runner(const std::string& name);
+
+    awaitable<void> startup();
+    awaitable<nlohmann::json> reload();
+    awaitable<void> reload_on_signal();
+    void apply_diff(Config next);
+    awaitable<void> refresh_firewall();
+    void begin_shutdown();
+    void stop_now();
+    awaitable<void> finish_shutdown();
+
+    // control_commands.cpp
+    awaitable<nlohmann::json> status(const nlohmann::json& request);
+    nlohmann::json instance_command(std::string_view command, const nlohmann::json& request);
+    nlohmann::json rules(const nlohmann::json& request) const;
+    nlohmann::json info() const;
+
+    asio::io_context& io_;
+    SupervisorOptions options_;
+    Config config_;
+    ChildReaper reaper_;
+    ControlServer control_;
+    asio::signal_set signals_;
+    std::vector<std::unique_ptr<InstanceRunner>> runners_;  // in the configuration's order
+    std::map<pid_t, Worker> workers_;
+    // During a reload, the listening sockets that change hands: a port moved
+    // from a removed or changed instance to another is passed on, not closed.
+    std::map<std::string, common::UniqueFd> spare_listeners_;
+    std::optional<FirewallResult> firewall_;
+    std::optional<nlohmann::json> last_reload_;
+    std::chrono::system_clock::time_point started_at_;
+    bool created_runtime_dir_ = false;
+    bool reloading_ = false;
+    bool shutting_down_ = false;
+    bool finished_ = false;
+};
+
+}  // namespace supervisor

@@ -1,0 +1,9 @@
+#!/bin/sh
+# Forward-mode tests across three network namespaces (client -- firewall --
+# server) that the tests create and always delete. Needs root.
+#   tests/netns/run.sh [pytest args...]
+# env: FTP_PROXY_BIN  the worker (default build/src/proxy/ftp-proxy)
+set -eu
+HERE=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
+cd "$HERE"
+exec /usr/bin/python3 -m pytest -p no:cacheprovider -v "$@" .

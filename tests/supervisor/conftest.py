@@ -1,0 +1,94 @@
+"""Fixtures of the ftpproxyd / ftpproxyctl tests. See README.md."""
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import harness  # noqa: E402
+from harness import Backend, Daemon, free_port, LISTEN  # noqa: E402
+
+BIG_SIZE = 16 * 1024 * 1024
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _binaries_present():
+    for binary in (harness.FTPPROXYD, harness.FTPPROXYCTL, harness.WORKER):
+        if not binary.exists():
+            pytest.exit(f"{binary} missing: build it (cmake --build build) or set "
+                        f"FTPPROXY_BUILD / FTPPROXYD_BIN / FTPPROXYCTL_BIN / FTP_PROXY_BIN", 2)
+    s = __import__("socket").socket()
+    try:
+        s.bind((LISTEN, 0))
+    except OSError:
+        pytest.exit(f"{LISTEN} is not configured: run the tests through tests/supervisor/run.sh", 2)
+    finally:
+        s.close()
+
+
+@pytest.fixture(scope="session")
+def workdir(request):
+    # Under /tmp with 0755 all the way, so that an unprivileged user can reach
+    # the control socket in the permission tests.
+    base = Path(os.environ.get("FTPPROXYD_TEST_DIR", "/tmp")) / f"ftpproxyd-tests-{os.getpid()}"
+    base.mkdir(mode=0o755, parents=True, exist_ok=True)
+    os.chmod(base, 0o755)
+    yield base
+    if request.session.testsfailed == 0:
+        shutil.rmtree(base, ignore_errors=True)  # kept for a look when something failed
+
+
+@pytest.fixture(scope="session")
+def backend(workdir):
+    root = workdir / "ftproot"
+    (root / "pub").mkdir(parents=True, exist_ok=True)
+    data = os.urandom(BIG_SIZE)
+    (root / "pub/big.bin").write_bytes(data)
+    (root / "pub/small.txt").write_bytes(b"hello through ftpproxyd\n")
+    server = Backend(root, workdir / "pyftpdlib.log").start()
+    server.big = data
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_daemon(request, workdir, backend):
+    """make_daemon(n_instances or [instance dicts], **global) -> a started Daemon;
+    stopped and cleaned up after the test, whatever happened."""
+    daemons = []
+
+    def make(instances=2, start=True, worker=harness.WORKER, **global_extra):
+        if isinstance(instances, int):
+            instances = [instance(f"ftp{i + 1:02d}", backend) for i in range(instances)]
+        # Short: the control socket's path must stay under 104 bytes.
+        name = request.node.name.replace("test_", "").replace("[", "-").replace("]", "")[:24]
+        daemon = Daemon(workdir / f"{name}-{len(daemons)}", backend, instances,
+                        global_extra, worker=worker)
+        daemons.append(daemon)
+        if start:
+            daemon.start()
+        return daemon
+
+    yield make
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    for daemon in daemons:
+        daemon.cleanup()
+        if failed:
+            print(f"\n--- ftpproxyd log ({daemon.log_path}) ---\n{daemon.log()[-6000:]}")
+
+
+def instance(name, backend, **extra):
+    item = {"name": name, "listen": f"{LISTEN}:{free_port(LISTEN)}",
+            "backend": f"{harness.SERVER}:{backend.port}"}
+    item.update(extra)
+    return item
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)

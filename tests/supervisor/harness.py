@@ -1,0 +1,354 @@
+"""Helpers of the ftpproxyd tests: a real pyftpdlib backend, ftpproxyd with
+real ftp-proxy workers, ftpproxyctl, FTP clients, and bounded waits.
+
+Every wait has a deadline; nothing sleeps to synchronise (the only sleeps
+are the poll interval of wait_until).
+"""
+import ftplib
+import hashlib
+import json
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+BUILD = Path(os.environ.get("FTPPROXY_BUILD", REPO / "build"))
+FTPPROXYD = Path(os.environ.get("FTPPROXYD_BIN", BUILD / "src/supervisor/ftpproxyd"))
+FTPPROXYCTL = Path(os.environ.get("FTPPROXYCTL_BIN", BUILD / "src/ctl/ftpproxyctl"))
+WORKER = Path(os.environ.get("FTP_PROXY_BIN", BUILD / "src/proxy/ftp-proxy"))
+PYTHON = "/usr/bin/python3"                     # Debian's, with pyftpdlib
+PYFTPD_SERVER = REPO / "tests/integration/servers/pyftpd_server.py"
+
+CLIENT = "127.0.0.1"      # address plan of tests/integration/README.md
+LISTEN = "127.0.0.2"
+SERVER = "127.0.0.4"
+USER, PASSWORD = "test", "secret"
+
+
+def wait_until(pred, timeout, what, interval=0.02):
+    """Poll pred() until it returns a true value, which is returned."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def free_port(addr):
+    s = socket.socket()
+    try:
+        s.bind((addr, 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def is_listening(addr, port):
+    """From /proc/net/tcp, so checking opens no session."""
+    want = socket.inet_aton(addr)[::-1].hex().upper() + ":%04X" % port
+    with open("/proc/net/tcp") as f:
+        return any(line.split()[1] == want and line.split()[3] == "0A" for line in f.readlines()[1:])
+
+
+def pid_alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+# ---------------------------------------------------------------- backend
+
+class Backend:
+    """pyftpdlib on SERVER, serving `root` (pub/big.bin and friends)."""
+
+    def __init__(self, root, log_path):
+        self.root = Path(root)
+        self.port = free_port(SERVER)
+        self.log_path = log_path
+        self.proc = None
+
+    def start(self):
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [PYTHON, PYFTPD_SERVER, "--host", SERVER, "--port", str(self.port),
+                 "--root", str(self.root), "--events", str(self.root.parent / "events.jsonl")],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True)
+        wait_until(lambda: is_listening(SERVER, self.port), 15, "pyftpdlib to listen")
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+# ---------------------------------------------------------------- clients
+
+def login(port, user=USER, password=PASSWORD, timeout=20):
+    ftp = ftplib.FTP(timeout=timeout)
+    ftp.connect(LISTEN, port, source_address=(CLIENT, 0))
+    ftp.login(user, password)
+    return ftp
+
+
+def download(port, path="pub/big.bin", **kw):
+    ftp = login(port, **kw)
+    chunks = []
+    ftp.retrbinary("RETR " + path, chunks.append)
+    ftp.quit()
+    return b"".join(chunks)
+
+
+class PausedDownload(threading.Thread):
+    """A download through the proxy that stops reading after `pause_at`
+    bytes until release() (bounded), so that it spans whatever the test does
+    meanwhile (reload, drain, SIGTERM). TCP back-pressure holds the transfer.
+    """
+
+    def __init__(self, port, path="pub/big.bin", pause_at=1 << 20, **login_kw):
+        super().__init__(daemon=True)
+        self.port, self.path, self.pause_at, self.login_kw = port, path, pause_at, login_kw
+        self.paused = threading.Event()
+        self._release = threading.Event()
+        self.data = None
+        self.error = None
+        self.reply = None
+
+    def run(self):
+        try:
+            ftp = login(self.port, **self.login_kw)
+            chunks = []
+            got = 0
+
+            def take(chunk):
+                nonlocal got
+                chunks.append(chunk)
+                got += len(chunk)
+                if got >= self.pause_at and not self._release.is_set():
+                    self.paused.set()
+                    self._release.wait(60)
+
+            self.reply = ftp.retrbinary("RETR " + self.path, take)
+            ftp.quit()
+            self.data = b"".join(chunks)
+        except Exception as e:            # reported by finish()
+            self.error = e
+            self.paused.set()
+
+    def start_and_pause(self, timeout=20):
+        self.start()
+        assert self.paused.wait(timeout), "the download did not start"
+        assert self.error is None, f"download failed: {self.error!r}"
+
+    def release(self):
+        self._release.set()
+
+    def finish(self, timeout=60):
+        self.release()
+        self.join(timeout)
+        assert not self.is_alive(), "the download did not finish"
+        assert self.error is None, f"download failed: {self.error!r}"
+        return self.data
+
+
+# ---------------------------------------------------------------- ftpproxyd
+
+class NotifySocket:
+    """An abstract datagram socket standing in for systemd's NOTIFY_SOCKET."""
+
+    def __init__(self):
+        self.name = f"@ftpproxyd-test-{os.getpid()}-{time.monotonic_ns()}"
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind("\0" + self.name[1:])
+        self.messages = []
+
+    def wait_for(self, text, timeout=15, proc=None):
+        deadline = time.monotonic() + timeout
+        while not any(text in m for m in self.messages):
+            if proc is not None and proc.poll() is not None:
+                raise AssertionError(f"ftpproxyd exited ({proc.returncode}) before {text!r}")
+            left = min(deadline - time.monotonic(), 0.5)
+            if deadline - time.monotonic() <= 0:
+                raise AssertionError(f"no {text!r} on NOTIFY_SOCKET; got {self.messages}")
+            self.sock.settimeout(left)
+            try:
+                self.messages.append(self.sock.recv(4096).decode())
+            except socket.timeout:
+                pass
+        return self.messages
+
+    def close(self):
+        self.sock.close()
+
+
+class Daemon:
+    """ftpproxyd -d on a configuration written by the test."""
+
+    def __init__(self, workdir, backend, instances, global_extra=None, worker=WORKER):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.dir, 0o755)
+        self.backend = backend
+        self.socket = str(self.dir / "run/control.sock")
+        self.config_path = self.dir / "ftpproxy.yaml"
+        self.log_path = self.dir / "ftpproxyd.log"
+        self.global_settings = {
+            "control_socket": self.socket,
+            "runtime_dir": str(self.dir / "run"),
+            "worker_binary": str(worker),
+            "log_level": "info",
+            "drain_timeout": "60s",
+        }
+        self.global_settings.update(global_extra or {})
+        self.instances = instances
+        self.notify = NotifySocket()
+        self.proc = None
+        self.seen_pids = set()
+
+    # --- configuration
+    def write_config(self, text=None):
+        if text is None:
+            text = render_yaml(self.global_settings, self.instances)
+        self.config_path.write_text(text)
+
+    def instance(self, name):
+        return next(i for i in self.instances if i["name"] == name)
+
+    def port(self, name):
+        return int(self.instance(name)["listen"].rsplit(":", 1)[1])
+
+    # --- process
+    def start(self, wait_running=True):
+        self.write_config()
+        env = dict(os.environ, NOTIFY_SOCKET=self.notify.name)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [FTPPROXYD, "-d", "-f", self.config_path], stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        self.notify.wait_for("READY=1", proc=self.proc)
+        if wait_running:
+            self.wait_states({i["name"]: "RUNNING" for i in self.instances})
+        return self
+
+    def log(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def stop(self, timeout=30):
+        """SIGTERM; returns the exit code. SIGKILL (and a failure) after timeout."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+            raise AssertionError(f"ftpproxyd did not exit within {timeout}s of SIGTERM")
+
+    def cleanup(self):
+        """Whatever happened: no ftpproxyd and no worker of it left."""
+        try:
+            if self.proc and self.proc.poll() is None:
+                self.stop(timeout=10)
+        except AssertionError:
+            pass  # killed by stop()
+        finally:
+            for pid in self.seen_pids | set(self.worker_pids_from_proc()):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.notify.close()
+
+    def worker_pids_from_proc(self):
+        """ftp-proxy processes started from this daemon's ports."""
+        ports = {str(self.port(i["name"])) for i in self.instances}
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            args = [a.decode(errors="replace") for a in argv]
+            if args and args[0] == str(WORKER) and "-p" in args:
+                if args[args.index("-p") + 1] in ports:
+                    pids.append(int(entry.name))
+        return pids
+
+    # --- ftpproxyctl
+    def ctl(self, *args, timeout=70, user=None):
+        argv = [str(FTPPROXYCTL), "-s", self.socket, *map(str, args)]
+        if user:
+            gid = pwd.getpwnam(user).pw_gid
+            argv = ["setpriv", f"--reuid={user}", f"--regid={gid}", "--init-groups", *argv]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+
+    def status(self):
+        result = self.ctl("status", "--json")
+        assert result.returncode in (0, 3), f"status failed: {result.stderr}"
+        answer = json.loads(result.stdout)
+        for item in answer["instances"]:
+            if item["pid"]:
+                self.seen_pids.add(item["pid"])
+        for item in answer["old_workers"]:
+            self.seen_pids.add(item["pid"])
+        return answer
+
+    def instance_status(self, name):
+        return next(i for i in self.status()["instances"] if i["name"] == name)
+
+    def wait_states(self, wanted, timeout=20):
+        """wanted: {name: STATE}; returns the status when all match."""
+        def check():
+            status = self.status()
+            states = {i["name"]: i["state"] for i in status["instances"]}
+            return status if all(states.get(n) == s for n, s in wanted.items()) else None
+        return wait_until(check, timeout, f"states {wanted} (log:\n{self.log()[-3000:]})")
+
+
+def render_yaml(global_settings, instances):
+    """The small subset of YAML the tests need: scalars, one level of maps,
+    lists of words (reload_command)."""
+    def value(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, list):
+            return "[" + ", ".join(v) + "]"
+        return json.dumps(v) if isinstance(v, str) else str(v)
+    lines = ["global:"]
+    lines += [f"  {k}: {value(v)}" for k, v in global_settings.items()]
+    lines.append("instances:")
+    for inst in instances:
+        first = True
+        for k, v in inst.items():
+            lines.append(("  - " if first else "    ") + f"{k}: {value(v)}")
+            first = False
+    if not instances:
+        lines[-1] = "instances: []"
+    return "\n".join(lines) + "\n"

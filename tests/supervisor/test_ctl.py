@@ -1,0 +1,109 @@
+"""ftpproxyctl: status table and JSON, exit codes, errors a newcomer
+understands, the control socket's permissions, check."""
+import json
+import os
+import stat
+import subprocess
+
+from harness import FTPPROXYCTL
+
+
+def ctl(*args):
+    return subprocess.run([str(FTPPROXYCTL), *map(str, args)], capture_output=True, text=True,
+                          timeout=30)
+
+
+def test_status_table_and_json(make_daemon):
+    daemon = make_daemon(2)
+    result = daemon.ctl("status")
+    assert result.returncode == 0, result
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "STATE", "PID", "UPTIME", "LISTEN", "PUBLIC", "BACKEND",
+                                "SESSIONS", "RESTARTS", "LAST-EXIT"]
+    assert [l.split()[:2] for l in lines[1:3]] == [["ftp01", "RUNNING"], ["ftp02", "RUNNING"]]
+    assert lines[3] == "2 instances: 2 running; firewall: none"
+    assert len(lines) == 4
+
+    answer = json.loads(daemon.ctl("status", "--json").stdout)
+    item = answer["instances"][0]
+    assert set(item) >= {"name", "state", "pid", "uptime", "listen", "public", "backend",
+                         "sessions", "restarts", "last_exit"}
+    assert item["sessions"] == 0 and item["public"] is None
+    assert answer["supervisor"]["config"] == str(daemon.config_path)
+
+    one = daemon.ctl("status", "ftp02")
+    assert one.returncode == 0 and len(one.stdout.splitlines()) == 3
+    unknown = daemon.ctl("status", "nope")
+    assert unknown.returncode == 1
+    assert unknown.stderr == "ftpproxyctl: no instance named 'nope' (configured: ftp01, ftp02)\n"
+    assert daemon.ctl("restart", "nope").returncode == 1
+
+
+def test_exit_codes_and_usage(make_daemon):
+    daemon = make_daemon(1)
+    assert daemon.ctl("stop", "all").returncode == 0
+    daemon.wait_states({"ftp01": "STOPPED"})
+    assert daemon.ctl("status").returncode == 3
+    usage = daemon.ctl("frobnicate")
+    assert usage.returncode == 2 and "unknown command \"frobnicate\"" in usage.stderr
+    assert "usage: ftpproxyctl" in usage.stderr
+
+
+def test_unreachable_supervisor(workdir):
+    result = ctl("-s", workdir / "no-such.sock", "status")
+    assert result.returncode == 4
+    assert "ftpproxyd is not running: there is no control socket" in result.stderr
+    # A socket left over by a killed ftpproxyd.
+    import socket
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(workdir / "stale.sock"))
+    stale.close()
+    result = ctl("-s", workdir / "stale.sock", "reload")
+    assert result.returncode == 4 and "nothing answers" in result.stderr
+
+
+def test_socket_is_roots_alone_unless_a_group_is_configured(make_daemon):
+    daemon = make_daemon(1)
+    info = os.stat(daemon.socket)
+    assert stat.S_ISSOCK(info.st_mode)
+    assert stat.S_IMODE(info.st_mode) == 0o600 and info.st_uid == 0
+    denied = daemon.ctl("status", user="nobody")
+    assert denied.returncode == 4
+    assert "permission denied on " + daemon.socket in denied.stderr
+    assert "Try again with sudo" in denied.stderr
+
+    # control_group: applied on reload too.
+    daemon.global_settings["control_group"] = "nogroup"
+    daemon.write_config()
+    assert daemon.ctl("reload").returncode == 0
+    info = os.stat(daemon.socket)
+    assert stat.S_IMODE(info.st_mode) == 0o660 and info.st_gid == 65534
+    allowed = daemon.ctl("status", user="nobody")
+    assert allowed.returncode == 0, allowed
+
+
+def test_check(make_daemon, workdir):
+    daemon = make_daemon(2)
+    good = ctl("check", daemon.config_path)
+    assert good.returncode == 0
+    assert good.stdout == f"{daemon.config_path}: OK, 2 instance(s): ftp01, ftp02\n"
+    # Without a file: the one the running ftpproxyd was started with.
+    assert daemon.ctl("check").stdout == good.stdout
+
+    bad = workdir / "bad.yaml"
+    bad.write_text("global:\n  firewall: wall\ninstances:\n  - name: x\n    lsiten: 1.2.3.4:21\n")
+    result = ctl("check", bad)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{bad}:2:13: 'firewall': \"wall\" is not one of nftables, pf or none"
+    assert f"{bad}:5:5: unknown key 'lsiten' (did you mean 'listen'?)" in lines
+    assert "ftpproxyd would refuse this file" in result.stdout
+
+
+def test_rules_without_a_firewall(make_daemon):
+    daemon = make_daemon(1)
+    result = daemon.ctl("rules")
+    assert result.returncode == 1
+    assert "firewall: none, so no rules are written" in result.stderr
+    nft = daemon.ctl("rules", "nft")
+    assert nft.returncode == 0 and "table inet ftpproxy {" in nft.stdout

@@ -1,0 +1,118 @@
+// ftpproxyctl's output: the status table, its summary line, the exit code,
+// and the answers to commands, from fixed JSON answers of ftpproxyd.
+#include "ctl/render.hpp"
+
+#include <gtest/gtest.h>
+
+#include "ctl/exit_codes.hpp"
+
+namespace {
+
+using namespace ctl;
+using nlohmann::json;
+
+json sample_status() {
+    return json::parse(R"json({
+      "ok": true,
+      "supervisor": {"pid": 100, "config": "/etc/ftpproxy/ftpproxy.yaml", "uptime": 4000,
+                     "reloading": false, "shutting_down": false},
+      "firewall": {"type": "nftables", "rules_file": "/etc/ftpproxy/ftpproxy.nft",
+                   "ok": true, "message": "wrote ...", "ago": 300},
+      "instances": [
+        {"name": "ftp01", "state": "RUNNING", "pid": 4242, "uptime": 7384,
+         "listen": "127.0.0.1:8021", "public": "198.18.0.1:21", "backend": "198.19.0.1:21",
+         "sessions": 3, "restarts": 0, "last_exit": null},
+        {"name": "ftp02-long-name", "state": "BACKOFF", "pid": null, "uptime": null,
+         "listen": "[::]:8022", "public": "[2001:db8::2]:21", "backend": "files.example.org:2121",
+         "sessions": null, "restarts": 4,
+         "last_exit": {"reason": "exit 69 (backend name unresolvable)", "ago": 2}}
+      ],
+      "old_workers": [{"name": "ftp01", "pid": 4000, "uptime": 9000, "sessions": 2,
+                       "deadline_in": 200}]
+    })json");
+}
+
+TEST(FormatDuration, PicksTwoUnits) {
+    EXPECT_EQ(format_duration(0), "0s");
+    EXPECT_EQ(format_duration(59), "59s");
+    EXPECT_EQ(format_duration(60), "1m00s");
+    EXPECT_EQ(format_duration(725), "12m05s");
+    EXPECT_EQ(format_duration(7384), "2h03m");
+    EXPECT_EQ(format_duration(2 * 86400 + 4 * 3600 + 59), "2d04h");
+    EXPECT_EQ(format_duration(-5), "0s");
+}
+
+TEST(RenderStatus, FixedColumnsAlignedThenASummary) {
+    EXPECT_EQ(render_status(sample_status()),
+              "NAME             STATE    PID   UPTIME  LISTEN          PUBLIC            "
+              "BACKEND                 SESSIONS  RESTARTS  LAST-EXIT\n"
+              "ftp01            RUNNING  4242  2h03m   127.0.0.1:8021  198.18.0.1:21     "
+              "198.19.0.1:21           3         0         -\n"
+              "ftp02-long-name  BACKOFF  -     -       [::]:8022       [2001:db8::2]:21  "
+              "files.example.org:2121  -         4         exit 69 (backend name "
+              "unresolvable), 2s ago\n"
+              "2 instances: 1 running, 1 backoff; 1 old worker draining (2 sessions); "
+              "firewall: nftables rules loaded 5m00s ago\n");
+}
+
+TEST(RenderSummary, NamesWhatNeedsAttention) {
+    json status = sample_status();
+    status["firewall"]["ok"] = false;
+    status["firewall"]["message"] = "wrote X, but `/usr/sbin/nft -f X` failed (exit 1): syntax";
+    status["supervisor"]["last_reload"] = {
+        {"ok", false}, {"ago", 65}, {"error", "1 error(s) in /etc/ftpproxy/ftpproxy.yaml"}};
+    status["old_workers"][0]["sessions"] = nullptr;
+    EXPECT_EQ(render_summary(status),
+              "2 instances: 1 running, 1 backoff; 1 old worker draining; firewall: nftables "
+              "FAILED: wrote X, but `/usr/sbin/nft -f X` failed (exit 1): syntax; last reload "
+              "(1m05s ago) failed: 1 error(s) in /etc/ftpproxy/ftpproxy.yaml");
+}
+
+TEST(RenderSummary, EmptyAndQuiet) {
+    const json status = {{"ok", true},
+                         {"instances", json::array()},
+                         {"old_workers", json::array()},
+                         {"firewall", {{"type", "none"}}}};
+    EXPECT_EQ(render_summary(status), "0 instances; firewall: none");
+    EXPECT_EQ(status_exit_code(status), kExitOk);
+}
+
+TEST(StatusExitCode, ZeroOnlyWhenEveryInstanceRuns) {
+    json status = sample_status();
+    EXPECT_EQ(status_exit_code(status), kExitNotRunning);
+    status["instances"][1]["state"] = "RUNNING";
+    EXPECT_EQ(status_exit_code(status), kExitOk);
+    status["instances"][1]["state"] = "STARTING";
+    EXPECT_EQ(status_exit_code(status), kExitNotRunning);
+}
+
+TEST(RenderResults, OneLinePerInstance) {
+    const json answer = json::parse(R"json({"ok": true, "results": [
+        {"name": "ftp01", "ok": true, "message": "started (pid 12)"},
+        {"name": "ftp02", "ok": true, "message": "already running (pid 13)"}]})json");
+    EXPECT_EQ(render_results(answer), "ftp01: started (pid 12)\nftp02: already running (pid 13)\n");
+}
+
+TEST(RenderReload, WhatChanged) {
+    const json answer = json::parse(R"json({"ok": true, "config": "/etc/f.yaml",
+        "changed": ["ftp02"], "added": [], "removed": ["ftp03"], "unchanged": ["ftp01", "ftp04"],
+        "firewall": {"ok": true, "message": "none: no rules written"}})json");
+    EXPECT_EQ(render_reload(answer),
+              "reloaded /etc/f.yaml\n"
+              "  changed:   ftp02 (new workers; the old ones finish their sessions)\n"
+              "  added:     none\n"
+              "  removed:   ftp03 (their workers finish their sessions)\n"
+              "  unchanged: ftp01, ftp04\n"
+              "  firewall:  none: no rules written\n");
+}
+
+TEST(RenderReload, EveryErrorOfTheFile) {
+    const json answer = json::parse(R"json({"ok": false, "error": "2 error(s) in /etc/f.yaml; ...",
+        "errors": ["/etc/f.yaml:3:5: unknown key 'lsiten' (did you mean 'listen'?)",
+                   "/etc/f.yaml:9:14: 'backend': \"x:0\" has a bad port (1..65535)"]})json");
+    EXPECT_EQ(render_reload(answer),
+              "/etc/f.yaml:3:5: unknown key 'lsiten' (did you mean 'listen'?)\n"
+              "/etc/f.yaml:9:14: 'backend': \"x:0\" has a bad port (1..65535)\n");
+}
+
+}  // namespace

@@ -1,0 +1,169 @@
+// The pf backend against a stand-in pfctl that records its argv and stdin:
+// what reaches pf per negotiation, at session end and on errors.
+#include "firewall/pf_backend.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "golden.hpp"
+
+namespace firewall {
+namespace {
+
+using boost::asio::ip::make_address;
+namespace fs = std::filesystem;
+
+// Records "argv: …" and, for `-f -`, "stdin:" plus what it read. It fails a
+// load when the file fail-load exists, and answers -sA from the file anchors.
+constexpr const char* kStandIn = R"(#!/bin/sh
+dir=$(dirname "$0")
+{ printf 'argv:'; for a in "$@"; do printf ' %s' "$a"; done; printf '\n'; } >> "$dir/calls.log"
+case " $* " in
+*" -f - "*)
+    printf 'stdin:\n' >> "$dir/calls.log"
+    cat >> "$dir/calls.log"
+    if [ -e "$dir/fail-load" ]; then echo "stdin:1: syntax error" >&2; exit 1; fi ;;
+*" -sA"*) cat "$dir/anchors" 2>/dev/null ;;
+esac
+exit 0
+)";
+
+constexpr pid_t kPid = 4242;  // fixed, so that golden files name the anchor
+
+class PfBackendTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        char pattern[] = "/tmp/ftpx-pfctl-XXXXXX";
+        ASSERT_NE(nullptr, ::mkdtemp(pattern));
+        dir_ = pattern;
+        std::ofstream(dir_ / "pfctl") << kStandIn;
+        fs::permissions(dir_ / "pfctl", fs::perms::owner_all);
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    std::string pfctl() const { return (dir_ / "pfctl").string(); }
+    std::string calls() const {
+        std::ifstream file(dir_ / "calls.log");
+        std::ostringstream text;
+        text << file.rdbuf();
+        return text.str();
+    }
+    void touch(const std::string& name, const std::string& text = "") {
+        std::ofstream(dir_ / name) << text;
+    }
+
+    static PassiveExpectation passive(std::uint64_t session) {
+        PassiveExpectation e;
+        e.session = session;
+        e.client = make_address("198.18.0.2");
+        e.server = make_address("198.19.0.80");
+        e.port = 50001;
+        e.proxy = make_address("198.18.0.1");
+        e.local_port = 50001;
+        return e;
+    }
+    static ActiveExpectation active(std::uint64_t session) {
+        ActiveExpectation e;
+        e.session = session;
+        e.server = make_address("198.19.0.80");
+        e.proxy = make_address("198.19.0.1");
+        e.port = 50002;
+        return e;
+    }
+
+    fs::path dir_;
+};
+
+// A negotiation loads the anchor, the next one replaces it, the arrival of
+// the connection empties it; a second clear costs no pfctl run.
+TEST_F(PfBackendTest, SessionLifecycle) {
+    PfBackend backend({}, pfctl(), kPid);
+    backend.expect_passive(passive(7));
+    backend.expect_active(active(7));
+    backend.clear_session(7);
+    backend.clear_session(7);
+    backend.clear_session(99);  // never loaded
+    test::expect_golden("pf_backend_session.log", calls());
+}
+
+TEST_F(PfBackendTest, FailedLoadEmptiesTheAnchor) {
+    touch("fail-load");
+    PfBackend backend({}, pfctl(), kPid);
+    try {
+        backend.expect_passive(passive(3));
+        FAIL() << "a failing pfctl must throw";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("syntax error"), std::string::npos) << e.what();
+    }
+    test::expect_golden("pf_backend_load_failure.log", calls());
+    fs::remove(dir_ / "calls.log");
+    backend.clear_session(3);  // already emptied on the error path
+    EXPECT_EQ("", calls());
+}
+
+TEST_F(PfBackendTest, RenderErrorEmptiesThePreviousNegotiation) {
+    PfBackend backend({}, pfctl(), kPid);
+    backend.expect_passive(passive(5));
+    PassiveExpectation mixed = passive(5);
+    mixed.server = make_address("fd18:1::80");
+    EXPECT_THROW(backend.expect_passive(mixed), Error);
+    const std::string log = calls();
+    EXPECT_NE(log.find("argv: -a ftp-proxy/4242.5 -F rules"), std::string::npos) << log;
+}
+
+TEST_F(PfBackendTest, MissingPfctlIsAnError) {
+    PfBackend backend({}, (dir_ / "no-such-pfctl").string(), kPid);
+    EXPECT_THROW(backend.expect_active(active(1)), Error);
+    EXPECT_THROW(backend.init(), Error);
+}
+
+TEST_F(PfBackendTest, ShutdownEmptiesEveryLoadedAnchor) {
+    PfBackend backend({}, pfctl(), kPid);
+    backend.expect_passive(passive(1));
+    backend.expect_active(active(2));
+    fs::remove(dir_ / "calls.log");
+    backend.shutdown();
+    EXPECT_EQ("argv: -a ftp-proxy/4242.1 -F rules\nargv: -a ftp-proxy/4242.2 -F rules\n", calls());
+}
+
+// Anchors of a dead worker are emptied; a live worker's (same program name)
+// and our own are left alone.
+TEST_F(PfBackendTest, InitEmptiesAnchorsOfDeadWorkers) {
+    const pid_t dead = ::fork();
+    if (dead == 0) ::_exit(0);
+    ::waitpid(dead, nullptr, 0);
+    const pid_t live = ::fork();
+    if (live == 0) {
+        ::pause();
+        ::_exit(0);
+    }
+    touch("anchors", "  ftp-proxy\n  ftp-proxy/" + std::to_string(dead) + ".3\n  ftp-proxy/" +
+                         std::to_string(live) + ".1\n  ftp-proxy/4242.5\n");
+    PfBackend backend({}, pfctl(), kPid);
+    backend.init();
+    ::kill(live, SIGKILL);
+    ::waitpid(live, nullptr, 0);
+    EXPECT_EQ(
+        "argv: -a ftp-proxy -sA\nargv: -a ftp-proxy/" + std::to_string(dead) + ".3 -F rules\n",
+        calls());
+}
+
+TEST(MakeBackend, NamesAndErrors) {
+    EXPECT_EQ("none", make_backend("none", {}, "p1")->name());
+    EXPECT_THROW(make_backend("ipfw", {}, "p1"), Error);
+    ::setenv("FTPPROXY_PFCTL", "/nonexistent/pfctl", 1);
+    EXPECT_THROW(make_backend("pf", {}, "p1"), Error);
+    ::setenv("FTPPROXY_PFCTL", "/bin/true", 1);
+    EXPECT_EQ("pf", make_backend("pf", {}, "p1")->name());
+    ::unsetenv("FTPPROXY_PFCTL");
+}
+
+}  // namespace
+}  // namespace firewall

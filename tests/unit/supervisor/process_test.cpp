@@ -1,0 +1,181 @@
+// The process pieces that need no worker: fork/exec with exact descriptors,
+// wait statuses in words, the worker's stats line, sd_notify's datagram.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "common/unique_fd.hpp"
+#include "supervisor/child_process.hpp"
+#include "supervisor/listen_socket.hpp"
+#include "supervisor/sd_notify.hpp"
+#include "supervisor/worker_control.hpp"
+
+namespace {
+
+using namespace supervisor;
+
+int wait_for(pid_t pid) {
+    int status = 0;
+    EXPECT_EQ(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+std::string read_all(int fd) {
+    std::string text;
+    char buffer[512];
+    ssize_t n;
+    while ((n = read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, n);
+    return text;
+}
+
+TEST(SpawnProcess, ChildGetsExactlyTheMappedDescriptors) {
+    int out[2];
+    ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+    common::UniqueFd read_end(out[0]), write_end(out[1]);
+    // Not close-on-exec: must be closed all the same.
+    common::UniqueFd leaked(open("/dev/null", O_RDONLY));
+    ListenResult listener = open_listen_socket(*parse_ip_address("127.0.0.1"), 0);
+    ASSERT_TRUE(listener.fd) << listener.error;
+
+    const SpawnResult spawned =
+        spawn_process({"/bin/sh", "-c", "ls /proc/self/fd; readlink /proc/self/fd/3"},
+                      {{write_end.get(), 1}, {listener.fd.get(), 3}});
+    ASSERT_GT(spawned.pid, 0) << spawned.error;
+    write_end.reset();
+    const std::string output = read_all(read_end.get());
+    EXPECT_EQ(WEXITSTATUS(wait_for(spawned.pid)), 0);
+    std::istringstream lines(output);
+    std::vector<std::string> fds;
+    std::string line;
+    while (std::getline(lines, line) && line.rfind("socket:", 0) != 0) fds.push_back(line);
+    // 0 and 2 inherited, 1 and 3 mapped, and ls's own directory descriptor.
+    ASSERT_GE(fds.size(), 4u) << output;
+    EXPECT_EQ(std::vector<std::string>(fds.begin(), fds.begin() + 4),
+              (std::vector<std::string>{"0", "1", "2", "3"}))
+        << output;
+    EXPECT_LE(fds.size(), 5u) << "a descriptor leaked into the child:\n" << output;
+    EXPECT_NE(output.find("socket:["), std::string::npos) << output;
+}
+
+TEST(SpawnProcess, AMissingProgramIsAnErrorNotAnExitStatus) {
+    const SpawnResult spawned = spawn_process({"/nonexistent/ftp-proxy", "-d"}, {});
+    EXPECT_EQ(spawned.pid, -1);
+    EXPECT_EQ(spawned.error, "cannot run /nonexistent/ftp-proxy: No such file or directory");
+}
+
+TEST(SpawnProcess, ChildRunsInItsOwnSession) {
+    int out[2];
+    ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+    common::UniqueFd read_end(out[0]), write_end(out[1]);
+    const SpawnResult spawned = spawn_process(
+        {"/bin/sh", "-c", "set -- $(cat /proc/$$/stat); echo $6"},  // field 6: session
+        {{write_end.get(), 1}});
+    ASSERT_GT(spawned.pid, 0);
+    write_end.reset();
+    const std::string output = read_all(read_end.get());
+    wait_for(spawned.pid);
+    EXPECT_EQ(std::stoi(output), spawned.pid);
+}
+
+TEST(WaitStatus, InWords) {
+    const SpawnResult exit3 = spawn_process({"/bin/sh", "-c", "exit 3"}, {});
+    EXPECT_EQ(describe_wait_status(wait_for(exit3.pid)), "exit 3");
+    const SpawnResult killed = spawn_process({"/bin/sh", "-c", "kill -9 $$"}, {});
+    EXPECT_EQ(describe_wait_status(wait_for(killed.pid)), "killed by SIGKILL");
+    const SpawnResult exit71 = spawn_process({"/bin/sh", "-c", "exit 71"}, {});
+    EXPECT_EQ(describe_worker_exit(wait_for(exit71.pid)),
+              "exit 71 (cannot listen or drop privileges)");
+}
+
+TEST(ListenSocket, BusyPortIsAClearError) {
+    ListenResult first = open_listen_socket(*parse_ip_address("127.0.0.1"), 0);
+    ASSERT_TRUE(first.fd);
+    sockaddr_in address{};
+    socklen_t length = sizeof address;
+    getsockname(first.fd.get(), reinterpret_cast<sockaddr*>(&address), &length);
+    const auto port = ntohs(address.sin_port);
+    ListenResult second = open_listen_socket(*parse_ip_address("127.0.0.1"), port);
+    EXPECT_FALSE(second.fd);
+    EXPECT_EQ(second.error, "cannot listen on 127.0.0.1:" + std::to_string(port) +
+                                ": bind: Address already in use");
+}
+
+TEST(WorkerStats, ParsesTheWorkersAnswer) {
+    EXPECT_EQ(parse_worker_stats(R"({"sessions":3,"accepted":17,"refused":0,"draining":false})"),
+              (WorkerStats{3, 17}));
+    EXPECT_EQ(parse_worker_stats(R"({"ok":true})"), std::nullopt) << "a drain's answer";
+    EXPECT_EQ(parse_worker_stats(R"({"sessions":-1})"), std::nullopt);
+    EXPECT_EQ(parse_worker_stats("sessions 3"), std::nullopt);
+    EXPECT_EQ(parse_worker_stats(""), std::nullopt);
+}
+
+// A datagram socket standing in for systemd's.
+class NotifySocket {
+  public:
+    explicit NotifySocket(const std::string& name) : fd_(socket(AF_UNIX, SOCK_DGRAM, 0)) {
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::memcpy(address.sun_path, name.data(), name.size());
+        socklen_t length = offsetof(sockaddr_un, sun_path) + name.size();
+        if (name[0] == '@') {
+            address.sun_path[0] = '\0';
+        } else {
+            ::unlink(name.c_str());
+            length += 1;
+        }
+        EXPECT_EQ(bind(fd_.get(), reinterpret_cast<sockaddr*>(&address), length), 0);
+        setenv("NOTIFY_SOCKET", name.c_str(), 1);
+    }
+    ~NotifySocket() { unsetenv("NOTIFY_SOCKET"); }
+    std::string receive() {
+        char buffer[256];
+        const ssize_t n = recv(fd_.get(), buffer, sizeof buffer, MSG_DONTWAIT);
+        return n > 0 ? std::string(buffer, n) : std::string();
+    }
+
+  private:
+    common::UniqueFd fd_;
+};
+
+TEST(SdNotify, SendsToAnAbstractSocket) {
+    NotifySocket systemd("@ftpproxy-test-notify-" + std::to_string(getpid()));
+    EXPECT_TRUE(sd_notify("READY=1"));
+    EXPECT_EQ(systemd.receive(), "READY=1");
+}
+
+TEST(SdNotify, SendsToAPathSocket) {
+    const std::string path = "/tmp/ftpproxy-test-notify-" + std::to_string(getpid());
+    NotifySocket systemd(path);
+    EXPECT_TRUE(sd_notify("STOPPING=1"));
+    EXPECT_EQ(systemd.receive(), "STOPPING=1");
+    ::unlink(path.c_str());
+}
+
+TEST(SdNotify, NeverWaitsForAReceiverThatDoesNotRead) {
+    NotifySocket systemd("@ftpproxy-test-notify-full-" + std::to_string(getpid()));
+    int lost = 0;
+    for (int i = 0; i < 1000; ++i) {
+        if (!sd_notify("STATUS=filling the queue")) ++lost;
+    }
+    EXPECT_GT(lost, 0) << "the queue is bounded; a blocking send would have hung here";
+}
+
+TEST(SdNotify, WithoutSystemdDoesNothing) {
+    unsetenv("NOTIFY_SOCKET");
+    std::string error = "unchanged";
+    EXPECT_FALSE(sd_notify("READY=1", &error));
+    EXPECT_EQ(error, "");
+    setenv("NOTIFY_SOCKET", "relative", 1);
+    EXPECT_FALSE(sd_notify("READY=1", &error));
+    EXPECT_EQ(error, "NOTIFY_SOCKET is not a path or @name");
+    unsetenv("NOTIFY_SOCKET");
+}
+
+}  // namespace
