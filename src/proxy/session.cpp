@@ -90,6 +90,7 @@ bool Session::choose_server() {
         return false;
     }
     server_endpoint_ = *destination;
+    spdlog::info("{} original destination {}", tag_, to_string(server_endpoint_));
     return true;
 }
 

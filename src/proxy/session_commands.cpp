@@ -94,11 +94,14 @@ awaitable<void> Session::handle_pasv(const ftp::Command& command) {
     }
     if (!pasv && !command.argument.empty()) {
         auto wanted = epsv_protocol(command.argument);
-        if (!wanted) {
+        const bool numeric =
+            command.argument.find_first_not_of("0123456789") == std::string_view::npos;
+        if (!wanted && !numeric) {
             reply_local("501 Malformed EPSV argument.");
             co_return;
         }
-        if (*wanted != (client_local_.address().is_v4() ? 1 : 2)) {
+        // RFC 2428: a protocol we do not serve on this connection is 522.
+        if (!wanted || *wanted != (client_local_.address().is_v4() ? 1 : 2)) {
             reply_local(std::string("522 Network protocol not supported, use (") +
                         (client_local_.address().is_v4() ? "1" : "2") + ")");
             co_return;

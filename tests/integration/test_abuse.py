@@ -407,3 +407,48 @@ def test_usage_errors(args, flag):
     first = err.splitlines()[0] if err else ""
     assert first.startswith("ftp-proxy: ") and flag in first, err
     assert "usage" in err.lower()
+
+
+# ------------------------------------------------------------ EPSV arguments
+
+EPSV_CASES = [
+    ("EPSV-2-on-v4", "v4", "EPSV 2", "522 Network protocol not supported, use (1)"),
+    ("EPSV-1-on-v6", "v6", "EPSV 1", "522 Network protocol not supported, use (2)"),
+    ("EPSV-3", "v4", "EPSV 3", "522 Network protocol not supported, use (1)"),
+    ("EPSV-junk", "v4", "EPSV foo", "501 Malformed EPSV argument."),
+]
+
+
+@pytest.mark.parametrize("cid,fam,cmd,want", [pytest.param(*c, id=c[0]) for c in EPSV_CASES])
+def test_epsv_argument_refused(cid, fam, cmd, want, make_route):
+    route = make_route("pyftpdlib", fam)
+    mark = route.server.mark()
+    with session(route) as r:
+        assert r.cmd(cmd).lines == [want]
+        assert not route.server.seen_since(mark).data_setup_verbs()
+        assert r.cmd("NOOP").code == 200
+
+
+@pytest.mark.parametrize("fam", ["v4", "v6"])
+def test_epsv_all_allows_only_epsv(fam, make_route):
+    """After EPSV ALL (answered by the proxy) PORT/EPRT/PASV get 503 and
+    never reach the server; EPSV and its transfer still work."""
+    route = make_route("pyftpdlib", fam)
+    mark = route.server.mark()
+    with session(route) as r:
+        assert r.cmd("EPSV ALL").lines == ["200 EPSV ALL accepted."]
+        h = route.client_addr.replace(".", ",")
+        refused = ["EPRT |2|fd18::1|50000|"] if fam == "v6" else [f"PORT {h},195,80", "PASV"]
+        for cmd in refused:
+            assert r.cmd(cmd).lines == ["503 Only EPSV is allowed after EPSV ALL."], cmd
+        assert not route.server.seen_since(mark).data_setup_verbs()
+        reply = r.cmd("EPSV")
+        assert reply.code == 229, reply.lines
+        port = int(reply.last.split("|")[3])
+        d = net.connect(route.host, port, source=route.client_addr)
+        r.send("LIST pub\r\n")
+        listing = recv_all(d).decode(errors="replace")
+        d.close()
+        assert r.reply().code in (125, 150)
+        assert r.reply().code == 226
+        assert "big.bin" in listing
