@@ -183,8 +183,15 @@ awaitable<void> Session::handle_port(const ftp::Command& command) {
 // Where active-mode data connections to the client come from: the address
 // the client reached us on, and port 20 with -r.
 tcp::endpoint Session::active_source() const {
-    return {client_local_.address(),
-            static_cast<std::uint16_t>(settings_.data_from_port_20 ? 20 : 0)};
+    auto port = static_cast<std::uint16_t>(settings_.data_from_port_20 ? 20 : 0);
+    // --tproxy: the control connection's local address is the server's,
+    // which is not ours; leave the source to the route (the address of the
+    // interface towards the client), as with `redirect`.
+    if (settings_.transparent) {
+        if (client_local_.address().is_v4()) return {asio::ip::address_v4::any(), port};
+        return {asio::ip::address_v6::any(), port};
+    }
+    return {client_local_.address(), port};
 }
 
 awaitable<void> Session::forward(const ftp::Command& command, Expect kind) {

@@ -1,6 +1,8 @@
 #!/bin/sh
-# Forward-mode tests across three network namespaces (client -- firewall --
-# server) that the tests create and always delete. Needs root.
+# Forward (redirect, tproxy) and reverse mode across three network namespaces
+# (client -- firewall -- server) that the tests create and always delete,
+# with ftplib, curl and lftp against pyftpdlib and vsftpd (.deps/vsftpd).
+# Needs root.
 #   tests/netns/run.sh [pytest args...]
 # env: FTP_PROXY_BIN  the worker (default build/src/proxy/ftp-proxy)
 set -eu

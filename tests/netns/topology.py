@@ -6,6 +6,7 @@ skip it fails here instead of passing on loopback. Addresses come only from
 198.18.0.0/15 and fd18::/16. Everything created is deleted by close(), also
 after a failure (the fixture calls it in a finally).
 """
+import itertools
 import os
 import subprocess
 
@@ -14,10 +15,13 @@ WAN4, WAN6 = "198.18.2.", "fd18:2::"
 
 ADDR = {
     "v4": {"client": LAN4 + "2", "thief": LAN4 + "3", "fw_lan": LAN4 + "1",
-           "fw_wan": WAN4 + "1", "server": WAN4 + "2"},
+           "fw_wan": WAN4 + "1", "server": WAN4 + "2", "server2": WAN4 + "3"},
     "v6": {"client": LAN6 + "2", "thief": LAN6 + "3", "fw_lan": LAN6 + "1",
-           "fw_wan": WAN6 + "1", "server": WAN6 + "2"},
+           "fw_wan": WAN6 + "1", "server": WAN6 + "2", "server2": WAN6 + "3"},
 }
+
+
+_SEQ = itertools.count()
 
 
 def sh(*args, check=True):
@@ -26,7 +30,9 @@ def sh(*args, check=True):
 
 class Topology:
     def __init__(self):
-        tag = os.getpid()
+        # pid + a counter: a test may build its own topology while a
+        # module's is up.
+        tag = f"{os.getpid()}-{next(_SEQ)}"
         self.ns = {role: f"ftpx-{role}-{tag}" for role in ("client", "fw", "server")}
         self.created = []
 
@@ -52,6 +58,7 @@ class Topology:
             self._addr("fw", "lan", a["fw_lan"], plen, extra)
             self._addr("fw", "wan", a["fw_wan"], plen, extra)
             self._addr("server", "eth0", a["server"], plen, extra)
+            self._addr("server", "eth0", a["server2"], plen, extra)   # a second server
             self.run("client", "ip", "-6" if fam == "v6" else "-4", "route", "add", "default",
                      "via", a["fw_lan"])
             self.run("server", "ip", "-6" if fam == "v6" else "-4", "route", "add", "default",

@@ -1,0 +1,87 @@
+#!/usr/bin/python3
+"""One transfer with a real client (curl or lftp), run inside the client
+namespace; prints one JSON line: the sha256 of what was transferred and the
+client's protocol transcript (from curl -v / lftp's debug log), so the test
+can prove which data mode was really used (curl falls back silently).
+
+  real_client.py CLIENT MODE OP HOST PATH --source ADDR --user U --password P
+                 --work DIR [--file LOCAL] [--port N]
+
+CLIENT: curl, lftp. MODE: PASV, EPSV, PORT, EPRT. OP: retr, stor (uploads
+--file to PATH). The clients themselves are the loopback suite's
+(tests/integration/ftpx/clients.py); only the address they dial differs.
+"""
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
+from ftpx.clients import Curl, run_lftp  # noqa: E402
+
+
+class _Server:
+    def __init__(self, user, password):
+        self.user, self.password = user, password
+
+
+class _Route:
+    """What ftpx.clients needs of a route: where to dial, from where, as whom."""
+
+    def __init__(self, host, port, source, user, password):
+        self.host, self.port, self.client_addr = host, port, source
+        self.server = _Server(user, password)
+
+    def url(self, path=""):
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ftp://{host}:{self.port}/{path}"
+
+
+def file_sha(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("client", choices=["curl", "lftp"])
+    ap.add_argument("mode", choices=["PASV", "EPSV", "PORT", "EPRT"])
+    ap.add_argument("op", choices=["retr", "stor"])
+    ap.add_argument("host")
+    ap.add_argument("path")
+    ap.add_argument("--source", required=True)
+    ap.add_argument("--user", required=True)
+    ap.add_argument("--password", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--file")
+    ap.add_argument("--port", type=int, default=21)
+    a = ap.parse_args()
+    route = _Route(a.host, a.port, a.source, a.user, a.password)
+    work = Path(a.work)
+    work.mkdir(parents=True, exist_ok=True)
+    if a.client == "curl":
+        curl = Curl(route, a.mode, work, timeout=60)
+        if a.op == "retr":
+            out, tr = curl(a.path)
+            sha = hashlib.sha256(out).hexdigest()
+        else:
+            _, tr = curl(a.path, "-T", a.file)
+            sha = file_sha(a.file)
+    else:
+        if a.op == "retr":
+            local = work / "lftp-download.bin"
+            _, tr, _ = run_lftp(route, a.mode, [f"get {a.path} -o {local}"], work, timeout=90)
+            sha = file_sha(local)
+            local.unlink()
+        else:
+            _, tr, _ = run_lftp(route, a.mode, [f"put {a.file} -o {a.path}"], work, timeout=90)
+            sha = file_sha(a.file)
+    print(json.dumps({"sha256": sha, "transcript": list(tr)}))
+
+
+if __name__ == "__main__":
+    main()

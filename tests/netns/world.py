@@ -1,0 +1,210 @@
+"""What the namespace tests share: the topology with its servers (pyftpdlib
+on the server's address, vsftpd on a second one), workers in the firewall
+namespace, and the clients (ftplib, curl, lftp) run in the client namespace.
+
+Everything a World starts or creates is removed by close(), which the
+fixtures call in a `finally`.
+"""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from topology import ADDR, Topology
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+PROXY = os.environ.get("FTP_PROXY_BIN", str(REPO / "build/src/proxy/ftp-proxy"))
+PYFTPD = REPO / "tests/integration/servers/pyftpd_server.py"
+PYTHON = "/usr/bin/python3"
+DATA_TIMEOUT = 5
+
+sys.path.insert(0, str(REPO / "tests/integration"))
+from ftpx.clients import CLIENT_MODES, MODE_REPLY, Transcript, assert_mode_used  # noqa: E402,F401
+from ftpx.servers import VSFTPD_BIN, Vsftpd  # noqa: E402
+
+USERS = {"pyftpdlib": ("test", "secret"), "vsftpd": (Vsftpd.user, Vsftpd.password)}
+SERVER_ADDR = {"pyftpdlib": "server", "vsftpd": "server2"}   # role in topology.ADDR
+
+
+def wait_for(predicate, what, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def file_sha(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def comma_addr(addr):
+    """198.18.2.2 -> '198,18,2,2,' as it appears in a 227 reply."""
+    return addr.replace(".", ",") + ","
+
+
+class NsVsftpd(Vsftpd):
+    """The loopback suite's vsftpd (its config, its log parsing), on a fixed
+    address and port 21 in the server namespace."""
+
+    def __init__(self, family, addr, workdir, big_file):  # noqa: no super(): no free_port here
+        self.family, self.addr, self.port = family, addr, 21
+        self.name = f"vsftpd-{family}"
+        self.dir = Path(workdir) / self.name
+        self.root = self.dir / "root"
+        self.pub = self.root / "pub"
+        self.big = self.pub / "big.bin"
+        for d in (self.dir, self.root, self.pub):
+            d.mkdir()
+            os.chmod(d, 0o755)
+        os.link(big_file, self.big)
+        self.proc = None
+
+
+class World:
+    def __init__(self, work):
+        self.work = Path(work)
+        os.chmod(self.work, 0o755)
+        self.topo = Topology()
+        self.procs = {}          # name -> (Popen, log path)
+        self.vsftpd = {}
+
+    # ------------------------------------------------------------ processes
+    def spawn(self, name, role, argv, stdin_is_log=False):
+        log_path = self.work / f"{name}.log"
+        log = open(log_path, "ab")
+        try:
+            p = subprocess.Popen(self.topo.cmd(role, *map(str, argv)), stdout=log,
+                                 stderr=subprocess.STDOUT,
+                                 stdin=log if stdin_is_log else subprocess.DEVNULL)
+        finally:
+            log.close()
+        self.procs[name] = (p, log_path)
+        return p
+
+    def log(self, name, tail=4000):
+        return self.procs[name][1].read_text(errors="replace")[-tail:]
+
+    def listening(self, role, addr, port):
+        """addr:port (or a wildcard) has a listener in role's namespace."""
+        want = {f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}", f"*:{port}",
+                f"0.0.0.0:{port}", f"[::]:{port}"}
+        out = self.topo.run(role, "ss", "-ltnH").stdout
+        return any(line.split()[3] in want for line in out.splitlines() if len(line.split()) > 3)
+
+    def wait_listening(self, name, role, addr, port):
+        p = self.procs[name][0]
+        wait_for(lambda: self.listening(role, addr, port) or p.poll() is not None,
+                 f"{name} on {addr}:{port}", timeout=15)
+        assert p.poll() is None, f"{name} exited {p.returncode}:\n{self.log(name)}"
+
+    def proxy(self, name, *args):
+        """Start a worker in the firewall namespace (foreground, debug log)."""
+        return self.spawn(name, "fw", [PROXY, "-d", "-D7", "-v", *args])
+
+    def stop_proxy(self, name):
+        """SIGTERM: the worker must exit 0 (and remove its nftables table)."""
+        p = self.procs[name][0]
+        p.terminate()
+        rc = p.wait(timeout=10)
+        assert rc == 0, f"{name} exited {rc}:\n{self.log(name)}"
+
+    def worker_tables(self):
+        out = self.topo.run("fw", "nft", "list", "tables").stdout
+        return sorted(line.split()[-1] for line in out.splitlines() if "ftpproxy_" in line)
+
+    # ------------------------------------------------------------ servers
+    def up(self, vsftpd=True):
+        self.topo.up()
+        self.root = self.work / "root"
+        (self.root / "pub").mkdir(parents=True)
+        os.chmod(self.root, 0o755)
+        big = self.root / "pub" / "big.bin"
+        big.write_bytes(os.urandom(8 * 1024 * 1024))
+        os.chmod(big, 0o644)
+        self.sha = file_sha(big)
+        for fam in ("v4", "v6"):
+            self.spawn(f"pyftpd-{fam}", "server",
+                       [PYTHON, PYFTPD, "--host", ADDR[fam]["server"], "--port", "21",
+                        "--root", self.root, "--events", self.work / f"events-{fam}.jsonl"])
+        if vsftpd:
+            assert VSFTPD_BIN.exists(), f"{VSFTPD_BIN} missing: run deploy/install-test-deps.sh"
+            for fam in ("v4", "v6"):
+                v = NsVsftpd(fam, ADDR[fam]["server2"], self.work, big)
+                v.prepare()
+                self.spawn(v.name, "server", v.argv(), stdin_is_log=True)
+                self.vsftpd[fam] = v
+        for fam in ("v4", "v6"):
+            self.wait_listening(f"pyftpd-{fam}", "server", ADDR[fam]["server"], 21)
+            if vsftpd:
+                self.wait_listening(f"vsftpd-{fam}", "server", ADDR[fam]["server2"], 21)
+        return self
+
+    def server_root(self, kind, fam):
+        return self.root if kind == "pyftpdlib" else self.vsftpd[fam].root
+
+    def server_peers(self, kind, fam):
+        """Every address that reached the server (control and data)."""
+        if kind == "vsftpd":
+            # vsftpd logs control peers only; it refuses (pasv_promiscuous=NO,
+            # port_promiscuous=NO) any data peer but the control peer.
+            return set(self.vsftpd[fam].seen_since(0).control_peers)
+        path = self.work / f"events-{fam}.jsonl"
+        events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return {e["peer"][0] if isinstance(e["peer"], list) else e["peer"]
+                for e in events if "peer" in e}
+
+    def close(self):
+        for name, (p, _) in self.procs.items():
+            if p.poll() is None:
+                p.kill()
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    pass
+        self.topo.close()
+        # The files (8 MiB and every upload); failures carry their logs in
+        # the assertion messages.
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    # ------------------------------------------------------------ clients
+    def ftplib(self, fam, host, mode, op, path, honour=False, upload=None, timeout=15):
+        args = [PYTHON, HERE / "ftp_client.py", host, mode, op, path,
+                "--source", ADDR[fam]["client"], "--timeout", timeout]
+        if honour:
+            args.append("--honour-227")
+        if upload:
+            args += ["--file", upload]
+        done = subprocess.run(self.topo.cmd("client", *map(str, args)), capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0, done.stderr + "\n" + self._proxy_logs()
+        return json.loads(done.stdout)
+
+    def real_client(self, client, fam, kind, host, mode, op, path, workdir, upload=None,
+                    port=21):
+        user, password = USERS[kind]
+        args = [PYTHON, HERE / "real_client.py", client, mode, op, host, path,
+                "--source", ADDR[fam]["client"], "--user", user, "--password", password,
+                "--work", workdir, "--port", port]
+        if upload:
+            args += ["--file", upload]
+        done = subprocess.run(self.topo.cmd("client", *map(str, args)), capture_output=True,
+                              text=True, timeout=150)
+        assert done.returncode == 0, done.stderr[-6000:] + "\n" + self._proxy_logs()
+        out = json.loads(done.stdout)
+        out["transcript"] = Transcript(tuple(x) for x in out["transcript"])
+        return out
+
+    def _proxy_logs(self):
+        return "\n".join(f"--- {n}\n{self.log(n, 2500)}" for n in self.procs
+                         if n.startswith("proxy"))
