@@ -5,6 +5,7 @@
 
 #include "firewall/firewall.hpp"
 #include "firewall/pf_backend.hpp"
+#include "firewall/privileged_runner.hpp"
 #ifdef FTPPROXY_HAVE_NFTABLES
 #include "firewall/nftables_backend.hpp"
 #endif
@@ -32,6 +33,11 @@ std::unique_ptr<Backend> make_pf(const RuleOptions& options) {
     const std::string pfctl = configured && *configured ? configured : kDefaultPfctl;
     if (::access(pfctl.c_str(), X_OK) != 0)
         throw Error(pfctl + " is not an executable (pf is OpenBSD's firewall; set FTPPROXY_PFCTL)");
+    // As root, the worker is about to drop to an unprivileged user and chroot,
+    // after which it could not run pfctl: hand that to a privileged helper now.
+    if (::geteuid() == 0)
+        return std::make_unique<PfBackend>(options, pfctl, ::getpid(),
+                                           start_privileged_runner(pfctl));
     return std::make_unique<PfBackend>(options, pfctl);
 }
 

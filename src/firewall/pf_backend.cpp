@@ -17,13 +17,16 @@ std::string first_line(const std::string& text) {
 
 }  // namespace
 
-PfBackend::PfBackend(RuleOptions options, std::string pfctl, pid_t pid)
-    : options_(std::move(options)), pfctl_(std::move(pfctl)), pid_(pid) {}
+PfBackend::PfBackend(RuleOptions options, std::string pfctl, pid_t pid, ProgramRunner runner)
+    : options_(std::move(options)),
+      pfctl_(std::move(pfctl)),
+      pid_(pid),
+      runner_(std::move(runner)) {}
 
 // Anchors of a worker that died keep passing their connections forever (pf
 // rules do not expire), so they are emptied here; a live worker's are not.
 void PfBackend::init() {
-    const ProgramResult listing = run_program({pfctl_, "-a", "ftp-proxy", "-sA"}, "");
+    const ProgramResult listing = runner_({pfctl_, "-a", "ftp-proxy", "-sA"}, "");
     if (listing.exit_code != 0)
         throw Error("pfctl -a ftp-proxy -sA failed: " + first_line(listing.output));
     for (const pf::AnchorOwner& owner : pf::session_anchors(listing.output)) {
@@ -61,7 +64,7 @@ void PfBackend::load(std::uint64_t session, const std::string& rules) {
     const std::string anchor = pf::anchor_name(pid_, session);
     ProgramResult result;
     try {
-        result = run_program({pfctl_, "-a", anchor, "-f", "-"}, rules);
+        result = runner_({pfctl_, "-a", anchor, "-f", "-"}, rules);
     } catch (const Error&) {
         loaded_.erase(session);
         flush(anchor);
@@ -77,7 +80,7 @@ void PfBackend::load(std::uint64_t session, const std::string& rules) {
 
 bool PfBackend::flush(const std::string& anchor) noexcept {
     try {
-        const ProgramResult result = run_program({pfctl_, "-a", anchor, "-F", "rules"}, "");
+        const ProgramResult result = runner_({pfctl_, "-a", anchor, "-F", "rules"}, "");
         if (result.exit_code == 0) return true;
         spdlog::error("pf: cannot empty anchor {}: {}", anchor, first_line(result.output));
     } catch (const std::exception& e) {

@@ -13,12 +13,16 @@
 #include <string>
 
 #include "firewall/firewall.hpp"
+#include "firewall/privileged_runner.hpp"
 
 namespace firewall {
 
 class PfBackend : public Backend {
   public:
-    PfBackend(RuleOptions options, std::string pfctl, pid_t pid = ::getpid());
+    // runner: how pfctl is run (directly, or through the privileged helper
+    // when the worker will drop root).
+    PfBackend(RuleOptions options, std::string pfctl, pid_t pid = ::getpid(),
+              ProgramRunner runner = run_program);
 
     void init() override;
     void expect_passive(const PassiveExpectation& expectation) override;
@@ -34,6 +38,7 @@ class PfBackend : public Backend {
     RuleOptions options_;
     std::string pfctl_;
     pid_t pid_;
+    ProgramRunner runner_;
     std::set<std::uint64_t> loaded_;  // sessions whose anchor holds rules
 };
 
