@@ -1,8 +1,15 @@
 #include "proxy/data_channel.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
 
 #include "proxy/net.hpp"
+#include "proxy/splice_relay.hpp"
 
 namespace proxy {
 namespace {
@@ -10,6 +17,30 @@ namespace {
 // Per direction, allocated only while a transfer runs. 64 KiB keeps a
 // loopback transfer at memory speed without holding much per session.
 constexpr std::size_t kRelayBufferSize = 64 * 1024;
+
+// A splice relay that never has to wait yields to the worker's other
+// coroutines after this many bytes.
+constexpr std::size_t kSpliceYieldBytes = 4 * 1024 * 1024;
+
+// FTPPROXY_RELAY=copy turns splice off (A/B measurements, tests of the
+// fallback). Read once.
+bool splice_enabled() {
+    static const bool enabled = [] {
+        const char* mode = std::getenv("FTPPROXY_RELAY");
+        return !(mode && std::string_view(mode) == "copy");
+    }();
+    return enabled;
+}
+
+// FTPPROXY_SPLICE_PIPE_SIZE=BYTES overrides kRelayPipeSize (measurements).
+std::size_t splice_pipe_size() {
+    static const std::size_t size = [] {
+        const char* value = std::getenv("FTPPROXY_SPLICE_PIPE_SIZE");
+        long long n = value ? std::atoll(value) : 0;
+        return n >= 4096 && n <= (64 << 20) ? static_cast<std::size_t>(n) : kRelayPipeSize;
+    }();
+    return size;
+}
 
 }  // namespace
 
@@ -194,10 +225,33 @@ awaitable<void> DataChannel::run() {
         asio::detached);
 }
 
-// Copies one direction until end of stream, then half-closes the other
+// Relays one direction until end of stream, then half-closes the other
 // socket so the peer sees the end too. An error aborts both directions.
+// splice(2) through a pipe when the kernel can (Linux), else a read/write loop.
 awaitable<void> DataChannel::pump(tcp::socket& from, tcp::socket& to, std::uint64_t& bytes) {
     auto self = shared_from_this();
+    const bool from_server = &from == &server_;
+    const bool spliced = co_await splice_relay(from, to, bytes);
+    if (!spliced && !closed_) co_await copy_relay(from, to, bytes);
+    // Both loops return only when every byte they took from `from` has been
+    // written to `to` (or the channel was aborted): a finished download is
+    // delivered before the session may relay its 226.
+    if (from_server) mark_server_data_delivered();
+    if (--pumps_running_ == 0) finish();
+}
+
+void DataChannel::relay_eof(bool from_server, tcp::socket& to) {
+    if (!from_server) client_eof_ = true;
+    error_code ignored;
+    to.shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+void DataChannel::relay_failed(const char* reason) {
+    if (!end_reason_) end_reason_ = reason;
+    close();
+}
+
+awaitable<void> DataChannel::copy_relay(tcp::socket& from, tcp::socket& to, std::uint64_t& bytes) {
     auto buffer = std::make_unique_for_overwrite<char[]>(kRelayBufferSize);
     const bool from_server = &from == &server_;
     for (;;) {
@@ -205,25 +259,135 @@ awaitable<void> DataChannel::pump(tcp::socket& from, tcp::socket& to, std::uint6
         std::size_t n = co_await from.async_read_some(asio::buffer(buffer.get(), kRelayBufferSize),
                                                       with_error(error));
         if (error == asio::error::eof) {
-            if (!from_server) client_eof_ = true;
-            to.shutdown(tcp::socket::shutdown_send, error);
+            relay_eof(from_server, to);
             break;
         }
+        // Woken by close() (operation_aborted): not a reset by the peer.
+        if (closed_) break;
         if (error) {
-            if (!end_reason_) end_reason_ = from_server ? "reset by server" : "reset by client";
-            close();
+            relay_failed(from_server ? "reset by server" : "reset by client");
             break;
         }
         co_await asio::async_write(to, asio::buffer(buffer.get(), n), with_error(error));
+        if (closed_) break;
         if (error) {
-            if (!end_reason_) end_reason_ = from_server ? "reset by client" : "reset by server";
-            close();
+            relay_failed(from_server ? "reset by client" : "reset by server");
             break;
         }
         bytes += n;
     }
-    if (from_server) mark_server_data_delivered();
-    if (--pumps_running_ == 0) finish();
+}
+
+// socket -> pipe -> socket with non-blocking splice(2) calls; Asio only
+// waits for readiness. Backpressure: the pipe holds at most its capacity;
+// while it holds data the loop waits for `to` to be writable (and reads
+// nothing more than fits), and it waits for `from` to be readable only when
+// the pipe is empty. The pipe exists only while this direction relays.
+awaitable<bool> DataChannel::splice_relay(tcp::socket& from, tcp::socket& to,
+                                          std::uint64_t& bytes) {
+    if (!SplicePipe::compiled_in() || !splice_enabled()) co_return false;
+    const bool from_server = &from == &server_;
+    const char* const from_reset = from_server ? "reset by server" : "reset by client";
+    const char* const to_reset = from_server ? "reset by client" : "reset by server";
+    // The pipe is made when `from` first has something (data or EOF): the
+    // idle direction of a transfer (client -> server during a RETR) holds no
+    // pipe while it waits. A peek, not a wait first: Asio's reactor is
+    // edge-triggered, and bytes that arrived before the relay started would
+    // raise no new readiness event.
+    error_code error;
+    for (;;) {
+        if (closed_) co_return true;
+        char probe;
+        ssize_t n = ::recv(from.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) break;
+        if (errno == EINTR) continue;
+        co_await from.async_wait(tcp::socket::wait_read, with_error(error));
+        if (closed_) co_return true;
+        if (error) {
+            relay_failed(from_reset);
+            co_return true;
+        }
+    }
+    auto pipe = SplicePipe::create(splice_pipe_size());
+    if (!pipe.valid()) {
+        int saved = errno;
+        spdlog::debug("{} no relay pipe ({}): read/write relay", log_prefix_, std::strerror(saved));
+        co_return false;
+    }
+    // splice() into a socket honours the socket file's O_NONBLOCK, not
+    // SPLICE_F_NONBLOCK: the sockets must be non-blocking themselves.
+    from.native_non_blocking(true, error);
+    if (!error) to.native_non_blocking(true, error);
+    if (error) co_return closed_;
+    bool eof = false;
+    bool moved_any = false;
+    std::size_t since_yield = 0;
+    for (;;) {
+        if (closed_) co_return true;
+        bool progressed = false;
+        if (!eof) {
+            auto r = pipe.fill_from(from.native_handle());
+            switch (r.kind) {
+                case SpliceResult::Moved:
+                    progressed = moved_any = true;
+                    break;
+                case SpliceResult::EndOfStream:
+                    eof = progressed = true;
+                    break;
+                case SpliceResult::WouldBlock:
+                    break;
+                case SpliceResult::Unsupported:
+                    if (!moved_any) {
+                        spdlog::debug("{} splice refused ({}): read/write relay", log_prefix_,
+                                      std::strerror(r.error));
+                        co_return false;
+                    }
+                    [[fallthrough]];
+                case SpliceResult::Failed:
+                    relay_failed(from_reset);
+                    co_return true;
+            }
+        }
+        if (pipe.pending() > 0) {
+            auto r = pipe.drain_to(to.native_handle());
+            if (r.kind == SpliceResult::Moved) {
+                bytes += r.bytes;
+                since_yield += r.bytes;
+                progressed = progressed || r.bytes > 0;
+            } else if (r.kind != SpliceResult::WouldBlock) {
+                relay_failed(to_reset);
+                co_return true;
+            }
+        }
+        if (eof && pipe.pending() == 0) {
+            relay_eof(from_server, to);
+            co_return true;
+        }
+        if (progressed) {
+            // Both sockets keep up: let the other coroutines of this worker
+            // run now and then.
+            if (since_yield >= kSpliceYieldBytes) {
+                since_yield = 0;
+                co_await asio::post(io_, use_awaitable);
+            }
+            continue;
+        }
+        since_yield = 0;
+        // Nothing moved: the pipe is empty and `from` has nothing (wait to
+        // read), or the pipe holds data that `to` does not take now (wait to
+        // write; what `from` sends meanwhile stays in its socket buffer, so
+        // TCP flow control pushes back on the sender).
+        const bool waiting_to_write = pipe.pending() > 0;
+        if (waiting_to_write)
+            co_await to.async_wait(tcp::socket::wait_write, with_error(error));
+        else
+            co_await from.async_wait(tcp::socket::wait_read, with_error(error));
+        if (closed_) co_return true;
+        if (error) {
+            relay_failed(waiting_to_write ? to_reset : from_reset);
+            co_return true;
+        }
+    }
 }
 
 void DataChannel::finish() {

@@ -70,6 +70,15 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
     awaitable<void> watch_setup_timeout();
     awaitable<bool> establish(DataEnd& end, tcp::socket& socket, const char* side);
     awaitable<void> pump(tcp::socket& from, tcp::socket& to, std::uint64_t& bytes);
+    // The two relay loops behind pump(). splice_relay() returns false when
+    // splice(2) cannot be used for this pair (no pipe, EINVAL/ENOSYS) before
+    // any byte moved: pump() then runs copy_relay().
+    awaitable<bool> splice_relay(tcp::socket& from, tcp::socket& to, std::uint64_t& bytes);
+    awaitable<void> copy_relay(tcp::socket& from, tcp::socket& to, std::uint64_t& bytes);
+    // End of stream from `from`: half-close `to`.
+    void relay_eof(bool from_server, tcp::socket& to);
+    // A relay error: first reason wins, both directions end.
+    void relay_failed(const char* reason);
     void mark_server_data_delivered();
     void finish();
 
