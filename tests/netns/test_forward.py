@@ -8,7 +8,6 @@ expected data connections reach the proxy.
 import hashlib
 import json
 import os
-import socket
 import subprocess
 from pathlib import Path
 
