@@ -46,6 +46,18 @@ def clean_session(route, big):
         f.close()
 
 
+def retr_big_through(r, route, host, port, big):
+    """RETR of the big file over the passive port host:port of session r:
+    the replies in order and the sha256 of what arrived."""
+    d = net.connect(host, port, source=route.client_addr)
+    r.send("RETR pub/big.bin\r\n")
+    assert r.reply().code in (125, 150)
+    data = recv_all(d)
+    d.close()
+    assert r.reply().code == 226
+    assert hashlib.sha256(data).hexdigest() == big.sha
+
+
 # ------------------------------------------------------------ PORT / EPRT
 
 PORT_CASES = [
@@ -172,13 +184,7 @@ def test_anonymous_only(make_route, big):
             assert a.cmd("PASS guest@example.org").code == 230
             assert a.cmd("TYPE I").code == 200
             _, host, port = open_passive(a, "v4", route.host)
-            d = net.connect(host, port, source=route.client_addr)
-            a.send("RETR pub/big.bin\r\n")
-            assert a.reply().code in (125, 150)
-            data = recv_all(d)
-            d.close()
-            assert a.reply().code == 226
-            assert hashlib.sha256(data).hexdigest() == big.sha
+            retr_big_through(a, route, host, port, big)
         assert r.cmd("USER anonymous").code == 331, "the refused session goes on"
 
 
@@ -201,13 +207,7 @@ def test_port_theft_closed(fam, make_route, big):
         thief.close()
         assert stolen == b"", "the thief received data"
         # still the client's turn: the listener waited for it
-        d = net.connect(host, port, source=route.client_addr)
-        r.send("RETR pub/big.bin\r\n")
-        assert r.reply().code in (125, 150)
-        data = recv_all(d)
-        d.close()
-        assert r.reply().code == 226
-        assert hashlib.sha256(data).hexdigest() == big.sha
+        retr_big_through(r, route, host, port, big)
         clean_session(route, big)
 
 
@@ -322,13 +322,7 @@ def test_data_timeout(fam, make_route, big):
         # a new transfer in the same session works
         r.cmd("TYPE I")
         _, host, port = open_passive(r, fam, route.host)
-        d = net.connect(host, port, source=route.client_addr)
-        r.send("RETR pub/big.bin\r\n")
-        assert r.reply().code in (125, 150)
-        data = recv_all(d)
-        d.close()
-        assert r.reply().code == 226
-        assert hashlib.sha256(data).hexdigest() == big.sha
+        retr_big_through(r, route, host, port, big)
 
 
 # ------------------------------------------------------------ logs, signals, usage
@@ -377,13 +371,7 @@ def test_sigusr1_drains(make_route, big):
         assert route.proxy.alive(), "the proxy exited with a session still open"
         r.cmd("TYPE I")
         _, host, port = open_passive(r, "v4", route.host)
-        d = net.connect(host, port, source=route.client_addr)
-        r.send("RETR pub/big.bin\r\n")
-        assert r.reply().code in (125, 150)
-        data = recv_all(d)
-        d.close()
-        assert r.reply().code == 226
-        assert hashlib.sha256(data).hexdigest() == big.sha
+        retr_big_through(r, route, host, port, big)
         r.cmd("QUIT")
         rc = route.proxy.proc.p.wait(timeout=10)
         assert rc == 0

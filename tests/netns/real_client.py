@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
 from ftpx.clients import Curl, run_lftp  # noqa: E402
+from ftpx.scenario import file_sha  # noqa: E402
 
 
 class _Server:
@@ -36,14 +37,6 @@ class _Route:
     def url(self, path=""):
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"ftp://{host}:{self.port}/{path}"
-
-
-def file_sha(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def main():

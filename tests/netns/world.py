@@ -5,7 +5,6 @@ namespace, and the clients (ftplib, curl, lftp) run in the client namespace.
 Everything a World starts or creates is removed by close(), which the
 fixtures call in a `finally`.
 """
-import hashlib
 import json
 import os
 import shutil
@@ -25,6 +24,7 @@ DATA_TIMEOUT = 5
 
 sys.path.insert(0, str(REPO / "tests/integration"))
 from ftpx.clients import CLIENT_MODES, MODE_REPLY, Transcript, assert_mode_used  # noqa: E402,F401
+from ftpx.scenario import file_sha  # noqa: E402,F401
 from ftpx.servers import VSFTPD_BIN, Vsftpd  # noqa: E402
 
 USERS = {"pyftpdlib": ("test", "secret"), "vsftpd": (Vsftpd.user, Vsftpd.password)}
@@ -38,14 +38,6 @@ def wait_for(predicate, what, timeout=10.0):
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-def file_sha(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def comma_addr(addr):
