@@ -23,6 +23,7 @@ import os
 import platform
 import re
 import resource
+import shlex
 import shutil
 import signal
 import socket
@@ -347,7 +348,7 @@ class Bench:
     def start_ftpproxy(self):
         argv = [self.a.proxy, "-d", "-R", ADDR["vsftpd"], "-P", PORT["vsftpd"],
                 "-b", ADDR["ftpproxy"], "-p", PORT["ftpproxy"], "-a", ADDR["ftpproxy_src"],
-                "-m", NOFILE]
+                "-m", NOFILE] + shlex.split(self.a.proxy_args)
         d = Daemon("ftpproxy", argv, self.logdir, cwd=self.work).start()
         wait_listening(*ENDPOINT["ftpproxy"], proc=d.proc)
         self.daemons["ftpproxy"] = d
@@ -621,7 +622,9 @@ class Bench:
     def write(self):
         summary = summarize(self.samples, self.a)
         stamp = datetime.datetime.now().strftime("%Y-%m-%d")
-        base = os.path.join(self.a.out, f"{stamp}-{self.a.rev}{'-quick' if self.a.quick else ''}")
+        variant = f"-{self.a.variant}" if self.a.variant else ""
+        base = os.path.join(self.a.out,
+                            f"{stamp}-{self.a.rev}{variant}{'-quick' if self.a.quick else ''}")
         doc = {"machine": self.machine, "settings": settings_of(self.a), "path_check": self.paths,
                "summary": summary, "samples": self.samples, "notes": self.notes,
                "skipped": self.skipped, "ftpproxy_log": self.proxy_log, "auto_notes": auto_notes(self.samples, summary, self.a)}
@@ -715,6 +718,7 @@ def machine_info(a):
         "proxy_binary": a.proxy,
         "proxy_rev": a.rev_full,
         "proxy_build": a.build_desc,
+        "proxy_args": a.proxy_args,
         "compiler": version(["c++", "--version"]),
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
     }
@@ -871,6 +875,8 @@ def render_md(doc, a):
     L.append(f"ftpproxy `{m['proxy_rev']}` ({m['proxy_build']}), against vsftpd directly and "
              f"ProFTPD mod_proxy, all on loopback in one network namespace. Made by `bench/run.sh"
              f"{' --quick' if st['quick'] else ''}`; the method is in docs/performance.md.\n")
+    if m.get("proxy_args"):
+        L.append(f"Variant: ftp-proxy run with `{m['proxy_args']}` added to its command line.\n")
     L.append("## Machine\n")
     L.append(f"* CPU: {m['cpu_model']}, `nproc` {m['nproc']} (affinity {m['affinity_cpus']}), "
              f"{m['mem_gib']} GiB memory; shared with other engineers' builds")
@@ -961,6 +967,8 @@ def main():
     ap.add_argument("--workdir", default="/dev/shm/ftpproxy-bench")
     ap.add_argument("--out")
     ap.add_argument("--proxy")
+    ap.add_argument("--proxy-args", default="", help="more ftp-proxy flags (one string)")
+    ap.add_argument("--variant", default="", help="suffix of the result files' names")
     ap.add_argument("--ftpload")
     ap.add_argument("--vsftpd")
     ap.add_argument("--vsftpd-version", default="?")

@@ -10,6 +10,12 @@
 #   --rev REV    benchmark the committed revision REV (git archive, built in
 #                build-bench/rev-REV) instead of the working tree
 #   --proxy PATH benchmark this ftp-proxy binary (not built here)
+#   --proxy-args "FLAGS"  more flags for ftp-proxy, e.g. "--relay copy" for
+#                the read/write relay; recorded in the results
+#   --variant NAME  suffix of the result files (<date>-<rev>-NAME[-quick])
+#   --profile    instead of the benchmark, perf profiles of its workloads
+#                (bench/profile.py: RETR, sessions, NOOP; direct and through
+#                ftpproxy) into bench/results/<date>-<rev>-profile.md
 #
 # Needs root (users, apt, network namespace). Installs what it needs: the
 # test dependencies (deploy/install-test-deps.sh: vsftpd unpacked into
@@ -28,6 +34,9 @@ QUICK=""
 RUNS=""
 REV=""
 PROXY=""
+PROXY_ARGS=""
+VARIANT=""
+SCRIPT=bench.py
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -35,7 +44,10 @@ while [ $# -gt 0 ]; do
         --runs) RUNS="$2"; shift ;;
         --rev) REV="$2"; shift ;;
         --proxy) PROXY="$2"; shift ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        --proxy-args) PROXY_ARGS="$2"; shift ;;
+        --variant) VARIANT="$2"; shift ;;
+        --profile) SCRIPT=profile.py ;;
+        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown argument $1" >&2; exit 64 ;;
     esac
     shift
@@ -55,6 +67,7 @@ sh "$REPO/deploy/install-test-deps.sh" >/dev/null
 # libraries of the unpacked proftpd + mod_proxy, the compilers, perf tools
 PKGS="libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 libsodium23 libsqlite3-0
       libssl3 libacl1 libcap2 libpam0g iproute2 util-linux gcc g++ cmake make"
+if [ "$SCRIPT" = profile.py ]; then PKGS="$PKGS linux-perf strace"; fi
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -85,10 +98,8 @@ VSFTPD_VERSION=$(pkgver "$DEPS/vsftpd/usr/share/doc/vsftpd/changelog.Debian.gz")
 MOD_PROXY_VERSION=$(pkgver "$DEPS/proftpd/usr/share/doc/proftpd-mod-proxy/changelog.Debian.gz")
 
 # ---- the proxy
-# Release = -O3. GCC 12 reports a false -Wrestrict inside std::string at -O3
-# (src/proxy/net.cpp, to_string); -Werror would stop the build, so that one
-# warning stays a warning here.
-CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Release -DFTPPROXY_TESTS=OFF -DCMAKE_CXX_FLAGS=-Wno-error=restrict"
+# Release = -O3 (CMakeLists.txt keeps g++ 12's false -Wrestrict a warning).
+CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Release -DFTPPROXY_TESTS=OFF"
 if [ -n "$PROXY" ]; then
     LABEL=$(basename "$PROXY")
     REV_FULL="binary $PROXY"
@@ -130,9 +141,10 @@ gcc -O2 -Wall -Wextra -o "$BUILD/ftpload" "$REPO/bench/ftpload.c"
 say "running the benchmark (ftp-proxy $PROXY, label $LABEL)"
 ulimit -n 20000
 exec unshare --net -- sh -c 'ip link set lo up && exec "$@"' sh \
-    /usr/bin/python3 "$REPO/bench/bench.py" $QUICK ${RUNS:+--runs "$RUNS"} \
+    /usr/bin/python3 "$REPO/bench/$SCRIPT" $QUICK ${RUNS:+--runs "$RUNS"} \
     --out "$REPO/bench/results" --proxy "$PROXY" --ftpload "$BUILD/ftpload" \
     --vsftpd "$DEPS/vsftpd/usr/sbin/vsftpd" --vsftpd-version "$VSFTPD_VERSION" \
     --proftpd-root "$DEPS/proftpd" --mod-proxy-version "$MOD_PROXY_VERSION" \
     --ssl-preload "$SSL" "$CRYPTO" \
-    --rev "$LABEL" --rev-full "$REV_FULL" --build-desc "$BUILD_DESC"
+    --rev "$LABEL" --rev-full "$REV_FULL" --build-desc "$BUILD_DESC" \
+    --proxy-args "$PROXY_ARGS" --variant "$VARIANT"

@@ -4,9 +4,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
-#include <string_view>
 
 #include "proxy/net.hpp"
 #include "proxy/splice_relay.hpp"
@@ -22,24 +20,18 @@ constexpr std::size_t kRelayBufferSize = 64 * 1024;
 // coroutines after this many bytes.
 constexpr std::size_t kSpliceYieldBytes = 4 * 1024 * 1024;
 
-// FTPPROXY_RELAY=copy turns splice off (A/B measurements, tests of the
-// fallback). Read once.
-bool splice_enabled() {
-    static const bool enabled = [] {
-        const char* mode = std::getenv("FTPPROXY_RELAY");
-        return !(mode && std::string_view(mode) == "copy");
-    }();
-    return enabled;
-}
-
-// FTPPROXY_SPLICE_PIPE_SIZE=BYTES overrides kRelayPipeSize (measurements).
-std::size_t splice_pipe_size() {
-    static const std::size_t size = [] {
-        const char* value = std::getenv("FTPPROXY_SPLICE_PIPE_SIZE");
-        long long n = value ? std::atoll(value) : 0;
-        return n >= 4096 && n <= (64 << 20) ? static_cast<std::size_t>(n) : kRelayPipeSize;
-    }();
-    return size;
+// fs.pipe-user-pages-soft reached: the kernel gives further pipes of this
+// user its minimum size. They still relay, more slowly; said once per worker
+// at warning level (it is a capacity problem the operator can fix), then at
+// debug level.
+void warn_small_pipe(std::size_t capacity) {
+    static bool warned = false;
+    auto level = warned ? spdlog::level::debug : spdlog::level::warn;
+    warned = true;
+    spdlog::log(level,
+                "relay pipe has {} bytes instead of the size asked: the user's pipe budget "
+                "(fs.pipe-user-pages-soft) is used up; raise it or lower --relay-pipe-size",
+                capacity);
 }
 
 }  // namespace
@@ -60,13 +52,14 @@ DataEnd DataEnd::connect(tcp::endpoint to, std::optional<tcp::endpoint> from) {
 
 std::shared_ptr<DataChannel> DataChannel::create(asio::io_context& io, std::string log_prefix,
                                                  DataEnd client, DataEnd server,
-                                                 std::chrono::seconds setup_timeout) {
+                                                 std::chrono::seconds setup_timeout,
+                                                 RelayConfig relay) {
     return std::make_shared<DataChannel>(io, std::move(log_prefix), std::move(client),
-                                         std::move(server), setup_timeout);
+                                         std::move(server), setup_timeout, relay);
 }
 
 DataChannel::DataChannel(asio::io_context& io, std::string log_prefix, DataEnd client,
-                         DataEnd server, std::chrono::seconds setup_timeout)
+                         DataEnd server, std::chrono::seconds setup_timeout, RelayConfig relay)
     : io_(io),
       log_prefix_(std::move(log_prefix)),
       client_end_(std::move(client)),
@@ -76,7 +69,8 @@ DataChannel::DataChannel(asio::io_context& io, std::string log_prefix, DataEnd c
       setup_timer_(io, setup_timeout),
       transfer_due_(io, asio::steady_timer::time_point::max()),
       delivered_(io, asio::steady_timer::time_point::max()),
-      setup_timeout_(setup_timeout) {}
+      setup_timeout_(setup_timeout),
+      relay_(relay) {}
 
 void DataChannel::start() {
     auto self = shared_from_this();
@@ -232,7 +226,10 @@ awaitable<void> DataChannel::pump(tcp::socket& from, tcp::socket& to, std::uint6
     auto self = shared_from_this();
     const bool from_server = &from == &server_;
     const bool spliced = co_await splice_relay(from, to, bytes);
-    if (!spliced && !closed_) co_await copy_relay(from, to, bytes);
+    if (!spliced && !closed_) {
+        copied_ = true;
+        co_await copy_relay(from, to, bytes);
+    }
     // Both loops return only when every byte they took from `from` has been
     // written to `to` (or the channel was aborted): a finished download is
     // delivered before the session may relay its 226.
@@ -285,7 +282,7 @@ awaitable<void> DataChannel::copy_relay(tcp::socket& from, tcp::socket& to, std:
 // the pipe is empty. The pipe exists only while this direction relays.
 awaitable<bool> DataChannel::splice_relay(tcp::socket& from, tcp::socket& to,
                                           std::uint64_t& bytes) {
-    if (!SplicePipe::compiled_in() || !splice_enabled()) co_return false;
+    if (!SplicePipe::compiled_in() || !relay_.splice) co_return false;
     const bool from_server = &from == &server_;
     const char* const from_reset = from_server ? "reset by server" : "reset by client";
     const char* const to_reset = from_server ? "reset by client" : "reset by server";
@@ -308,12 +305,15 @@ awaitable<bool> DataChannel::splice_relay(tcp::socket& from, tcp::socket& to,
             co_return true;
         }
     }
-    auto pipe = SplicePipe::create(splice_pipe_size());
+    auto pipe = SplicePipe::create(relay_.pipe_size);
     if (!pipe.valid()) {
         int saved = errno;
-        spdlog::debug("{} no relay pipe ({}): read/write relay", log_prefix_, std::strerror(saved));
+        spdlog::warn("{} no relay pipe ({}): this direction relays with read/write", log_prefix_,
+                     std::strerror(saved));
         co_return false;
     }
+    if (pipe.capacity() < relay_.pipe_size) warn_small_pipe(pipe.capacity());
+    spliced_ = true;
     // splice() into a socket honours the socket file's O_NONBLOCK, not
     // SPLICE_F_NONBLOCK: the sockets must be non-blocking themselves.
     from.native_non_blocking(true, error);
@@ -338,8 +338,10 @@ awaitable<bool> DataChannel::splice_relay(tcp::socket& from, tcp::socket& to,
                     break;
                 case SpliceResult::Unsupported:
                     if (!moved_any) {
-                        spdlog::debug("{} splice refused ({}): read/write relay", log_prefix_,
-                                      std::strerror(r.error));
+                        spdlog::warn(
+                            "{} splice refused ({}): this direction relays with "
+                            "read/write",
+                            log_prefix_, std::strerror(r.error));
                         co_return false;
                     }
                     [[fallthrough]];
@@ -394,10 +396,14 @@ void DataChannel::finish() {
     if (state_ == State::Finished) return;
     state_ = State::Finished;
     auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - relay_start_);
-    spdlog::info("{} data {}: {}, {} bytes to client, {} bytes to server, {:.3f} s", log_prefix_,
-                 end_reason_ ? end_reason_ : "completed",
+    // The relay named is what moved this channel's bytes: "splice",
+    // "read/write", both (one direction each), or "none" (nothing relayed).
+    const char* relay =
+        spliced_ ? (copied_ ? "splice+read/write" : "splice") : (copied_ ? "read/write" : "none");
+    spdlog::info("{} data {}: {}, {} bytes to client, {} bytes to server, {:.3f} s, relay {}",
+                 log_prefix_, end_reason_ ? end_reason_ : "completed",
                  command_.empty() ? "(no command)" : command_, to_client_bytes_, to_server_bytes_,
-                 seconds.count());
+                 seconds.count(), relay);
     error_code ignored;
     client_.close(ignored);
     server_.close(ignored);

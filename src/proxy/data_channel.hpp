@@ -11,6 +11,7 @@
 #include <string>
 
 #include "proxy/asio.hpp"
+#include "proxy/splice_relay.hpp"
 
 namespace proxy {
 
@@ -37,7 +38,8 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
     // creation to the start of the relay.
     static std::shared_ptr<DataChannel> create(asio::io_context& io, std::string log_prefix,
                                                DataEnd client, DataEnd server,
-                                               std::chrono::seconds setup_timeout);
+                                               std::chrono::seconds setup_timeout,
+                                               RelayConfig relay);
 
     // Starts accepting/connecting. A channel where the proxy connects on both
     // sides waits for start_transfer() before connecting.
@@ -63,7 +65,7 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
     tcp::endpoint server_listen_endpoint() const;
 
     DataChannel(asio::io_context& io, std::string log_prefix, DataEnd client, DataEnd server,
-                std::chrono::seconds setup_timeout);
+                std::chrono::seconds setup_timeout, RelayConfig relay);
 
   private:
     awaitable<void> run();
@@ -94,8 +96,10 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
     bool closed_ = false;
     bool server_data_delivered_ = false;
     bool client_eof_ = false;
+    bool spliced_ = false, copied_ = false;  // which relay moved bytes, for the log line
     int pumps_running_ = 0;
     std::chrono::seconds setup_timeout_;
+    RelayConfig relay_;
     const char* end_reason_ = nullptr;  // first cause of an abort, for the log line
     std::string command_;
     std::function<void()> on_accepted_;  // the transfer command, for the log line

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 
 #include "common/logging.hpp"
@@ -109,6 +110,21 @@ tcp::acceptor open_listener(asio::io_context& io, const Options& options) {
     return acceptor;
 }
 
+// The worker drops root, and an unprivileged F_SETPIPE_SZ above
+// fs.pipe-max-size fails: refuse such a size now rather than relay through
+// smaller pipes than asked.
+void check_relay_pipe_size(const RelayConfig& relay) {
+    if (!relay.splice) return;
+    std::ifstream sysctl("/proc/sys/fs/pipe-max-size");
+    std::size_t max = 0;
+    if (!(sysctl >> max)) return;  // not Linux /proc: the pipe says at run time
+    if (relay.pipe_size > max)
+        throw StartError{kExitUsage, "--relay-pipe-size " + std::to_string(relay.pipe_size) +
+                                         ": above fs.pipe-max-size (" + std::to_string(max) +
+                                         "), which binds the worker once it drops root; raise "
+                                         "the sysctl or ask for less"};
+}
+
 Settings make_settings(const Options& options, asio::io_context& io) {
     Settings settings;
     if (options.source_address)
@@ -124,6 +140,8 @@ Settings make_settings(const Options& options, asio::io_context& io) {
     settings.idle_timeout = options.idle_timeout;
     settings.data_timeout = options.data_timeout;
     settings.passive_ports = options.passive_ports;
+    settings.relay = {options.relay_splice, options.relay_pipe_size};
+    check_relay_pipe_size(settings.relay);
     return settings;
 }
 

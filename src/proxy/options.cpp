@@ -69,6 +69,8 @@ po::options_description describe_options() {
     add("foreground", po::bool_switch());
     add("firewall", po::value<std::string>());
     add("tproxy", po::bool_switch());
+    add("relay", po::value<std::string>());
+    add("relay-pipe-size", po::value<std::string>());
     add("help", po::bool_switch());
     add("version", po::bool_switch());
     return desc;
@@ -82,7 +84,9 @@ std::string usage_text() {
            "                 [--passive-to-server] [--data-timeout seconds]\n"
            "                 [--passive-ports low-high] [--user name] [--chroot dir]\n"
            "                 [--listen-fd n] [--control-fd n] [--foreground]\n"
-           "                 [--firewall nftables|pf|none] [--tproxy] [--help] [--version]\n";
+           "                 [--firewall nftables|pf|none] [--tproxy]\n"
+           "                 [--relay splice|copy] [--relay-pipe-size bytes] [--help] "
+           "[--version]\n";
 }
 
 Options parse_options(const std::vector<std::string>& args) {
@@ -147,6 +151,22 @@ Options parse_options(const std::vector<std::string>& args) {
     if (auto v = text("control-fd"))
         o.control_fd =
             static_cast<int>(parse_number("--control-fd", *v, 3, 1 << 20, "a descriptor"));
+    if (auto v = text("relay")) {
+        if (*v != "splice" && *v != "copy")
+            throw UsageError("--relay: \"" + *v + "\" is not one of splice, copy");
+        if (*v == "splice" && !Options::splice_available())
+            throw UsageError("--relay splice: splice(2) exists only on Linux; use --relay copy");
+        o.relay_splice = *v == "splice";
+    }
+    if (auto v = text("relay-pipe-size")) {
+        if (!o.relay_splice)
+            throw UsageError(
+                "--relay-pipe-size: only the splice relay uses a pipe (--relay copy "
+                "was given or splice is not available)");
+        o.relay_pipe_size = static_cast<std::size_t>(
+            parse_number("--relay-pipe-size", *v, static_cast<long>(kMinRelayPipeSize),
+                         static_cast<long>(kMaxRelayPipeSize), "a pipe size in bytes"));
+    }
     if (o.reverse_host && o.firewall && *o.firewall != "none")
         throw UsageError("--firewall " + *o.firewall +
                          ": reverse mode (-R) needs no firewall state; data connections go to "

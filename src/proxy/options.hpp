@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -23,6 +24,14 @@ inline constexpr std::chrono::seconds kDefaultDataTimeout{30};
 inline constexpr int kDefaultLogLevel = 5;  // LOG_NOTICE, as OpenBSD
 inline constexpr const char* kDefaultUser = "_ftp_proxy";
 inline constexpr const char* kDefaultChroot = "/var/empty";
+// Capacity asked for each relay pipe (--relay-pipe-size). Measured on
+// loopback (docs/performance.md): throughput is flat from 64 KiB to 1 MiB and
+// CPU per GiB falls with size; 256 KiB leaves room for about 256 busy
+// directions in the default per-user pipe budget (fs.pipe-user-pages-soft,
+// 64 MiB), 1 MiB only for 64.
+inline constexpr std::size_t kDefaultRelayPipeSize = 256 * 1024;
+inline constexpr std::size_t kMinRelayPipeSize = 4096;
+inline constexpr std::size_t kMaxRelayPipeSize = 64 * 1024 * 1024;
 
 struct PortRange {
     std::uint16_t low = 0;  // 0: let the kernel choose
@@ -57,6 +66,18 @@ struct Options {
     // Forward mode only: "nftables" (Linux default), "pf", "none".
     std::optional<std::string> firewall;
     bool tproxy = false;  // IP_TRANSPARENT listener (nftables tproxy)
+    // --relay splice (Linux default) | copy (read/write loop; the only one
+    // elsewhere).
+    bool relay_splice = splice_available();
+    std::size_t relay_pipe_size = kDefaultRelayPipeSize;  // --relay-pipe-size
+
+    static constexpr bool splice_available() {
+#ifdef __linux__
+        return true;
+#else
+        return false;
+#endif
+    }
 };
 
 // A bad flag or value. what() is one line naming the flag.

@@ -163,9 +163,10 @@ awaitable<void> Session::handle_port(const ftp::Command& command) {
         reply_local("425 Cannot open data connection: " + error.message() + ".");
         co_return;
     }
-    auto channel = DataChannel::create(
-        io_, tag_, DataEnd::connect(canonical(*target), active_source()),
-        DataEnd::accept(std::move(listener), server_endpoint_.address()), settings_.data_timeout);
+    auto channel =
+        DataChannel::create(io_, tag_, DataEnd::connect(canonical(*target), active_source()),
+                            DataEnd::accept(std::move(listener), server_endpoint_.address()),
+                            settings_.data_timeout, settings_.relay);
     auto ours = channel->server_listen_endpoint();
     if (!expect_server_connection(ours)) {
         channel->close();

@@ -121,10 +121,11 @@ void Session::complete_passive_reply(Pending& head, int code) {
     }
     const tcp::endpoint server_source{server_local_.address(), 0};
     if (head.kind == Expect::PortViaPassive) {
-        replace_channel(DataChannel::create(
-                            io_, tag_, DataEnd::connect(head.client_data, active_source()),
-                            DataEnd::connect(*server_data, server_source), settings_.data_timeout),
-                        true);
+        replace_channel(
+            DataChannel::create(io_, tag_, DataEnd::connect(head.client_data, active_source()),
+                                DataEnd::connect(*server_data, server_source),
+                                settings_.data_timeout, settings_.relay),
+            true);
         reply_to_client("200 " + head.text + " command successful.");
         return;
     }
@@ -136,9 +137,9 @@ void Session::complete_passive_reply(Pending& head, int code) {
         reply_to_client("425 Cannot open data connection: " + error.message() + ".");
         return;
     }
-    auto channel =
-        DataChannel::create(io_, tag_, DataEnd::accept(std::move(listener), client_peer_.address()),
-                            DataEnd::connect(*server_data, server_source), settings_.data_timeout);
+    auto channel = DataChannel::create(
+        io_, tag_, DataEnd::accept(std::move(listener), client_peer_.address()),
+        DataEnd::connect(*server_data, server_source), settings_.data_timeout, settings_.relay);
     auto port = channel->client_listen_port();
     if (!expect_client_connection(port)) {
         channel->close();

@@ -7,6 +7,7 @@
 #include "firewall/firewall.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/options.hpp"
+#include "proxy/splice_relay.hpp"
 
 namespace proxy {
 
@@ -31,6 +32,7 @@ struct Settings {
     std::chrono::seconds idle_timeout = kDefaultIdleTimeout;
     std::chrono::seconds data_timeout = kDefaultDataTimeout;
     PortRange passive_ports;
+    RelayConfig relay;
 };
 
 }  // namespace proxy

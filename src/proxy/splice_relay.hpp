@@ -15,12 +15,12 @@
 
 namespace proxy {
 
-// Requested capacity of each relay pipe. Measured on loopback (see
-// docs/performance.md): throughput is the same from 64 KiB to 1 MiB, CPU per
-// GiB falls a little with size; 256 KiB leaves room for about 256 busy
-// directions in the default per-user pipe budget (fs.pipe-user-pages-soft,
-// 64 MiB), 1 MiB only for 64.
-inline constexpr std::size_t kRelayPipeSize = 256 * 1024;
+// How the data channel relays: --relay and --relay-pipe-size (the defaults
+// live with the options).
+struct RelayConfig {
+    bool splice = false;        // false: the read/write loop only
+    std::size_t pipe_size = 0;  // capacity asked for each pipe
+};
 
 // Outcome of one non-blocking splice() call.
 struct SpliceResult {
@@ -42,7 +42,7 @@ class SplicePipe {
     // failure (EMFILE, ENFILE, non-Linux) the result is not valid() and
     // errno tells why. A refused resize (pipe-user-pages-soft reached, EPERM)
     // is not a failure: the pipe keeps the size the kernel gave it.
-    static SplicePipe create(std::size_t capacity = kRelayPipeSize);
+    static SplicePipe create(std::size_t capacity);
 
     bool valid() const { return static_cast<bool>(read_end_); }
     // Bytes the pipe can hold at most (its buffer size).

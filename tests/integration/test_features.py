@@ -1,6 +1,7 @@
-"""Proxy features beyond the matrix: --passive-to-server, pipelining,
-multi-line replies, FEAT filtering of TLS, ABOR."""
+"""Proxy features beyond the matrix: --passive-to-server, --relay,
+pipelining, multi-line replies, FEAT filtering of TLS, ABOR."""
 import hashlib
+import re
 import socket
 
 import pytest
@@ -59,6 +60,41 @@ def test_passive_to_server(server, client, mode, cfam, sfam, make_route, big, lo
     seen = srv.seen_since(mark)
     assert_server_saw(route, seen, expected_server_verbs(route, mode, passive_to_server=True))
     assert not {"PORT", "EPRT"} & set(seen.data_setup_verbs())
+
+
+# ------------------------------------------------------------ --relay
+
+RELAY_LINE = re.compile(r"data completed: (RETR|STOR|APPE|LIST|NLST|MLSD)\b.*"
+                        r", (\d+) bytes to client, (\d+) bytes to server, [\d.]+ s, relay (\S+)")
+
+
+@pytest.mark.proxy_only
+@pytest.mark.parametrize("relay", ["splice", "copy"])
+@pytest.mark.parametrize("server,mode,cfam,sfam", [
+    ("pyftpdlib", "EPSV", "v4", "v4"), ("vsftpd", "PORT", "v4", "v4"),
+    ("vsftpd", "EPRT", "v6", "v6"), ("pyftpdlib", "EPSV", "v6", "v4")])
+def test_relay_kinds(relay, server, mode, cfam, sfam, make_route, big, logdir, diag):
+    """Both relays (splice through a pipe, and the read/write loop that is the
+    fallback) move every byte both ways, and the log names the one used."""
+    # A small pipe makes the splice relay go round its loop many times.
+    extra = ["--relay", relay] + (["--relay-pipe-size", "16384"] if relay == "splice" else [])
+    route = make_route(server, cfam, sfam, extra=extra)
+    srv = route.server
+
+    def check_stored(res):
+        for name, want in res.stored:
+            assert file_sha(srv.pub / name) == want, f"{name}: sha256 on the server differs"
+
+    res = RUNNERS["ftplib"](route, mode, big, logdir, f"relay-{relay}-{mode}-{cfam}{sfam}",
+                            check_stored)
+    diag.append(lambda: ("client transcript", res.transcript_text()))
+    assert res.retr_sha == big.sha and res.resume_sha == big.sha
+    lines = RELAY_LINE.findall(route.proxy.stderr_text())
+    assert any(verb == "RETR" and int(to_client) == big.size
+               for verb, to_client, _, _ in lines), f"no whole RETR in the log: {lines}"
+    assert any(verb == "STOR" and int(to_server) == big.size
+               for verb, _, to_server, _ in lines), f"no whole STOR in the log: {lines}"
+    assert {kind for *_, kind in lines} == {"read/write" if relay == "copy" else "splice"}, lines
 
 
 # ------------------------------------------------------------ pipelining

@@ -89,6 +89,28 @@ TEST(Options, UnknownFlagsMissingValuesAndStrayArgumentsAreErrors) {
     EXPECT_NE(usage_error({"--passive"}), "(no error)");
 }
 
+TEST(Options, RelayModeAndPipeSize) {
+    auto defaults = parse({});
+    EXPECT_EQ(defaults.relay_splice, Options::splice_available());
+    EXPECT_EQ(defaults.relay_pipe_size, 256u * 1024);
+    EXPECT_FALSE(parse({"--relay", "copy"}).relay_splice);
+    if (Options::splice_available()) {
+        auto o = parse({"--relay", "splice", "--relay-pipe-size", "1048576"});
+        EXPECT_TRUE(o.relay_splice);
+        EXPECT_EQ(o.relay_pipe_size, 1048576u);
+    } else {
+        EXPECT_EQ(usage_error({"--relay", "splice"}),
+                  "--relay splice: splice(2) exists only on Linux; use --relay copy");
+    }
+    EXPECT_EQ(usage_error({"--relay", "zerocopy"}),
+              "--relay: \"zerocopy\" is not one of splice, copy");
+    EXPECT_EQ(usage_error({"--relay-pipe-size", "4095"}),
+              "--relay-pipe-size: \"4095\" is not a pipe size in bytes (4096..67108864)");
+    EXPECT_EQ(usage_error({"--relay", "copy", "--relay-pipe-size", "65536"}),
+              "--relay-pipe-size: only the splice relay uses a pipe (--relay copy was given or "
+              "splice is not available)");
+}
+
 TEST(Options, HelpAndVersionAreInformation) {
     EXPECT_THROW(parse({"--help"}), InfoRequest);
     EXPECT_THROW(parse({"--version"}), InfoRequest);
