@@ -396,7 +396,8 @@ class Bench:
         end = time.time() + timeout
         while time.time() < end:
             kids = children_map()
-            busy = [n for n in ("vsftpd", "proftpd") if kids.get(self.daemons[n].pid)]
+            busy = [n for n in ("vsftpd", "proftpd")
+                    if n in self.daemons and kids.get(self.daemons[n].pid)]
             if fd_count(self.daemons["ftpproxy"].pid) > self.proxy_fd_base:
                 busy.append("ftpproxy")
             if not busy:

@@ -37,7 +37,8 @@ def cpu_s(pid):
 def perf_top(data, comm, limit=18):
     """Top symbols of one command's samples in a perf.data file."""
     r = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children",
-                        "--comms", comm, "--sort", "sym", "--percent-limit", "0.7", "-g", "none"],
+                        "--comms", comm, "--sort", "sym", "--percentage", "relative",
+                        "--percent-limit", "0.3", "-g", "none"],
                        capture_output=True, text=True)
     rows = []
     for line in r.stdout.splitlines():
@@ -49,7 +50,7 @@ def perf_top(data, comm, limit=18):
 
 
 def perf_comm_shares(data):
-    """Share of all samples per command (the whole machine)."""
+    """Share of the busy samples per command (the whole machine, idle left out)."""
     r = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children",
                         "--sort", "comm", "-g", "none"], capture_output=True, text=True)
     shares = {}
@@ -57,11 +58,22 @@ def perf_comm_shares(data):
         m = re.match(r"\s+([\d.]+)%\s+(\S+)", line)
         if m:
             shares[m.group(2)] = float(m.group(1))
-    return shares
+    shares.pop("swapper", None)
+    busy = sum(shares.values()) or 1.0
+    return {k: 100.0 * v / busy for k, v in shares.items()}
 
 
-def user_share(rows_all):
-    return sum(p for p, where, _ in rows_all if where == "user")
+def user_share(data, comm):
+    """Percent of one command's samples outside the kernel (by DSO)."""
+    r = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children",
+                        "--comms", comm, "--sort", "dso", "--percentage", "relative",
+                        "-g", "none"], capture_output=True, text=True)
+    user = 0.0
+    for line in r.stdout.splitlines():
+        m = re.match(r"\s+([\d.]+)%\s+(\S+)", line)
+        if m and not m.group(2).startswith("[kernel"):
+            user += float(m.group(1))
+    return user
 
 
 class Profiler:
@@ -78,7 +90,7 @@ class Profiler:
         vs = self.b.daemons["vsftpd"].pid
         perf = subprocess.Popen(["perf", "record", "-a", "-g", "-F", "2000", "-o", data, "-q"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(1.0)
+        time.sleep(0.5)
         c0 = {"ftp-proxy": cpu_s(proxy), "vsftpd": cpu_s(vs)}
         result = argv_fn()
         self.b.settle()
@@ -107,8 +119,8 @@ class Profiler:
                          f"{r['client_cpu']:.2f} |")
             tops[target] = (data, perf_comm_shares(data))
         lines.append("")
-        lines.append("Share of all samples by command (whole machine, both cores), "
-                     "direct → through ftpproxy:")
+        lines.append("Share of the busy samples by command (whole machine, both cores, idle "
+                     "left out), direct → through ftpproxy:")
         lines.append("")
         names = sorted(set(tops["direct"][1]) | set(tops["ftpproxy"][1]),
                        key=lambda n: -tops["ftpproxy"][1].get(n, 0))
@@ -116,8 +128,9 @@ class Profiler:
             lines.append(f"* `{n}`: {tops['direct'][1].get(n, 0):.1f}% → "
                          f"{tops['ftpproxy'][1].get(n, 0):.1f}%")
         lines.append("")
-        rows = perf_top(tops["ftpproxy"][0], "ftp-proxy", limit=200)
-        lines.append(f"ftp-proxy's own samples: {user_share(rows):.1f}% in user space. "
+        rows = perf_top(tops["ftpproxy"][0], "ftp-proxy")
+        lines.append(f"ftp-proxy's own samples: {user_share(tops['ftpproxy'][0], 'ftp-proxy'):.1f}% "
+                     "in user space. "
                      "Top symbols:")
         lines.append("")
         lines.append("| % of ftp-proxy | where | symbol |")
@@ -141,9 +154,10 @@ class Profiler:
                          f"vsftpd {1000 * cpu['vsftpd'] / done:.2f} ms, load generator "
                          f"{1000 * r['client_cpu_total'] / done:.2f} ms")
             if target == "ftpproxy":
-                rows = perf_top(data, "ftp-proxy", limit=200)
+                rows = perf_top(data, "ftp-proxy", limit=25)
                 lines.append("")
-                lines.append(f"ftp-proxy's own samples: {user_share(rows):.1f}% in user space. "
+                lines.append(f"ftp-proxy's own samples: {user_share(data, 'ftp-proxy'):.1f}% "
+                             "in user space. "
                              "Top symbols:")
                 lines.append("")
                 lines.append("| % of ftp-proxy | where | symbol |")

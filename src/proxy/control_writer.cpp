@@ -5,10 +5,27 @@ namespace proxy {
 ControlWriter::ControlWriter(tcp::socket& socket)
     : socket_(socket),
       wake_(socket.get_executor(), asio::steady_timer::time_point::max()),
-      drained_(socket.get_executor(), asio::steady_timer::time_point::max()) {}
+      drained_(socket.get_executor(), asio::steady_timer::time_point::max()) {
+    // post() writes directly when it can; it must never block the worker.
+    error_code ignored;
+    socket_.non_blocking(true, ignored);
+}
 
 void ControlWriter::post(std::string_view bytes) {
     if (closing_ || stopped_) return;
+    // Nothing queued and no write in flight: send now, from the handler that
+    // produced the reply, instead of waking the writer coroutine. Order is
+    // kept (nothing is ahead of these bytes), and the reply skips a trip
+    // through the scheduler (one epoll_wait and a timer cancellation): that
+    // is most of the proxy's own share of a NOOP's round trip. Whatever the
+    // socket does not take now goes to the writer as before; so does an
+    // error, which the writer's async_write then meets and stops on.
+    if (queued_.empty() && writing_.empty()) {
+        error_code error;
+        std::size_t sent = socket_.write_some(asio::buffer(bytes.data(), bytes.size()), error);
+        if (!error) bytes.remove_prefix(sent);
+        if (bytes.empty()) return;
+    }
     queued_.append(bytes);
     wake_.cancel();
 }

@@ -2,8 +2,9 @@
 //
 // A session's client connection receives both relayed server replies and the
 // proxy's own replies; two concurrent async_writes on one socket would
-// interleave. Everything goes through post(), one writer coroutine sends it
-// in order.
+// interleave. Everything goes through post(): sent at once when nothing is
+// queued ahead of it and the socket takes it, else queued for the one writer
+// coroutine, which sends in order.
 #pragma once
 
 #include <string>

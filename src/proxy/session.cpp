@@ -119,6 +119,7 @@ awaitable<bool> Session::connect_to_server() {
         co_return false;
     }
     server_.set_option(tcp::no_delay(true), error);  // see the constructor
+    server_.non_blocking(true, error);               // send_to_server() must not block
     server_local_ = canonical(server_.local_endpoint(error));
     spdlog::debug("{} connected to server {} from {}", tag_, to_string(server_endpoint_),
                   to_string(server_local_));

@@ -117,6 +117,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::chrono::steady_clock::time_point last_activity_;
     bool epsv_all_ = false;
     bool ended_ = false;
+    bool server_writing_ = false;  // an async_write to the server is in flight
 };
 
 }  // namespace proxy

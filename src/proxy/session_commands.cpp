@@ -215,7 +215,23 @@ awaitable<void> Session::forward(const ftp::Command& command, Pending pending) {
 awaitable<void> Session::send_to_server(std::string line) {
     line += "\r\n";
     error_code error;
-    co_await asio::async_write(server_, asio::buffer(line), with_error(error));
+    std::size_t sent = 0;
+    // A command line nearly always fits the socket buffer: one non-blocking
+    // send now saves a trip through the scheduler (an async_write completes
+    // through a posted handler). The rest, if any, goes the asynchronous way.
+    if (!server_writing_) {
+        sent = server_.write_some(asio::buffer(line), error);
+        if (error == asio::error::would_block || error == asio::error::try_again) {
+            error.clear();
+            sent = 0;
+        }
+    }
+    if (!error && sent < line.size()) {
+        server_writing_ = true;
+        co_await asio::async_write(server_, asio::buffer(line.data() + sent, line.size() - sent),
+                                   with_error(error));
+        server_writing_ = false;
+    }
     if (error) end("server write error: " + error.message());
 }
 
