@@ -64,16 +64,11 @@ def perf_comm_shares(data):
 
 
 def user_share(data, comm):
-    """Percent of one command's samples outside the kernel (by DSO)."""
+    """Percent of one command's samples in user space ([.] symbols)."""
     r = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children",
-                        "--comms", comm, "--sort", "dso", "--percentage", "relative",
+                        "--comms", comm, "--sort", "sym", "--percentage", "relative",
                         "-g", "none"], capture_output=True, text=True)
-    user = 0.0
-    for line in r.stdout.splitlines():
-        m = re.match(r"\s+([\d.]+)%\s+(\S+)", line)
-        if m and not m.group(2).startswith("[kernel"):
-            user += float(m.group(1))
-    return user
+    return sum(float(m.group(1)) for m in re.finditer(r"^\s+([\d.]+)%\s+\[\.\]", r.stdout, re.M))
 
 
 class Profiler:
@@ -110,11 +105,14 @@ class Profiler:
                  "| --- | --- | --- | --- | --- |"]
         tops = {}
         for target in ("direct", "ftpproxy"):
+            # Four transfers per profile: enough samples at 2 kHz.
             r, data, cpu = self.record(
                 f"retr-{target}",
-                lambda t=target: self.b.ftpload("xfer", t, "-o", "retr", "-m", "epsv",
-                                                "-f", "pub/big.bin", "-l", self.b.big))
-            lines.append(f"| RETR {self.a.file_mib} MiB EPSV, {bench.LABEL[target]} | "
+                lambda t=target: [self.b.ftpload("xfer", t, "-o", "retr", "-m", "epsv",
+                                                 "-f", "pub/big.bin", "-l", self.b.big)
+                                  for _ in range(4)])
+            r = {"seconds": sum(x["seconds"] for x in r), "client_cpu": sum(x["client_cpu"] for x in r)}
+            lines.append(f"| 4 × RETR {self.a.file_mib} MiB EPSV, {bench.LABEL[target]} | "
                          f"{r['seconds']:.3f} | {cpu['ftp-proxy']:.2f} | {cpu['vsftpd']:.2f} | "
                          f"{r['client_cpu']:.2f} |")
             tops[target] = (data, perf_comm_shares(data))
@@ -164,26 +162,51 @@ class Profiler:
                 lines.append("| --- | --- | --- |")
                 for p, where, sym in rows[:25]:
                     lines.append(f"| {p:.1f} | {where} | `{sym}` |")
+        r, rows = self.strace_counts(
+            lambda: self.b.ftpload("sessions", "ftpproxy", "-c", 8, "-d", 2.0, "-W", 0.2,
+                                   "-f", "pub/small.bin", "-s", 4096, "-t", 8),
+            lambda res: res["done_total"])
+        lines.append("")
+        lines.append(f"strace -c of ftp-proxy over {r['done_total']} sessions (8 clients):")
+        lines.append("")
+        lines.append("| calls per session | of which failed | syscall |")
+        lines.append("| --- | --- | --- |")
+        for calls, errors, name in rows:
+            lines.append(f"| {calls:.2f} | {errors:.2f} | `{name}` |")
+        lines.append(f"| {sum(c for c, _, _ in rows):.1f} | | total |")
         self.section(f"Sessions (login, SIZE, EPSV, RETR 4 KiB, QUIT), {conc} clients", lines)
 
-    def profile_noop(self):
-        count = 5000
+    def strace_counts(self, work, per):
+        """Runs work() with strace -c on ftp-proxy; rows (calls per unit, errors per unit, name)."""
         proxy = self.b.daemons["ftpproxy"].pid
-        trace = os.path.join(self.perf_dir, "noop.strace")
+        trace = os.path.join(self.perf_dir, "strace.txt")
         st = subprocess.Popen(["strace", "-c", "-f", "-o", trace, "-p", str(proxy)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.0)
-        r = self.b.ftpload("noop", "ftpproxy", "-n", count)
+        result = work()
+        self.b.settle()
         st.send_signal(2)
         st.wait(timeout=60)
-        lines = [f"strace -c of ftp-proxy during {count} NOOP round trips (one session; "
-                 f"strace itself slows every call, so the p50 here, {r['p50_us']:.0f} µs, is "
-                 "not the benchmark's):", "", "| calls per NOOP | syscall |", "| --- | --- |"]
+        units = max(per(result), 1)
+        rows = []
         with open(trace) as f:
             for line in f:
-                m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$", line)
-                if m and m.group(2) != "total":
-                    lines.append(f"| {int(m.group(1)) / count:.2f} | `{m.group(2)}` |")
+                m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(\d+\s+)?(\w+)$", line)
+                if m and m.group(3) != "total":
+                    errors = int(m.group(2)) if m.group(2) else 0
+                    rows.append((int(m.group(1)) / units, errors / units, m.group(3)))
+        return result, [r for r in rows if r[0] >= 0.01]
+
+    def profile_noop(self):
+        count = 5000
+        r, rows = self.strace_counts(lambda: self.b.ftpload("noop", "ftpproxy", "-n", count),
+                                     lambda res: res["count"])
+        lines = [f"strace -c of ftp-proxy during {count} NOOP round trips (one session; "
+                 f"strace itself slows every call, so the p50 here, {r['p50_us']:.0f} µs, is "
+                 "not the benchmark's):", "",
+                 "| calls per NOOP | of which failed | syscall |", "| --- | --- | --- |"]
+        for calls, errors, name in rows:
+            lines.append(f"| {calls:.2f} | {errors:.2f} | `{name}` |")
         direct = self.b.ftpload("noop", "direct", "-n", count)
         proxied = self.b.ftpload("noop", "ftpproxy", "-n", count)
         lines.append("")

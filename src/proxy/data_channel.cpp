@@ -21,17 +21,18 @@ constexpr std::size_t kRelayBufferSize = 64 * 1024;
 constexpr std::size_t kSpliceYieldBytes = 4 * 1024 * 1024;
 
 // fs.pipe-user-pages-soft reached: the kernel gives further pipes of this
-// user its minimum size. They still relay, more slowly; said once per worker
-// at warning level (it is a capacity problem the operator can fix), then at
-// debug level.
+// user its minimum size (two pages), and refuses to grow them. Said once per
+// worker at warning level (a capacity problem the operator can fix), then
+// at debug level.
 void warn_small_pipe(std::size_t capacity) {
     static bool warned = false;
     auto level = warned ? spdlog::level::debug : spdlog::level::warn;
     warned = true;
     spdlog::log(level,
                 "relay pipe has {} bytes instead of the size asked: the user's pipe budget "
-                "(fs.pipe-user-pages-soft) is used up; raise it or lower --relay-pipe-size",
-                capacity);
+                "(fs.pipe-user-pages-soft) is used up; relaying with {}; raise the sysctl or "
+                "lower --relay-pipe-size",
+                capacity, capacity < kRelayBufferSize ? "read/write" : "the smaller pipe");
 }
 
 }  // namespace
@@ -296,8 +297,19 @@ awaitable<bool> DataChannel::splice_relay(tcp::socket& from, tcp::socket& to,
         if (closed_) co_return true;
         char probe;
         ssize_t n = ::recv(from.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) break;
+        if (n > 0) break;
+        // End of stream or an error before any byte: no pipe needed. This is
+        // the idle direction of nearly every transfer (the client's end of a
+        // RETR), and a pipe costs an inode, two files and five system calls.
+        if (n == 0) {
+            relay_eof(from_server, to);
+            co_return true;
+        }
         if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            relay_failed(from_reset);
+            co_return true;
+        }
         co_await from.async_wait(tcp::socket::wait_read, with_error(error));
         if (closed_) co_return true;
         if (error) {
@@ -312,7 +324,13 @@ awaitable<bool> DataChannel::splice_relay(tcp::socket& from, tcp::socket& to,
                      std::strerror(saved));
         co_return false;
     }
-    if (pipe.capacity() < relay_.pipe_size) warn_small_pipe(pipe.capacity());
+    if (pipe.capacity() < relay_.pipe_size) {
+        // The user's pipe budget is used up (see warn_small_pipe). A pipe of
+        // a page or two would cost two system calls per few KiB: below the
+        // read/write loop's buffer size, that loop is the faster relay.
+        warn_small_pipe(pipe.capacity());
+        if (pipe.capacity() < kRelayBufferSize) co_return false;
+    }
     spliced_ = true;
     // splice() into a socket honours the socket file's O_NONBLOCK, not
     // SPLICE_F_NONBLOCK: the sockets must be non-blocking themselves.

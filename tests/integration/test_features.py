@@ -3,6 +3,8 @@ pipelining, multi-line replies, FEAT filtering of TLS, ABOR."""
 import hashlib
 import re
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -95,6 +97,59 @@ def test_relay_kinds(relay, server, mode, cfam, sfam, make_route, big, logdir, d
     assert any(verb == "STOR" and int(to_server) == big.size
                for verb, _, to_server, _ in lines), f"no whole STOR in the log: {lines}"
     assert {kind for *_, kind in lines} == {"read/write" if relay == "copy" else "splice"}, lines
+
+
+PIPE_HOG = r"""
+import fcntl, os, sys
+F_SETPIPE_SZ, F_GETPIPE_SZ = 1031, 1032
+pipes, size = [], 1 << 20
+# Fill the user's budget to the brim: big pipes first, then smaller ones.
+while size >= 4096 and len(pipes) < 400:
+    r, w = os.pipe()
+    pipes.append((r, w))
+    if fcntl.fcntl(w, F_GETPIPE_SZ) < 65536:
+        break                      # over the soft limit: new pipes get two pages
+    try:
+        fcntl.fcntl(w, F_SETPIPE_SZ, size)
+    except PermissionError:
+        size //= 2
+r, w = os.pipe()
+print(len(pipes), fcntl.fcntl(w, F_GETPIPE_SZ), flush=True)
+sys.stdin.read()                   # hold them until the test lets go
+"""
+
+
+@pytest.mark.proxy_only
+def test_relay_without_pipe_budget(make_route, big, logdir, diag):
+    """When the worker's user has no pipe budget left (fs.pipe-user-pages-soft),
+    the kernel gives two-page pipes: the relay says so once and moves the data
+    with read/write instead, and every byte still arrives."""
+    route = make_route("pyftpdlib", "v4", "v4")
+    user = "_ftp_proxy"  # the worker drops to it (ftp-proxy --user default)
+    hog = subprocess.Popen([sys.executable, "-c", PIPE_HOG], user=user, stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        held, new_pipe = map(int, hog.stdout.readline().split())
+        assert new_pipe < 65536, \
+            f"the pipe budget of {user} is not used up ({held} pipes held, a new one has {new_pipe} bytes)"
+
+        def check_stored(res):
+            for name, want in res.stored:
+                assert file_sha(route.server.pub / name) == want, f"{name}: sha256 differs"
+
+        res = RUNNERS["ftplib"](route, "EPSV", big, logdir, "relay-no-budget", check_stored)
+        diag.append(lambda: ("client transcript", res.transcript_text()))
+        assert res.retr_sha == big.sha and res.resume_sha == big.sha
+    finally:
+        hog.stdin.close()
+        hog.wait(timeout=10)
+    text = route.proxy.stderr_text()
+    lines = RELAY_LINE.findall(text)
+    assert any(verb == "RETR" and int(to_client) == big.size for verb, to_client, _, _ in lines)
+    assert {kind for *_, kind in lines} == {"read/write"}, lines
+    warnings = [line for line in text.splitlines()
+                if " warning: relay pipe has " in line and "fs.pipe-user-pages-soft" in line]
+    assert len(warnings) == 1, f"one small-pipe warning per worker, not {warnings}"
 
 
 # ------------------------------------------------------------ pipelining
