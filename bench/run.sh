@@ -98,7 +98,7 @@ VSFTPD_VERSION=$(pkgver "$DEPS/vsftpd/usr/share/doc/vsftpd/changelog.Debian.gz")
 MOD_PROXY_VERSION=$(pkgver "$DEPS/proftpd/usr/share/doc/proftpd-mod-proxy/changelog.Debian.gz")
 
 # ---- the proxy
-# Release = -O3 (CMakeLists.txt keeps g++ 12's false -Wrestrict a warning).
+# Release = -O3 (CMakeLists.txt turns off g++ 12's false -Wrestrict).
 CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Release -DFTPPROXY_TESTS=OFF"
 if [ -n "$PROXY" ]; then
     LABEL=$(basename "$PROXY")

@@ -96,10 +96,26 @@ void check_families(const GlobalSettings& global, const InstanceDraft& draft, Er
 
 }  // namespace
 
+// Only a pipe size written here counts: one from 'defaults' is simply not
+// passed to an instance that chose relay: copy.
+void check_relay(const InstanceDraft& draft, ErrorList& errors) {
+    if (!draft.own.contains("relay_pipe_size") || !draft.has("relay_pipe_size") ||
+        draft.invalid.contains("relay") || draft.instance.relay != Relay::copy) {
+        return;
+    }
+    const std::string relay = draft.has("relay")
+                                  ? "'relay': copy (" + where(draft.mark("relay")) + ")"
+                                  : "'relay': copy (the default here: splice(2) exists only on "
+                                    "Linux)";
+    errors.add(draft.mark("relay_pipe_size"),
+               "'relay_pipe_size' has no effect with " + relay + ": only splice uses a pipe");
+}
+
 void check_instance(const GlobalSettings& global, const InstanceDraft& draft, ErrorList& errors) {
     check_required(draft, errors);
     check_firewall_needs(global, draft, errors);
     check_families(global, draft, errors);
+    check_relay(draft, errors);
 }
 
 void check_instances(const std::vector<InstanceDraft>& drafts, ErrorList& errors) {

@@ -19,10 +19,15 @@ namespace supervisor {
 enum class Mode { reverse, forward };
 enum class Firewall { none, nftables, pf };
 enum class PfSyntax { openbsd, freebsd };
+// How the worker relays data connections (--relay).
+enum class Relay { splice, copy };
 
 std::string_view to_string(Mode mode);
 std::string_view to_string(Firewall firewall);
 std::string_view to_string(PfSyntax syntax);
+constexpr std::string_view to_string(Relay relay) {
+    return relay == Relay::splice ? "splice" : "copy";
+}
 
 // Defaults, named once. The worker's own defaults are repeated here on
 // purpose: the supervisor always passes every value, so a worker built with
@@ -32,6 +37,18 @@ inline constexpr int kDefaultMaxSessions = 100;
 inline constexpr int kMaxSessionsLimit = 20000;  // the worker's -m bound
 inline constexpr std::chrono::seconds kDefaultIdleTimeout{86400};
 inline constexpr std::chrono::seconds kDefaultDataTimeout{30};
+// The worker's rule: splice(2) exists only on Linux, and elsewhere the worker
+// refuses --relay splice, so the default (and the only choice) there is copy.
+#ifdef __linux__
+inline constexpr bool kSpliceAvailable = true;
+#else
+inline constexpr bool kSpliceAvailable = false;
+#endif
+inline constexpr Relay kDefaultRelay = kSpliceAvailable ? Relay::splice : Relay::copy;
+// Capacity asked for each relay pipe (--relay-pipe-size), and the worker's bounds.
+inline constexpr int kDefaultRelayPipeSize = 256 * 1024;
+inline constexpr int kMinRelayPipeSize = 4096;
+inline constexpr int kMaxRelayPipeSize = 64 * 1024 * 1024;
 inline constexpr std::string_view kDefaultControlSocket = "/run/ftpproxyd/control.sock";
 inline constexpr std::string_view kDefaultRuntimeDir = "/run/ftpproxyd";
 inline constexpr std::string_view kDefaultWorkerBinary = "/usr/local/sbin/ftp-proxy";
@@ -89,7 +106,9 @@ struct Instance {
     bool anonymous_only = false;
     bool log_commands = false;
     bool passive_to_server = false;
-    LogLevel log_level = LogLevel::notice;  // instance, else defaults, else global
+    Relay relay = kDefaultRelay;
+    int relay_pipe_size = kDefaultRelayPipeSize;  // passed only with Relay::splice
+    LogLevel log_level = LogLevel::notice;        // instance, else defaults, else global
 };
 
 struct Config {

@@ -23,10 +23,10 @@ inline constexpr std::array<std::string_view, 11> kGlobalKeys = {
     "control_socket", "control_group", "runtime_dir", "worker_binary",  "worker_user",  "log_level",
     "firewall",       "pf_syntax",     "rules_file",  "reload_command", "drain_timeout"};
 // Allowed in 'defaults' and in each instance.
-inline constexpr std::array<std::string_view, 11> kSettingKeys = {
-    "mode",         "interface",         "source",        "max_sessions",
-    "idle_timeout", "data_timeout",      "passive_ports", "anonymous_only",
-    "log_commands", "passive_to_server", "log_level"};
+inline constexpr std::array<std::string_view, 13> kSettingKeys = {
+    "mode",         "interface",       "source",         "max_sessions", "idle_timeout",
+    "data_timeout", "passive_ports",   "anonymous_only", "log_commands", "passive_to_server",
+    "relay",        "relay_pipe_size", "log_level"};
 // Only in an instance: they identify it, so a default would make duplicates.
 inline constexpr std::array<std::string_view, 4> kIdentityKeys = {"name", "listen", "public",
                                                                   "backend"};
@@ -41,6 +41,7 @@ struct InstanceDraft {
     YAML::Mark at;
     std::map<std::string, YAML::Mark, std::less<>> marks;  // every key present
     std::set<std::string, std::less<>> invalid;            // present, but already reported
+    std::set<std::string, std::less<>> own;  // written in this map, not taken from 'defaults'
 
     // Present and valid: checks that combine keys only look at these.
     bool has(std::string_view key) const { return marks.contains(key) && !invalid.contains(key); }
@@ -53,6 +54,10 @@ struct InstanceDraft {
 void read_defaults(const YAML::Node& map, InstanceDraft& defaults, ErrorList& errors);
 InstanceDraft read_instance(const YAML::Node& map, const InstanceDraft& defaults,
                             ErrorList& errors);
+
+// 'relay_pipe_size' written in this map while the relay is copy (the
+// worker refuses --relay-pipe-size then). Run on 'defaults' and each instance.
+void check_relay(const InstanceDraft& draft, ErrorList& errors);
 
 // Checks that need a whole instance, then the ones across instances.
 void check_instance(const GlobalSettings& global, const InstanceDraft& draft, ErrorList& errors);

@@ -17,6 +17,8 @@ constexpr std::chrono::seconds kMaxDataTimeout{3600};
 
 constexpr std::array<std::pair<std::string_view, Mode>, 2> kModes = {
     {{"reverse", Mode::reverse}, {"forward", Mode::forward}}};
+constexpr std::array<std::pair<std::string_view, Relay>, 2> kRelays = {
+    {{"splice", Relay::splice}, {"copy", Relay::copy}}};
 
 std::string bad_value(std::string_view key, const std::string& text, std::string_view problem) {
     return "'" + std::string(key) + "': \"" + text + "\" " + std::string(problem);
@@ -136,6 +138,16 @@ std::optional<PortRange> read_passive_ports(const YAML::Node& value, ErrorList& 
     return range;
 }
 
+// The worker refuses --relay splice where splice(2) does not exist.
+std::optional<Relay> read_relay(const YAML::Node& value, ErrorList& errors) {
+    const auto relay = read_choice<Relay>(value, "relay", kRelays, errors);
+    if (relay == Relay::splice && !kSpliceAvailable) {
+        errors.add(value.Mark(), "'relay': splice(2) exists only on Linux (use relay: copy)");
+        return std::nullopt;
+    }
+    return relay;
+}
+
 // Returns false when `key` is no setting; records a present but bad value in
 // draft.invalid (its error is already reported).
 bool read_setting(const std::string& key, const YAML::Node& value, InstanceDraft& draft,
@@ -169,12 +181,18 @@ bool read_setting(const std::string& key, const YAML::Node& value, InstanceDraft
         valid = set_if_valid(instance.log_commands, read_bool(value, key, errors));
     } else if (key == "passive_to_server") {
         valid = set_if_valid(instance.passive_to_server, read_bool(value, key, errors));
+    } else if (key == "relay") {
+        valid = set_if_valid(instance.relay, read_relay(value, errors));
+    } else if (key == "relay_pipe_size") {
+        valid = set_if_valid(instance.relay_pipe_size,
+                             read_int(value, key, kMinRelayPipeSize, kMaxRelayPipeSize, errors));
     } else if (key == "log_level") {
         valid = set_if_valid(instance.log_level, read_log_level(value, key, errors));
     } else {
         return false;
     }
     draft.marks[key] = value.Mark();
+    draft.own.insert(key);
     if (!valid) {
         draft.invalid.insert(key);
     }
@@ -197,6 +215,7 @@ bool read_identity(const std::string& key, const YAML::Node& value, InstanceDraf
         return false;
     }
     draft.marks[key] = value.Mark();
+    draft.own.insert(key);
     if (!valid) {
         draft.invalid.insert(key);
     }
@@ -222,12 +241,14 @@ void read_defaults(const YAML::Node& map, InstanceDraft& defaults, ErrorList& er
                 std::find(kGlobalKeys.begin(), kGlobalKeys.end(), key) != kGlobalKeys.end();
             report_unknown_key(key_node, key, kSettingKeys, global ? "'global'" : "", errors);
         });
+    check_relay(defaults, errors);
 }
 
 InstanceDraft read_instance(const YAML::Node& map, const InstanceDraft& defaults,
                             ErrorList& errors) {
     InstanceDraft draft = defaults;
     draft.at = map.Mark();
+    draft.own.clear();
     std::vector<std::string_view> known(kIdentityKeys.begin(), kIdentityKeys.end());
     known.insert(known.end(), kSettingKeys.begin(), kSettingKeys.end());
     for_each_entry(

@@ -25,6 +25,11 @@ std::vector<std::string> worker_argv(const GlobalSettings& global, const Instanc
     if (instance.passive_to_server) {
         argv.emplace_back("--passive-to-server");
     }
+    // The worker refuses a pipe size with the copy relay.
+    argv.insert(argv.end(), {"--relay", std::string(to_string(instance.relay))});
+    if (instance.relay == Relay::splice) {
+        argv.insert(argv.end(), {"--relay-pipe-size", std::to_string(instance.relay_pipe_size)});
+    }
     if (instance.anonymous_only) {
         argv.emplace_back("-A");
     }

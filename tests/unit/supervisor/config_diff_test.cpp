@@ -43,6 +43,7 @@ TEST(ConfigDiff, WhatCountsAsAChange) {
             R"({name: a, listen: "127.0.0.1:8021", public: 198.18.0.1, interface: em0, backend: 198.19.0.1, max_sessions: 7})",
             R"({name: a, listen: "127.0.0.1:8021", public: 198.18.0.1, interface: em0, backend: 198.19.0.1, log_commands: true})",
             R"({name: a, listen: "127.0.0.1:8021", public: 198.18.0.1, interface: em0, backend: 198.19.0.1, passive_ports: 50000-50100})",
+            R"({name: a, listen: "127.0.0.1:8021", public: 198.18.0.1, interface: em0, backend: 198.19.0.1, relay: copy})",
             R"({name: a, listen: "127.0.0.1:8021", public: 198.18.0.1, interface: em1, backend: 198.19.0.1})",
             R"({name: a, listen: "127.0.0.1:8021", public: "198.18.0.1:2121", interface: em0, backend: 198.19.0.1})",
             R"({name: a, listen: "0.0.0.0:8021", public: 198.18.0.1, interface: em0, backend: 198.19.0.1})",
@@ -56,6 +57,22 @@ TEST(ConfigDiff, WhatCountsAsAChange) {
         EXPECT_EQ(diff_configs(before, load_ok(yaml)), (ConfigDiff{{"b", "c"}, {"a"}, {}, {}}))
             << a_line;
     }
+}
+
+TEST(ConfigDiff, RelayPipeSizeChangeRestarts) {
+    if (!kSpliceAvailable) {
+        GTEST_SKIP() << "splice(2) exists only on Linux";
+    }
+    const Config before = load_ok(kBase);
+    const Config after = load_ok(R"(
+global: {firewall: pf}
+instances:
+  - {name: a, listen: "127.0.0.1:8021", public: 198.18.0.1, interface: em0, backend: 198.19.0.1, relay_pipe_size: 1048576}
+  - {name: b, listen: "127.0.0.1:8022", public: 198.18.0.2, interface: em0, backend: 198.19.0.2, relay: splice, relay_pipe_size: 262144}
+  - {name: c, listen: "127.0.0.1:8023", public: 198.18.0.3, interface: em0, backend: 198.19.0.3}
+)");
+    // b only writes the defaults out: same worker, nothing to restart.
+    EXPECT_EQ(diff_configs(before, after), (ConfigDiff{{"b", "c"}, {"a"}, {}, {}}));
 }
 
 TEST(ConfigDiff, GlobalSettingsThatReachEveryWorker) {

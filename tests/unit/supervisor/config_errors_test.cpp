@@ -7,6 +7,7 @@
 
 namespace {
 
+using supervisor::kSpliceAvailable;
 using supervisor_test::load_errors;
 using Lines = std::vector<std::string>;
 
@@ -204,7 +205,7 @@ instances: []
                      "test.yaml:3:3: unknown key 'worker_binary' here (it belongs in 'global')",
                      "test.yaml:4:3: unknown key 'colour' (known keys: mode, interface, source, "
                      "max_sessions, idle_timeout, data_timeout, passive_ports, anonymous_only, "
-                     "log_commands, passive_to_server or log_level)"}));
+                     "log_commands, passive_to_server, relay, relay_pipe_size or log_level)"}));
 }
 
 TEST(ConfigErrors, SettingsWithoutEffect) {
@@ -214,6 +215,77 @@ TEST(ConfigErrors, SettingsWithoutEffect) {
                      "test.yaml:3:3: 'pf_syntax' has no effect unless firewall: pf"}));
     // A bad firewall value is one error, not three.
     EXPECT_EQ(load_errors("global: {firewall: pff, rules_file: /x}\ninstances: []\n").size(), 1u);
+}
+
+TEST(ConfigErrors, BadRelayValues) {
+    EXPECT_EQ(
+        load_errors(R"(defaults:
+  relay: zerocopy
+  relay_pipe_size: 4095
+instances:
+  - {name: a, listen: "127.0.0.1:8021", backend: h, relay_pipe_size: 67108865}
+  - {name: b, listen: "127.0.0.1:8022", backend: h, relay_pipe_size: 1m}
+  - {name: c, listen: "127.0.0.1:8023", backend: h, relay: Copy}
+  - {name: d, listen: "127.0.0.1:8024", backend: h, relay: [copy]}
+  - {name: e, listen: "127.0.0.1:8025", backend: h, relai: copy}
+)"),
+        (Lines{
+            R"(test.yaml:2:10: 'relay': "zerocopy" is not one of splice or copy)",
+            R"(test.yaml:3:20: 'relay_pipe_size': "4095" is not a number in 4096..67108864)",
+            R"(test.yaml:5:70: 'relay_pipe_size': "67108865" is not a number in 4096..67108864)",
+            R"(test.yaml:6:70: 'relay_pipe_size': "1m" is not a number in 4096..67108864)",
+            R"(test.yaml:7:60: 'relay': "Copy" is not one of splice or copy)",
+            "test.yaml:8:60: 'relay' must be a single value, not a list (quote an IPv6 address "
+            R"(in brackets: "[::1]:8021"))",
+            "test.yaml:9:53: unknown key 'relai' (did you mean 'relay'?)",
+        }));
+}
+
+TEST(ConfigErrors, RelayPipeSizeNeedsSplice) {
+    EXPECT_EQ(load_errors(R"(defaults:
+  relay: copy
+instances:
+  - {name: a, listen: "127.0.0.1:8021", backend: h, relay_pipe_size: 65536}
+  - name: b
+    listen: 127.0.0.1:8022
+    backend: h
+    relay: copy
+    relay_pipe_size: 65536
+)"),
+              (Lines{"test.yaml:4:70: 'relay_pipe_size' has no effect with 'relay': copy (line 2): "
+                     "only splice uses a pipe",
+                     "test.yaml:9:22: 'relay_pipe_size' has no effect with 'relay': copy (line 8): "
+                     "only splice uses a pipe"}));
+    // Both in 'defaults': one error, however many instances inherit them.
+    EXPECT_EQ(load_errors(R"(defaults: {relay: copy, relay_pipe_size: 65536}
+instances:
+  - {name: a, listen: "127.0.0.1:8021", backend: h}
+  - {name: b, listen: "127.0.0.1:8022", backend: h}
+)"),
+              (Lines{"test.yaml:1:42: 'relay_pipe_size' has no effect with 'relay': copy (line "
+                     "1): only splice uses a pipe"}));
+    // A bad relay is reported alone, not as a conflict too.
+    EXPECT_EQ(load_errors(R"(instances:
+  - {name: a, listen: "127.0.0.1:8021", backend: h, relay: cp, relay_pipe_size: 65536}
+)"),
+              (Lines{R"(test.yaml:2:60: 'relay': "cp" is not one of splice or copy)"}));
+}
+
+TEST(ConfigErrors, RelaySpliceOnlyOnLinux) {
+    const char* yaml = R"(instances:
+  - {name: a, listen: "127.0.0.1:8021", backend: h, relay: splice}
+  - {name: b, listen: "127.0.0.1:8022", backend: h, relay_pipe_size: 65536}
+)";
+    if (kSpliceAvailable) {
+        supervisor_test::load_ok(yaml);
+    } else {
+        EXPECT_EQ(load_errors(yaml),
+                  (Lines{"test.yaml:2:60: 'relay': splice(2) exists only on Linux (use relay: "
+                         "copy)",
+                         "test.yaml:3:70: 'relay_pipe_size' has no effect with 'relay': copy (the "
+                         "default here: splice(2) exists only on Linux): only splice uses a "
+                         "pipe"}));
+    }
 }
 
 TEST(ConfigErrors, PassiveRangeMustNotCoverAListenPort) {

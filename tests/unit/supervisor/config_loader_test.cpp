@@ -94,6 +94,7 @@ instances:
     anonymous_only: true
     log_commands: yes
     passive_to_server: on
+    relay: copy
     log_level: 7
 )");
     ASSERT_EQ(config.instances.size(), 1u);
@@ -116,7 +117,21 @@ instances:
     EXPECT_TRUE(instance.anonymous_only);
     EXPECT_TRUE(instance.log_commands);
     EXPECT_TRUE(instance.passive_to_server);
+    EXPECT_EQ(instance.relay, Relay::copy);
     EXPECT_EQ(instance.log_level, LogLevel::debug);
+}
+
+TEST(ConfigLoader, ReadsRelayPipeSize) {
+    if (!kSpliceAvailable) {
+        GTEST_SKIP() << "splice(2) exists only on Linux";
+    }
+    const Config config = load_ok(R"(
+instances:
+  - {name: a, listen: 127.0.0.1:8021, backend: h, relay: splice, relay_pipe_size: 1048576}
+)");
+    ASSERT_EQ(config.instances.size(), 1u);
+    EXPECT_EQ(config.instances[0].relay, Relay::splice);
+    EXPECT_EQ(config.instances[0].relay_pipe_size, 1048576);
 }
 
 TEST(ConfigLoader, InstanceDefaults) {
@@ -141,6 +156,8 @@ instances:
     EXPECT_FALSE(instance.anonymous_only);
     EXPECT_FALSE(instance.log_commands);
     EXPECT_FALSE(instance.passive_to_server);
+    EXPECT_EQ(instance.relay, kSpliceAvailable ? Relay::splice : Relay::copy);
+    EXPECT_EQ(instance.relay_pipe_size, 262144);
     EXPECT_EQ(instance.log_level, LogLevel::notice);
 }
 
