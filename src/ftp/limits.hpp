@@ -15,5 +15,9 @@ inline constexpr std::size_t kMaxCommandLine = 1024;
 // paths and STAT output on the control connection; 8 KiB covers what real
 // servers send while still bounding the buffer.
 inline constexpr std::size_t kMaxReplyLine = 8192;
+// What a session's reply buffer starts with; it doubles toward kMaxReplyLine
+// only for a longer line. Replies are short (a greeting, "200 ..."), and an
+// idle session's memory is mostly its buffers (docs/performance.md).
+inline constexpr std::size_t kInitialReplyBuffer = 1024;
 
 }  // namespace ftp

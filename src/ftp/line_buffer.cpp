@@ -5,11 +5,22 @@
 
 namespace ftp {
 
-LineBuffer::LineBuffer(std::size_t capacity)
-    : data_(std::make_unique<char[]>(capacity)), capacity_(capacity) {
+LineBuffer::LineBuffer(std::size_t capacity, std::size_t initial)
+    : capacity_(capacity), allocated_(initial == 0 || initial > capacity ? capacity : initial) {
     // A zero-capacity buffer could never make progress; that is a programming
     // error caught at start-up, not a runtime condition.
     if (capacity == 0) throw std::invalid_argument("LineBuffer capacity must be at least 1");
+    data_ = std::make_unique_for_overwrite<char[]>(allocated_);
+}
+
+void LineBuffer::grow() {
+    const std::size_t size = allocated_ * 2 < capacity_ ? allocated_ * 2 : capacity_;
+    auto bigger = std::make_unique_for_overwrite<char[]>(size);
+    std::memcpy(bigger.get(), data_.get() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+    data_ = std::move(bigger);
+    allocated_ = size;
 }
 
 std::span<char> LineBuffer::prepare() {
@@ -20,6 +31,9 @@ std::span<char> LineBuffer::prepare() {
         end_ -= begin_;
         begin_ = 0;
     }
+    // Full storage with no line end: the line is longer than the storage so
+    // far. Grow toward capacity before anything else.
+    if (end_ == allocated_ && allocated_ < capacity_) grow();
     // Full only if the caller skipped next() (it must drain next() until
     // nullopt before reading again). Rather than return no space, drain here:
     // a full buffer always yields a line or an overlong report, so this ends.
@@ -30,12 +44,12 @@ std::span<char> LineBuffer::prepare() {
         end_ -= begin_;
         begin_ = 0;
     }
-    return {data_.get() + end_, capacity_ - end_};
+    return {data_.get() + end_, allocated_ - end_};
 }
 
 void LineBuffer::commit(std::size_t n) {
     // Clamp rather than overrun if the caller miscounts.
-    end_ += n < capacity_ - end_ ? n : capacity_ - end_;
+    end_ += n < allocated_ - end_ ? n : allocated_ - end_;
 }
 
 std::optional<LineBuffer::Line> LineBuffer::next() {

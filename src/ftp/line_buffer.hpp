@@ -1,9 +1,12 @@
-// A fixed-capacity buffer that splits a byte stream into lines.
+// A bounded buffer that splits a byte stream into lines.
 //
 // Why not asio::streambuf + read_until: it grows on demand and reallocates per
 // read; a session here owns two of these for its whole life and never
-// allocates per line. A line longer than the capacity is reported once, as
-// overlong, and the rest of it (up to the next LF) is discarded.
+// allocates per line. The storage starts at `initial` bytes and doubles, up
+// to `capacity`, only when a single line does not fit: nearly every FTP line
+// is short, and an idle session should not hold 8 KiB for the rare long
+// reply. A line longer than the capacity is reported once, as overlong, and
+// the rest of it (up to the next LF) is discarded.
 #pragma once
 
 #include <cstddef>
@@ -17,7 +20,9 @@ namespace ftp {
 class LineBuffer {
   public:
     // capacity: the longest line accepted, line terminator included.
-    explicit LineBuffer(std::size_t capacity);
+    // initial: the storage allocated at first (0 or more than capacity: all
+    // of capacity at once).
+    explicit LineBuffer(std::size_t capacity, std::size_t initial = 0);
 
     struct Line {
         // The line without its terminator (CRLF or a bare LF). For an overlong
@@ -39,10 +44,15 @@ class LineBuffer {
 
     // Bytes received but not yet returned as part of a line.
     std::size_t pending() const { return end_ - begin_; }
+    // Bytes of storage held now (initial..capacity).
+    std::size_t allocated() const { return allocated_; }
 
   private:
+    void grow();
+
     std::unique_ptr<char[]> data_;
     std::size_t capacity_;
+    std::size_t allocated_;
     std::size_t begin_ = 0;    // first unconsumed byte
     std::size_t end_ = 0;      // one past the last filled byte
     std::size_t scanned_ = 0;  // bytes after begin_ already searched for LF

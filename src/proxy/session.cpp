@@ -22,7 +22,7 @@ Session::Session(asio::io_context& io, const Settings& settings, tcp::socket cli
       on_end_(std::move(on_end)),
       writer_(client_),
       client_in_(ftp::kMaxCommandLine),
-      server_in_(ftp::kMaxReplyLine),
+      server_in_(ftp::kMaxReplyLine, ftp::kInitialReplyBuffer),
       idle_timer_(io) {
     error_code ignored;
     // ftplib and others send ABOR as urgent data; without this the kernel

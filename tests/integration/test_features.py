@@ -2,6 +2,7 @@
 pipelining, multi-line replies, FEAT filtering of TLS, ABOR."""
 import hashlib
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -150,6 +151,37 @@ def test_relay_without_pipe_budget(make_route, big, logdir, diag):
     warnings = [line for line in text.splitlines()
                 if " warning: relay pipe has " in line and "fs.pipe-user-pages-soft" in line]
     assert len(warnings) == 1, f"one small-pipe warning per worker, not {warnings}"
+
+
+# ------------------------------------------------------------ long reply lines
+
+@pytest.mark.parametrize("server", ["pyftpdlib", "vsftpd"])
+def test_long_reply_lines_whole(server, make_route):
+    """Reply lines longer than the proxy's initial reply buffer (1 KiB; it
+    grows toward the 8 KiB limit) arrive byte for byte: PWD inside a deep
+    directory, compared with the server's own answer."""
+    route = make_route(server, "v4")
+    srv = route.server
+    parts = [f"{i:02d}" + "d" * 198 for i in range(14)]   # 14 x 200 bytes: about 2.8 KiB
+    deep = srv.pub.joinpath(*parts)
+    deep.mkdir(parents=True, exist_ok=True)
+    try:
+        # One component per CWD: a command line is limited (1024 bytes).
+        with Raw(srv.addr, srv.port, net.ADDR["v4"]["client"]) as d:   # the server itself
+            d.banner()
+            d.login(srv.user, srv.password)
+            assert all(d.cmd("CWD " + p).code == 250 for p in ["pub"] + parts)
+            want = d.cmd("PWD")
+        assert want.code == 257 and len(want.lines[0]) > 2048, want.lines
+        with raw_route(route) as r:
+            r.login(srv.user, srv.password)
+            assert all(r.cmd("CWD " + p).code == 250 for p in ["pub"] + parts)
+            got = r.cmd("PWD")
+            assert got.lines == want.lines
+            assert r.cmd("NOOP").code == 200
+    finally:
+        shutil.rmtree(srv.pub / parts[0], ignore_errors=True)
+
 
 
 # ------------------------------------------------------------ pipelining

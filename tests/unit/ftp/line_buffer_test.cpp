@@ -137,6 +137,40 @@ TEST(LineBuffer, ResultDoesNotDependOnChunking) {
     }
 }
 
+// A buffer that starts small and grows splits exactly like a fixed one, for
+// every chunking, and its storage never exceeds the capacity.
+TEST(LineBuffer, GrowingStorageSplitsLikeFixed) {
+    const std::string input = "USER a\r\n\r\n" + std::string(40, 'y') + "\nPASS b\n" +
+                              std::string(16, 'z') + "\r\nPORT 10,0,0,1,4,1\r\nLIST\r\n";
+    const Lines whole = feed(16, input);
+    for (const std::size_t initial : {1u, 2u, 3u, 5u, 8u}) {
+        for (std::size_t chunk = 1; chunk <= 17; ++chunk) {
+            ftp::LineBuffer buffer(16, initial);
+            EXPECT_EQ(feed(buffer, input, chunk), whole)
+                << "initial " << initial << " chunk " << chunk;
+            EXPECT_LE(buffer.allocated(), 16u);
+        }
+    }
+}
+
+TEST(LineBuffer, StorageGrowsOnlyForALongLine) {
+    ftp::LineBuffer buffer(8192, 1024);
+    EXPECT_EQ(buffer.allocated(), 1024u);
+    // Short lines, many of them, in reads as large as the buffer allows: no growth.
+    std::string replies;
+    for (int i = 0; i < 200; ++i) replies += "200 NOOP ok\r\n";
+    EXPECT_EQ(feed(buffer, replies, 100000).size(), 200u);
+    EXPECT_EQ(buffer.allocated(), 1024u);
+    // One 3000-byte line: whole, in a buffer grown to 4096 (doubling), not 8192.
+    const std::string path(2990, 'p');
+    EXPECT_EQ(feed(buffer, "257 \"" + path + "\"\r\n", 700), (Lines{line("257 \"" + path + "\"")}));
+    EXPECT_EQ(buffer.allocated(), 4096u);
+    // Longer than the capacity: overlong, as with a fixed buffer.
+    EXPECT_EQ(feed(buffer, std::string(9000, 'x') + "\r\n226 ok\r\n", 1000),
+              (Lines{overlong(std::string(8192, 'x')), line("226 ok")}));
+    EXPECT_EQ(buffer.allocated(), 8192u);
+}
+
 TEST(LineBuffer, PrepareIsNeverEmpty) {
     ftp::LineBuffer buffer(4);
     std::span<char> space = buffer.prepare();
