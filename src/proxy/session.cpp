@@ -133,6 +133,16 @@ awaitable<void> Session::client_loop() {
         auto space = client_in_.prepare();
         std::size_t n = co_await client_.async_read_some(asio::buffer(space.data(), space.size()),
                                                          with_error(error));
+        if (error == asio::error::eof && !pending_.empty()) {
+            // A client that half-closes right after its last command (a
+            // script: printf 'USER ...\r\nPWD\r\n' | nc -N) still reads the
+            // replies due. The session ends once the last of them is relayed
+            // (pop_pending), or by the idle timeout.
+            spdlog::debug("{} client half-closed; {} repl{} still due", tag_, pending_.size(),
+                          pending_.size() == 1 ? "y" : "ies");
+            client_closed_ = true;
+            break;
+        }
         if (error) {
             end(error == asio::error::eof ? "client closed" : "client error: " + error.message());
             break;

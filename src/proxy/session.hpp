@@ -47,6 +47,7 @@ class Session : public std::enable_shared_from_this<Session> {
         ActivePort,      // client PORT/EPRT, server got our PORT/EPRT
         Transfer,        // RETR/STOR/LIST...: completion waits for the data
         Quit,
+        Rein,   // accepted: the proxy's own session state is reset too
         Local,  // not a server reply: the proxy's own, in order
     };
     struct Pending {
@@ -116,6 +117,7 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::steady_timer idle_timer_;
     std::chrono::steady_clock::time_point last_activity_;
     bool epsv_all_ = false;
+    bool client_closed_ = false;  // EOF from the client with replies still due
     bool ended_ = false;
     bool server_writing_ = false;  // an async_write to the server is in flight
 };

@@ -53,6 +53,9 @@ awaitable<void> Session::handle_command(const ftp::Command& command) {
         case Verb::Quit:
             co_await forward(command, Expect::Quit);
             co_return;
+        case Verb::Rein:
+            co_await forward(command, Expect::Rein);
+            co_return;
         default:
             break;
     }

@@ -36,6 +36,8 @@ void Session::pop_pending() {
         reply_to_client(pending_.front().text);
         pending_.pop_front();
     }
+    // The client half-closed and has now had every reply it was due.
+    if (client_closed_ && pending_.empty()) end("client closed");
 }
 
 awaitable<void> Session::handle_reply_line(const ftp::ReplyLine& reply, std::string_view line) {
@@ -72,6 +74,17 @@ awaitable<void> Session::handle_reply_line(const ftp::ReplyLine& reply, std::str
                     channel->state() != DataChannel::State::Waiting)
                     co_await channel->wait_server_data_delivered();
                 channel->close();
+            }
+            reply_to_client(line);
+            break;
+        case Expect::Rein:
+            // RFC 959: REIN resets "all parameters" to what a new connection
+            // has. EPSV ALL and a prepared data connection are state the proxy
+            // keeps for the server, so they go too, but only once the server
+            // has accepted (vsftpd answers 502 and keeps everything).
+            if (final && reply.code >= 200 && reply.code < 300) {
+                epsv_all_ = false;
+                if (channel_) replace_channel(nullptr);
             }
             reply_to_client(line);
             break;

@@ -13,6 +13,7 @@ namespace {
 // After an accept error such as EMFILE the listener stays readable; retrying
 // at once would spin. Wait this long, then try again.
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+constexpr std::chrono::seconds kAcceptLogInterval{10};
 // SIGTERM: sessions get a 421 and this long to flush it before exit.
 constexpr std::chrono::seconds kShutdownGrace{5};
 
@@ -40,11 +41,23 @@ awaitable<void> Worker::accept_loop() {
         tcp::socket socket = co_await listener_.async_accept(with_error(error));
         if (error == asio::error::operation_aborted || draining_ || stopping_) break;
         if (error) {
-            spdlog::error("accept failed: {}; retrying in {} ms", error.message(),
-                          kAcceptRetryDelay.count());
+            // Out of descriptors the failure repeats ten times a second: the
+            // log says it at once, then at most every kAcceptLogInterval.
+            const auto now = std::chrono::steady_clock::now();
+            if (accept_failures_++ == 0 || now - last_accept_log_ >= kAcceptLogInterval) {
+                spdlog::error("accept failed: {}; retrying every {} ms ({} failure{} so far)",
+                              error.message(), kAcceptRetryDelay.count(), accept_failures_,
+                              accept_failures_ == 1 ? "" : "s");
+                last_accept_log_ = now;
+            }
             retry_timer_.expires_after(kAcceptRetryDelay);
             co_await retry_timer_.async_wait(with_error(error));
             continue;
+        }
+        if (accept_failures_ > 0) {
+            spdlog::warn("accepting again after {} failed accept{}", accept_failures_,
+                         accept_failures_ == 1 ? "" : "s");
+            accept_failures_ = 0;
         }
         if (static_cast<int>(sessions_.size()) >= max_sessions_) {
             refuse(std::move(socket));

@@ -47,6 +47,8 @@ class Worker {
     std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;
     std::uint64_t next_id_ = 1;
     std::uint64_t refused_ = 0;
+    std::uint64_t accept_failures_ = 0;  // in a row, for the rate-limited log
+    std::chrono::steady_clock::time_point last_accept_log_;
     std::function<void()> on_finished_;
     bool draining_ = false;
     bool stopping_ = false;

@@ -176,7 +176,7 @@ def make_route(request, servers, workdir, diag):
     logdir.mkdir(parents=True, exist_ok=True)
 
     def make(kind, client_family, server_family=None, extra=(), tls=False, backend=None,
-             force_proxy=False, name=None):
+             force_proxy=False, name=None, prefix=()):
         server_family = server_family or client_family
         srv = servers.get(kind, server_family, tls=tls)
         diag.append(lambda s=srv: (f"{s.name} log", s.diagnostics()))
@@ -184,7 +184,8 @@ def make_route(request, servers, workdir, diag):
             if client_family != server_family:
                 pytest.skip("mixed families need the proxy; " + direct_reason())
             return Route(srv, client_family)
-        p = Proxy(srv, client_family, logdir, extra=extra, backend=backend, name=name)
+        p = Proxy(srv, client_family, logdir, extra=extra, backend=backend, name=name,
+                  prefix=prefix)
         made.append(p)
         diag.append(lambda p=p: (f"{p.name} stderr (tail)", p.diagnostics()))
         p.start()

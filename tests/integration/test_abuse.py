@@ -2,6 +2,7 @@
 keeps serving others afterwards (every test ends with a clean session
 through the same proxy while the abusive one is still open)."""
 import hashlib
+import os
 import re
 import signal
 import subprocess
@@ -414,6 +415,105 @@ def test_epsv_argument_refused(cid, fam, cmd, want, make_route):
     with session(route) as r:
         assert r.cmd(cmd).lines == [want]
         assert not route.server.seen_since(mark).data_setup_verbs()
+        assert r.cmd("NOOP").code == 200
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def fill_descriptors(route):
+    """Opens logged-in sessions (two descriptors each: client and server)
+    until the worker accepts no more. Returns them, or None when the worker
+    was left with exactly one descriptor (accepted, but no server socket:
+    421): the caller then tries a limit of the other parity."""
+    held = []
+    for _ in range(200):
+        r = Raw(route.host, route.port, route.client_addr, timeout=2.0)
+        try:
+            first = r.reply()
+        except Exception:
+            r.close()   # not accepted within 2 s: out of descriptors
+            return held
+        if first.code != 220:
+            r.close()
+            for h in held:
+                h.close()
+            assert first.code == 421 and "Too many open files" in first.last, first.lines
+            return None
+        r.login(route.server.user, route.server.password)
+        held.append(r)
+    pytest.fail("the worker never ran out of descriptors")
+
+
+@pytest.mark.proxy_only
+def test_accept_survives_emfile_without_spinning(make_route):
+    """Out of descriptors, the accept loop waits and retries instead of
+    spinning on the still-readable listener, says why in the log once, and
+    serves clients again once descriptors are free."""
+    for limit in (64, 65):   # one of the two leaves no descriptor at all
+        route = make_route("pyftpdlib", "v4", name=f"proxy-nofile-{limit}",
+                           prefix=("prlimit", f"--nofile={limit}:{limit}", "--"))
+        held = fill_descriptors(route)
+        if held is not None:
+            break
+    else:
+        pytest.fail("neither descriptor limit left the worker with none free")
+    pid = route.proxy.proc.pid
+    try:
+        waiting = net.connect(route.host, route.port, source=route.client_addr)
+        try:
+            cpu0 = cpu_seconds(pid)
+            time.sleep(2.0)
+            used = cpu_seconds(pid) - cpu0
+            # A spinning loop burns a whole core (about 2 s here); retrying
+            # every 100 ms costs a few milliseconds.
+            assert used < 0.5, f"the worker used {used:.2f} s of CPU in 2 s at EMFILE"
+            log = route.proxy.stderr_text()
+            # Said once, not ten times a second (the next one after 10 s).
+            assert log.count("accept failed: Too many open files") == 1, log
+            for _ in range(2):
+                quitting = held.pop()
+                quitting.send("QUIT\r\n")
+                assert quitting.reply().code == 221
+                assert quitting.wait_closed(), "the proxy did not close the QUIT session"
+                quitting.close()
+            # The waiting client is answered: served, or, if a retry took it
+            # while only one descriptor was free, told why. Never left hanging.
+            waiting.settimeout(10)
+            first = waiting.recv(1024)
+            assert first.startswith(b"220") or (
+                first.startswith(b"421") and b"Too many open files" in first), first
+            # With descriptors free, a new client is served.
+            with session(route, login=False) as fresh:
+                assert fresh.cmd("NOOP").code == 200
+            assert re.search(r"accepting again after \d+ failed accepts",
+                             route.proxy.stderr_text())
+        finally:
+            waiting.close()
+    finally:
+        for r in held:
+            r.close()
+
+
+@pytest.mark.parametrize("server", ["pyftpdlib", "vsftpd"])
+def test_rein_resets_epsv_all_only_when_accepted(server, make_route):
+    """REIN resets all parameters (RFC 959), and EPSV ALL is one the proxy
+    keeps: after a REIN the server accepted, PASV works again; after one it
+    refused (vsftpd: 502), EPSV ALL still holds."""
+    route = make_route(server, "v4")
+    with session(route) as r:
+        assert r.cmd("EPSV ALL").lines == ["200 EPSV ALL accepted."]
+        assert r.cmd("PASV").lines == ["503 Only EPSV is allowed after EPSV ALL."]
+        rein = r.cmd("REIN")
+        if server == "pyftpdlib":
+            assert rein.lines == ["230 Ready for new user."]
+            r.login(route.server.user, route.server.password)
+            assert r.cmd("PASV").code == 227
+        else:
+            assert rein.code == 502, rein.lines
+            assert r.cmd("PASV").lines == ["503 Only EPSV is allowed after EPSV ALL."]
         assert r.cmd("NOOP").code == 200
 
 

@@ -184,6 +184,30 @@ def test_long_reply_lines_whole(server, make_route):
 
 
 
+# ------------------------------------------------------------ half-close
+
+@pytest.mark.parametrize("server", ["pyftpdlib", "vsftpd"])
+@pytest.mark.parametrize("quit", [True, False], ids=["with-quit", "without-quit"])
+def test_client_half_close_gets_every_reply(server, quit, make_route):
+    """A script that sends its commands and half-closes at once (printf ... |
+    nc -N) still receives every reply, in order, then the end of stream."""
+    route = make_route(server, "v4")
+    srv = route.server
+    commands = f"USER {srv.user}\r\nPASS {srv.password}\r\nPWD\r\nTYPE I\r\n"
+    if quit:
+        commands += "QUIT\r\n"
+    sock = net.connect(route.host, route.port, source=route.client_addr)
+    try:
+        sock.sendall(commands.encode())
+        sock.shutdown(socket.SHUT_WR)
+        text = recv_all(sock, timeout=15).decode(errors="replace")
+    finally:
+        sock.close()
+    codes = [line[:3] for line in text.split("\r\n") if line[:3].isdigit() and line[3:4] == " "]
+    want = ["220", "331", "230", "257", "200"] + (["221"] if quit else [])
+    assert codes == want, text
+
+
 # ------------------------------------------------------------ pipelining
 
 @pytest.mark.parametrize("server", ["pyftpdlib", "vsftpd"])

@@ -37,7 +37,7 @@ class Proxy:
     """
 
     def __init__(self, server, client_family, logdir, extra=(), name=None,
-                 backend=None):
+                 backend=None, prefix=()):
         self.server = server
         self.client_family = client_family
         self.listen = net.ADDR[client_family]["listen"]
@@ -46,13 +46,15 @@ class Proxy:
         self.backend = backend or (server.addr, server.port)
         self.source = net.ADDR[net.family_of(self.backend[0])]["source"]
         self.extra = [str(e) for e in extra]
+        # a command the proxy runs under, e.g. ("prlimit", "--nofile=64:64", "--")
+        self.prefix = [str(e) for e in prefix]
         self.name = name or f"proxy-{client_family}-to-{net.family_of(self.backend[0])}"
         self.log_path = Path(logdir) / f"{self.name}.stderr"
         self.proc = None
         self.exit_code = None
 
     def argv(self):
-        return [PROXY_BIN, "-d", "-D", "7", "-v",
+        return self.prefix + [PROXY_BIN, "-d", "-D", "7", "-v",
                 "-R", self.backend[0], "-P", self.backend[1],
                 "-b", self.listen, "-p", self.port, "-a", self.source] + self.extra
 
