@@ -17,6 +17,7 @@
 #include "proxy/net.hpp"
 #include "proxy/options.hpp"
 #include "proxy/privileges.hpp"
+#include "proxy/supervisor_watch.hpp"
 #include "proxy/worker.hpp"
 
 #ifndef IPV6_TRANSPARENT
@@ -146,6 +147,7 @@ Settings make_settings(const Options& options, asio::io_context& io) {
 }
 
 int run(const std::vector<std::string>& args) {
+    const pid_t parent = ::getppid();  // ftpproxyd, when started with --control-fd
     Options options = parse_options(args);
     common::setup_logging(options.debug ? common::LogTarget::Stderr : common::LogTarget::Syslog,
                           options.log_level, "ftp-proxy");
@@ -196,6 +198,7 @@ int run(const std::vector<std::string>& args) {
         if (control) control->close();
     });
     worker.start();
+    if (options.control_fd) drain_when_supervisor_dies(parent);
     io.run();
     firewall->shutdown();
     spdlog::info("exiting");

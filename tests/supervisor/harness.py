@@ -241,6 +241,7 @@ class Daemon:
     # --- process
     def start(self, wait_running=True):
         self.write_config()
+        self.notify.messages.clear()  # a READY=1 of an earlier process is not this one's
         env = dict(os.environ, NOTIFY_SOCKET=self.notify.name)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(

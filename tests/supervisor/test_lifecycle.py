@@ -117,13 +117,20 @@ def test_stop_start_restart(make_daemon, backend):
     wait_until(lambda: not daemon.status()["old_workers"], 15, "the old worker to exit")
 
 
-def test_drain_lets_sessions_finish_and_refuses_new_ones(make_daemon, backend):
+def paused_download(make_daemon):
+    """One instance with one download paused in the middle:
+    (daemon, port, transfer, worker pid)."""
     daemon = make_daemon(1)
     port = daemon.port("ftp01")
     transfer = PausedDownload(port)
     transfer.start_and_pause()
     pid = daemon.instance_status("ftp01")["pid"]
     wait_until(lambda: daemon.instance_status("ftp01")["sessions"] == 1, 10, "1 session")
+    return daemon, port, transfer, pid
+
+
+def test_drain_lets_sessions_finish_and_refuses_new_ones(make_daemon, backend):
+    daemon, port, transfer, pid = paused_download(make_daemon)
 
     result = daemon.ctl("drain", "ftp01")
     assert result.returncode == 0, result
@@ -178,6 +185,31 @@ def test_sigterm_drains_then_removes_what_it_created(make_daemon, backend, workd
     assert not os.path.exists(os.path.dirname(daemon.socket)), "runtime_dir it created"
     listed = __import__("subprocess").run(["nft", "list", "tables"], capture_output=True, text=True)
     assert "ftpproxy" not in listed.stdout
+
+
+def test_workers_of_a_killed_supervisor_drain_and_free_their_ports(make_daemon, backend):
+    """ftpproxyd killed with SIGKILL outside systemd: its workers finish the
+    sessions they have, stop listening at once, and exit; a new ftpproxyd on
+    the same configuration binds the same ports and serves."""
+    daemon, port, transfer, worker = paused_download(make_daemon)
+
+    daemon.proc.kill()
+    daemon.proc.wait(10)
+
+    def refused():
+        try:
+            socket.create_connection((LISTEN, port), timeout=2).close()
+            return False
+        except ConnectionRefusedError:
+            return True
+    wait_until(refused, 10, "the orphaned worker to close its listener")
+    assert pid_alive(worker), "the worker must keep its running session"
+    assert sha256(transfer.finish()) == sha256(backend.big)
+    wait_until(lambda: not pid_alive(worker), 10, "the orphaned worker to exit")
+
+    daemon.start()
+    assert daemon.instance_status("ftp01")["pid"] != worker
+    assert sha256(download(port)) == sha256(backend.big)
 
 
 def test_second_daemon_on_the_same_socket_is_refused(make_daemon):
