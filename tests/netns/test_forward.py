@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from topology import ADDR, Topology
-from world import wait_for
+from world import DATA_MODE_IDS, DATA_MODES, wait_for
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -97,14 +97,7 @@ def ftplib_run(world, fam, mode, op, path, honour=False, upload=None):
     return json.loads(done.stdout)
 
 
-# Only a 227 carries an address, so only PASV has a client that honours it.
-CASES = [("v4", "PASV", True), ("v4", "PASV", False), ("v4", "EPSV", False),
-         ("v4", "PORT", False), ("v4", "EPRT", False), ("v6", "EPSV", False),
-         ("v6", "EPRT", False)]
-
-
-@pytest.mark.parametrize("fam,mode,honour", CASES,
-                         ids=[f"{m}-{f}" + ("-honours-227" if h else "") for f, m, h in CASES])
+@pytest.mark.parametrize("fam,mode,honour", DATA_MODES, ids=DATA_MODE_IDS)
 def test_retr_and_stor_through_the_firewall(world, fam, mode, honour, tmp_path):
     """The file crosses intact both ways; the server only ever saw the
     firewall's outside address; the client saw the server's address."""

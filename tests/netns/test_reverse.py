@@ -10,7 +10,8 @@ import os
 import pytest
 
 from topology import ADDR
-from world import World, assert_mode_used, comma_addr, file_sha
+from world import (DATA_MODE_IDS, DATA_MODES, World, assert_mode_used, check_round_trip,
+                   file_sha)
 
 
 @pytest.fixture(scope="module")
@@ -35,28 +36,11 @@ def world(tmp_path_factory):
         w.close()
 
 
-CASES = [("v4", "PASV", True), ("v4", "PASV", False), ("v4", "EPSV", False),
-         ("v4", "PORT", False), ("v4", "EPRT", False), ("v6", "EPSV", False),
-         ("v6", "EPRT", False)]
-
-
-@pytest.mark.parametrize("fam,mode,honour", CASES,
-                         ids=[f"{m}-{f}" + ("-honours-227" if h else "") for f, m, h in CASES])
+@pytest.mark.parametrize("fam,mode,honour", DATA_MODES, ids=DATA_MODE_IDS)
 def test_retr_and_stor_in_reverse_mode(world, fam, mode, honour, tmp_path):
+    # Reverse mode announces the proxy's own (LAN) address in a 227.
     fw = ADDR[fam]["fw_lan"]
-    result = world.ftplib(fam, fw, mode, "retr", "pub/big.bin", honour=honour)
-    assert result["sha256"] == world.sha
-    (verb, reply), = result["replies"]
-    assert verb == mode and reply[:4] == {"PASV": "227 ", "EPSV": "229 "}.get(mode, "200 "), reply
-    if mode == "PASV":
-        # Reverse mode announces the proxy's own (LAN) address.
-        assert comma_addr(fw) in reply, reply
-    upload = tmp_path / "up.bin"
-    upload.write_bytes(os.urandom(3 * 1024 * 1024 + 7))
-    name = f"pub/reverse-{fam}-{mode}-{honour}.bin"
-    result = world.ftplib(fam, fw, mode, "stor", name, upload=upload)
-    assert file_sha(world.root / name) == result["sha256"] == file_sha(upload)
-    assert world.server_peers("pyftpdlib", fam) == {ADDR[fam]["fw_wan"]}
+    check_round_trip(world, fam, fw, mode, honour, tmp_path, "reverse", pasv_addr=fw)
 
 
 # curl against vsftpd through the reverse worker on port 2121: a real client,

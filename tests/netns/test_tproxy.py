@@ -8,13 +8,12 @@ connections as in the redirect variant.
 One worker per family: `-b 127.0.0.1` and `-b ::1`, port 8022, with
 `tproxy ip to 127.0.0.1:8022` / `tproxy ip6 to [::1]:8022`.
 """
-import os
 import re
 
 import pytest
 
 from topology import ADDR
-from world import World, comma_addr, file_sha
+from world import DATA_MODE_IDS, DATA_MODES, World, check_round_trip
 
 PORT = 8022
 MARK, TABLE = "1", "100"
@@ -51,31 +50,12 @@ def world(tmp_path_factory):
         w.close()
 
 
-# PORT cannot carry an IPv6 address and PASV cannot answer one.
-CASES = [("v4", "PASV", True), ("v4", "PASV", False), ("v4", "EPSV", False),
-         ("v4", "PORT", False), ("v4", "EPRT", False), ("v6", "EPSV", False),
-         ("v6", "EPRT", False)]
-
-
-@pytest.mark.parametrize(
-    "fam,mode,honour",
-    CASES,
-    ids=[f"{m}-{f}" + ("-honours-227" if h else "") for f, m, h in CASES])
+@pytest.mark.parametrize("fam,mode,honour", DATA_MODES, ids=DATA_MODE_IDS)
 def test_retr_and_stor_through_tproxy(world, fam, mode, honour, tmp_path):
     server = ADDR[fam]["server"]
     # A short client timeout: a data connection that never comes fails fast.
-    result = world.ftplib(fam, server, mode, "retr", "pub/big.bin", honour=honour, timeout=5)
-    assert result["sha256"] == world.sha
-    (verb, reply), = result["replies"]
-    assert verb == mode and reply[:4] == {"PASV": "227 ", "EPSV": "229 "}.get(mode, "200 "), reply
-    if mode == "PASV":
-        assert comma_addr(server) in reply, reply
-    upload = tmp_path / "up.bin"
-    upload.write_bytes(os.urandom(3 * 1024 * 1024 + 7))
-    name = f"pub/tproxy-{fam}-{mode}-{honour}.bin"
-    result = world.ftplib(fam, server, mode, "stor", name, upload=upload, timeout=5)
-    assert file_sha(world.root / name) == result["sha256"] == file_sha(upload)
-    assert world.server_peers("pyftpdlib", fam) == {ADDR[fam]["fw_wan"]}
+    check_round_trip(world, fam, server, mode, honour, tmp_path, "tproxy", pasv_addr=server,
+                     timeout=5)
 
 
 def test_the_worker_saw_the_original_destination(world):

@@ -45,6 +45,34 @@ def comma_addr(addr):
     return addr.replace(".", ",") + ","
 
 
+# Every data mode the proxy carries with ftplib: PORT cannot carry an IPv6
+# address and PASV cannot answer one, and only a 227 carries an address, so
+# only PASV has a client that honours it. Use as
+# @pytest.mark.parametrize("fam,mode,honour", DATA_MODES, ids=DATA_MODE_IDS).
+DATA_MODES = [("v4", "PASV", True), ("v4", "PASV", False), ("v4", "EPSV", False),
+              ("v4", "PORT", False), ("v4", "EPRT", False), ("v6", "EPSV", False),
+              ("v6", "EPRT", False)]
+DATA_MODE_IDS = [f"{m}-{f}" + ("-honours-227" if h else "") for f, m, h in DATA_MODES]
+
+
+def check_round_trip(world, fam, host, mode, honour, tmp_path, label, pasv_addr, **ftplib_kw):
+    """ftplib to HOST: RETR of the big file and STOR of 3 MiB + 7 bytes, each
+    checked by sha256; the mode's reply code; a 227 naming pasv_addr; and
+    pyftpdlib saw only the firewall's WAN address."""
+    result = world.ftplib(fam, host, mode, "retr", "pub/big.bin", honour=honour, **ftplib_kw)
+    assert result["sha256"] == world.sha
+    (verb, reply), = result["replies"]
+    assert verb == mode and reply[:4] == {"PASV": "227 ", "EPSV": "229 "}.get(mode, "200 "), reply
+    if mode == "PASV":
+        assert comma_addr(pasv_addr) in reply, reply
+    upload = tmp_path / "up.bin"
+    upload.write_bytes(os.urandom(3 * 1024 * 1024 + 7))
+    name = f"pub/{label}-{fam}-{mode}-{honour}.bin"
+    result = world.ftplib(fam, host, mode, "stor", name, upload=upload, **ftplib_kw)
+    assert file_sha(world.root / name) == result["sha256"] == file_sha(upload)
+    assert world.server_peers("pyftpdlib", fam) == {ADDR[fam]["fw_wan"]}
+
+
 class NsVsftpd(Vsftpd):
     """The loopback suite's vsftpd (its config, its log parsing), on a fixed
     address and port 21 in the server namespace."""

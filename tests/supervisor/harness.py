@@ -12,6 +12,7 @@ import pwd
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -30,6 +31,10 @@ LISTEN = "127.0.0.2"
 SERVER = "127.0.0.4"
 USER, PASSWORD = "test", "secret"
 
+# Address and port helpers are the integration suite's (same address plan).
+sys.path.insert(0, str(REPO / "tests/integration"))
+from ftpx.net import free_port, is_listening  # noqa: E402,F401
+
 
 def wait_until(pred, timeout, what, interval=0.02):
     """Poll pred() until it returns a true value, which is returned."""
@@ -41,22 +46,6 @@ def wait_until(pred, timeout, what, interval=0.02):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
-
-
-def free_port(addr):
-    s = socket.socket()
-    try:
-        s.bind((addr, 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
-
-
-def is_listening(addr, port):
-    """From /proc/net/tcp, so checking opens no session."""
-    want = socket.inet_aton(addr)[::-1].hex().upper() + ":%04X" % port
-    with open("/proc/net/tcp") as f:
-        return any(line.split()[1] == want and line.split()[3] == "0A" for line in f.readlines()[1:])
 
 
 def pid_alive(pid):
