@@ -24,6 +24,13 @@ std::string to_string(const tcp::endpoint& endpoint) {
     return fmt::format("{}:{}", address.to_string(), endpoint.port());
 }
 
+void reset_and_close(tcp::socket& socket) {
+    error_code ignored;
+    if (!socket.is_open()) return;
+    socket.set_option(asio::socket_base::linger(true, 0), ignored);
+    socket.close(ignored);
+}
+
 namespace {
 
 bool try_bind(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, error_code& error) {
