@@ -70,6 +70,7 @@ def test_client_that_never_reads_is_not_read_either(line, make_route, big):
     try:
         sent = flood_without_reading(r.sock, f"{line}\r\n".encode(), FLOOD_CAP)
         grown = rss_kib(pid) - baseline
+        print(f"flood of {line}: {sent} bytes taken, RSS {baseline} KiB + {grown} KiB")
         # What the kernel buffers on both sides of the two connections is
         # all a flood may get in; the proxy itself holds at most 64 KiB.
         assert sent < 48 * 1024 * 1024, f"the proxy kept reading: {sent} bytes taken"
@@ -113,8 +114,13 @@ def test_session_with_a_stalled_retr_is_reaped(make_route, big):
     route = make_route("pyftpdlib-misbehaving", "v4", extra=["-t", "2", "-m", "1"])
     r = session(route)
     r.cmd("TYPE I")
+    mark = route.server.mark()
     _, host, port = open_passive(r, "v4", route.host)
     d = net.connect(host, port, source=route.client_addr)
+    # the proxy's data connection to the server exists before the RETR, so
+    # the server can hold it open and silent
+    net.wait_until(lambda: route.server.seen_since(mark).data_peers, 10,
+                   "the server to accept the proxy's data connection")
     r.send("RETR pub/stall-after-150\r\n")
     assert r.reply().code == 150
     d.close()

@@ -18,7 +18,8 @@ With --misbehave the server acts as broken or hostile servers do in the
 field (the proxy must contain each of them; tests/integration/test_hardening.py):
   HELP        -> "227 Entering Passive Mode (10,1,2,3,4,5)." (leaks an address
                  in answer to something that is not PASV); HELP EPSV -> a 229
-  RETR of a file named `stall-after-150` -> "150 ..." and then nothing, ever
+  RETR of a file named `stall-after-150` -> "150 ..." and then nothing, ever:
+                 the data connection is left open and never read or closed
 """
 import os
 import argparse
@@ -73,6 +74,9 @@ class EventsMixin:
         return super().pre_process_command(line, cmd, arg)
 
 
+_stalled = []     # data sockets of stalled RETRs: kept open for ever
+
+
 class MisbehaveMixin:
     def ftp_HELP(self, line):
         if line.upper() == "EPSV":
@@ -83,6 +87,11 @@ class MisbehaveMixin:
     def ftp_RETR(self, file):
         if os.path.basename(file) == "stall-after-150":
             self.respond("150 File status okay. About to open data connection.")
+            if self.data_channel is not None:
+                # out of the event loop: nobody reads, sends or closes it
+                _stalled.append(self.data_channel.socket)
+                self.data_channel.del_channel()
+                self.data_channel = None
             return
         return super().ftp_RETR(file)
 
