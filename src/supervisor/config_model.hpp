@@ -37,6 +37,8 @@ inline constexpr int kDefaultMaxSessions = 100;
 inline constexpr int kMaxSessionsLimit = 20000;  // the worker's -m bound
 inline constexpr std::chrono::seconds kDefaultIdleTimeout{86400};
 inline constexpr std::chrono::seconds kDefaultDataTimeout{30};
+// The worker's --server-timeout: connect to the backend, then its greeting.
+inline constexpr std::chrono::seconds kDefaultServerTimeout{30};
 // The worker's rule: splice(2) exists only on Linux, and elsewhere the worker
 // refuses --relay splice, so the default (and the only choice) there is copy.
 #ifdef __linux__
@@ -102,6 +104,7 @@ struct Instance {
     int max_sessions = kDefaultMaxSessions;
     std::chrono::seconds idle_timeout = kDefaultIdleTimeout;
     std::chrono::seconds data_timeout = kDefaultDataTimeout;
+    std::chrono::seconds server_timeout = kDefaultServerTimeout;
     std::optional<PortRange> passive_ports;  // none: the kernel's ephemeral range
     bool anonymous_only = false;
     bool log_commands = false;

@@ -23,10 +23,20 @@ inline constexpr std::array<std::string_view, 11> kGlobalKeys = {
     "control_socket", "control_group", "runtime_dir", "worker_binary",  "worker_user",  "log_level",
     "firewall",       "pf_syntax",     "rules_file",  "reload_command", "drain_timeout"};
 // Allowed in 'defaults' and in each instance.
-inline constexpr std::array<std::string_view, 13> kSettingKeys = {
-    "mode",         "interface",       "source",         "max_sessions", "idle_timeout",
-    "data_timeout", "passive_ports",   "anonymous_only", "log_commands", "passive_to_server",
-    "relay",        "relay_pipe_size", "log_level"};
+inline constexpr std::array<std::string_view, 14> kSettingKeys = {"mode",
+                                                                  "interface",
+                                                                  "source",
+                                                                  "max_sessions",
+                                                                  "idle_timeout",
+                                                                  "data_timeout",
+                                                                  "server_timeout",
+                                                                  "passive_ports",
+                                                                  "anonymous_only",
+                                                                  "log_commands",
+                                                                  "passive_to_server",
+                                                                  "relay",
+                                                                  "relay_pipe_size",
+                                                                  "log_level"};
 // Only in an instance: they identify it, so a default would make duplicates.
 inline constexpr std::array<std::string_view, 4> kIdentityKeys = {"name", "listen", "public",
                                                                   "backend"};

@@ -14,6 +14,7 @@ constexpr std::size_t kMaxInterfaceName = 15;  // IFNAMSIZ - 1 on Linux and the 
 constexpr std::uint16_t kMinPassivePort = 1024;
 constexpr std::chrono::seconds kMaxIdleTimeout{30 * 86400};
 constexpr std::chrono::seconds kMaxDataTimeout{3600};
+constexpr std::chrono::seconds kMaxServerTimeout{3600};
 
 constexpr std::array<std::pair<std::string_view, Mode>, 2> kModes = {
     {{"reverse", Mode::reverse}, {"forward", Mode::forward}}};
@@ -172,6 +173,10 @@ bool read_setting(const std::string& key, const YAML::Node& value, InstanceDraft
         valid = set_if_valid(
             instance.data_timeout,
             read_duration(value, key, std::chrono::seconds{1}, kMaxDataTimeout, errors));
+    } else if (key == "server_timeout") {
+        valid = set_if_valid(
+            instance.server_timeout,
+            read_duration(value, key, std::chrono::seconds{1}, kMaxServerTimeout, errors));
     } else if (key == "passive_ports") {
         instance.passive_ports = read_passive_ports(value, errors);
         valid = instance.passive_ports.has_value();

@@ -16,7 +16,8 @@ std::vector<std::string> worker_argv(const GlobalSettings& global, const Instanc
     }
     argv.insert(argv.end(), {"-m", std::to_string(instance.max_sessions), "-t",
                              std::to_string(instance.idle_timeout.count()), "--data-timeout",
-                             std::to_string(instance.data_timeout.count())});
+                             std::to_string(instance.data_timeout.count()), "--server-timeout",
+                             std::to_string(instance.server_timeout.count())});
     if (instance.passive_ports) {
         argv.insert(argv.end(),
                     {"--passive-ports", std::to_string(instance.passive_ports->low) + "-" +

@@ -204,7 +204,8 @@ instances: []
                      "so set it in each instance",
                      "test.yaml:3:3: unknown key 'worker_binary' here (it belongs in 'global')",
                      "test.yaml:4:3: unknown key 'colour' (known keys: mode, interface, source, "
-                     "max_sessions, idle_timeout, data_timeout, passive_ports, anonymous_only, "
+                     "max_sessions, idle_timeout, data_timeout, server_timeout, passive_ports, "
+                     "anonymous_only, "
                      "log_commands, passive_to_server, relay, relay_pipe_size or log_level)"}));
 }
 

@@ -40,6 +40,7 @@ instances:
     max_sessions: 300
     idle_timeout: 1h
     data_timeout: 1m
+    server_timeout: 10s
     passive_ports: 50000-50999
     passive_to_server: true
     relay: copy
@@ -67,6 +68,8 @@ instances:
                                                                         "3600",
                                                                         "--data-timeout",
                                                                         "60",
+                                                                        "--server-timeout",
+                                                                        "10",
                                                                         "--passive-ports",
                                                                         "50000-50999",
                                                                         "--passive-to-server",
@@ -86,9 +89,26 @@ instances:
   - {name: a, listen: "[::]:8021", backend: "[2001:db8::10]"}
 )");
     EXPECT_EQ(worker_argv(config.global, config.instances.at(0)),
-              with_default_relay({"/usr/local/sbin/ftp-proxy", "--foreground", "--listen-fd", "3",
-                                  "-b", "::", "-p", "8021", "-R", "2001:db8::10", "-P", "21", "-m",
-                                  "100", "-t", "86400", "--data-timeout", "30"},
+              with_default_relay({"/usr/local/sbin/ftp-proxy",
+                                  "--foreground",
+                                  "--listen-fd",
+                                  "3",
+                                  "-b",
+                                  "::",
+                                  "-p",
+                                  "8021",
+                                  "-R",
+                                  "2001:db8::10",
+                                  "-P",
+                                  "21",
+                                  "-m",
+                                  "100",
+                                  "-t",
+                                  "86400",
+                                  "--data-timeout",
+                                  "30",
+                                  "--server-timeout",
+                                  "30"},
                                  {"-D", "5", "--user", "_ftp_proxy"}));
 }
 
@@ -108,10 +128,10 @@ instances:
   - {name: out, mode: forward, listen: "127.0.0.1:8021", log_level: warning}
 )");
     EXPECT_EQ(worker_argv(config.global, config.instances.at(0)),
-              with_default_relay(
-                  {"/usr/local/sbin/ftp-proxy", "--foreground", "--listen-fd", "3", "-b",
-                   "127.0.0.1", "-p", "8021", "-m", "100", "-t", "86400", "--data-timeout", "30"},
-                  {"-D", "4", "--user", "_ftp_proxy"}));
+              with_default_relay({"/usr/local/sbin/ftp-proxy", "--foreground", "--listen-fd", "3",
+                                  "-b", "127.0.0.1", "-p", "8021", "-m", "100", "-t", "86400",
+                                  "--data-timeout", "30", "--server-timeout", "30"},
+                                 {"-D", "4", "--user", "_ftp_proxy"}));
 }
 
 // The relay flags of the instance called `name`, without the rest of argv.
