@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "supervisor/control_protocol.hpp"
+#include "supervisor/control_request.hpp"
 #include "supervisor/firewall_rules.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -82,6 +83,9 @@ std::string join_names(const std::vector<std::string>& names) {
 }  // namespace
 
 awaitable<json> Supervisor::handle(json request) {
+    if (const auto error = control::request_error(request)) {
+        co_return error_answer("bad request: " + *error);
+    }
     const std::string command = request.value("command", "");
     if (command == control::kStatus) co_return co_await status(request);
     if (command == control::kReload) co_return co_await reload();

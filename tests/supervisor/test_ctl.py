@@ -107,3 +107,44 @@ def test_rules_without_a_firewall(make_daemon):
     assert "firewall: none, so no rules are written" in result.stderr
     nft = daemon.ctl("rules", "nft")
     assert nft.returncode == 0 and "table inet ftpproxy {" in nft.stdout
+
+
+def control_requests(path, lines):
+    """Sends each line over one connection to the control socket; the
+    answers, parsed."""
+    import socket
+    answers = []
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(15)
+        s.connect(path)
+        reader = s.makefile("rb")
+        for line in lines:
+            s.sendall(line.encode() + b"\n")
+            answers.append(json.loads(reader.readline()))
+    return answers
+
+
+def test_requests_with_wrong_types_are_refused_in_our_words(make_daemon):
+    daemon = make_daemon(1)
+    commands = "status, start, stop, restart, drain, reload, rules or info"
+    cases = {
+        '{"command": 5}':
+            f'"command" must be a string ({commands}), not a number',
+        '{"names": ["ftp01"]}': f'"command" is missing: one of {commands}',
+        '{"command": "stop", "names": "ftp01"}':
+            '"names" must be a list of strings (instance names or "all"), not a string',
+        '{"command": "status", "names": ["ftp01", 7]}':
+            '"names" must be a list of strings: item 2 is a number',
+        '{"command": "restart", "names": null}':
+            '"names" must be a list of strings (instance names or "all"), not null',
+        '{"command": "rules", "syntax": ["pf"]}':
+            '"syntax" must be a string ("pf" or "nft"), not an array',
+        '{"command": "status", "nmaes": ["ftp01"]}':
+            'unknown field "nmaes" (a request has "command", and "names" or "syntax")',
+    }
+    answers = control_requests(daemon.socket, [*cases, '{"command": "status"}'])
+    for (request, message), answer in zip(cases.items(), answers):
+        assert answer == {"ok": False, "error": "bad request: " + message}, request
+    # Nothing was done, and the connection still serves.
+    assert answers[-1]["ok"] is True
+    assert answers[-1]["instances"][0]["state"] == "RUNNING"
