@@ -234,9 +234,7 @@ json Supervisor::instance_command(std::string_view command, const json& request)
                 message = "started (pid " + std::to_string(runner->pid()) + ")";
             } else {
                 ok = false;
-                const auto& exit = runner->lifecycle().last_exit();
-                message = "could not start: " + (exit ? exit->reason : std::string("unknown")) +
-                          " (now " + std::string(to_string(runner->lifecycle().state())) + ")";
+                message = runner->start_failure();
             }
         }
         spdlog::info("{} {}: {}", command, runner->instance().name, message);
