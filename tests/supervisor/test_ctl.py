@@ -5,7 +5,9 @@ import os
 import stat
 import subprocess
 
-from harness import FTPPROXYCTL
+import signal
+
+from harness import FTPPROXYCTL, stop_process, wait_until
 
 
 def ctl(*args):
@@ -148,3 +150,31 @@ def test_requests_with_wrong_types_are_refused_in_our_words(make_daemon):
     # Nothing was done, and the connection still serves.
     assert answers[-1]["ok"] is True
     assert answers[-1]["instances"][0]["state"] == "RUNNING"
+
+
+def test_a_worker_that_does_not_answer_shows_unresponsive(make_daemon):
+    """SIGSTOP: the worker is alive but serves nobody. status says so
+    (table, summary, --json, exit 3) until it answers again (SIGCONT)."""
+    daemon = make_daemon(2)
+    pid = daemon.instance_status("ftp01")["pid"]
+    try:
+        stop_process(pid)
+        result = daemon.ctl("status")
+        assert result.returncode == 3, result
+        lines = result.stdout.splitlines()
+        row = lines[1].split()
+        assert row[:3] == ["ftp01", "UNRESPONSIVE", str(pid)]
+        assert row[7] == "-", "no session count from a worker that does not answer"
+        assert lines[2].split()[:2] == ["ftp02", "RUNNING"]
+        assert lines[3] == "2 instances: 1 running, 1 unresponsive; firewall: none"
+        items = {i["name"]: i for i in daemon.status()["instances"]}
+        assert (items["ftp01"]["state"], items["ftp01"]["pid"], items["ftp01"]["responding"],
+                items["ftp01"]["sessions"]) == ("UNRESPONSIVE", pid, False, None)
+        assert (items["ftp02"]["state"], items["ftp02"]["responding"]) == ("RUNNING", True)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    # It answers again over the same channel, and is itself again.
+    item = wait_until(lambda: (lambda i: i if i["state"] == "RUNNING" else None)(
+        daemon.instance_status("ftp01")), 10, "ftp01 to answer again")
+    assert (item["pid"], item["responding"], item["sessions"]) == (pid, True, 0)
+    assert daemon.ctl("status").returncode == 0

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import Counter
 
-from harness import CLIENT, LISTEN, pid_alive, wait_until
+from harness import CLIENT, LISTEN, pid_alive, stop_process, wait_until
 
 BANNER = "220"
 
@@ -83,12 +83,6 @@ class ConnectingClients:
         return self.outcomes
 
 
-def process_state(pid):
-    """R, S, T (stopped), Z ... as /proc/PID/stat says."""
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().rsplit(")", 1)[1].split()[0]
-
-
 def assert_every_connection_served(outcomes):
     total = sum(outcomes.values())
     failed = {k: v for k, v in outcomes.items() if k != BANNER}
@@ -140,9 +134,8 @@ def test_connections_a_draining_worker_took_are_served(make_daemon):
     daemon = make_daemon(1)
     port = daemon.port("ftp01")
     pid = daemon.instance_status("ftp01")["pid"]
-    os.kill(pid, signal.SIGSTOP)
     try:
-        wait_until(lambda: process_state(pid) == "T", 10, "the worker to stop")
+        stop_process(pid)
         early = [socket.create_connection((LISTEN, port), timeout=10, source_address=(CLIENT, 0))
                  for _ in range(2)]
         result = daemon.ctl("drain", "ftp01")
