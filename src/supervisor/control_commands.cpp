@@ -58,6 +58,27 @@ json responding_json(const Replies& replies, pid_t pid) {
     return nullptr;
 }
 
+// Every worker at once, so that status takes at most one kStatsTimeout
+// however many workers are stuck (one after the other, twenty stuck
+// workers would outlast ftpproxyctl's patience).
+awaitable<Replies> ask_every_worker(
+    asio::io_context& io, std::vector<std::pair<pid_t, std::shared_ptr<WorkerControl>>> controls) {
+    auto replies = std::make_shared<Replies>();
+    auto pending = std::make_shared<std::size_t>(controls.size());
+    auto all_in = std::make_shared<asio::steady_timer>(io, asio::steady_timer::time_point::max());
+    for (auto& [pid, control] : controls) {
+        asio::co_spawn(io, WorkerControl::query_stats(control, kStatsTimeout),
+                       [replies, pending, all_in, pid = pid](std::exception_ptr, StatsReply reply) {
+                           (*replies)[pid] = reply;
+                           if (--*pending == 0) all_in->cancel();
+                       });
+    }
+    // The answers come in only once this coroutine waits (one thread).
+    error_code cancelled;
+    if (*pending > 0) co_await all_in->async_wait(with_error(cancelled));
+    co_return std::move(*replies);
+}
+
 json instance_json(const InstanceRunner& runner, const Replies& replies, Clock::time_point now) {
     const Instance& instance = runner.instance();
     const Lifecycle& lifecycle = runner.lifecycle();
@@ -139,10 +160,7 @@ awaitable<json> Supervisor::status(const json& request) {
     std::vector<std::pair<pid_t, std::shared_ptr<WorkerControl>>> controls;
     for (const auto& [pid, worker] : workers_)
         controls.emplace_back(pid, worker.process->control());
-    Replies replies;
-    for (auto& [pid, control] : controls) {
-        replies[pid] = co_await WorkerControl::query_stats(control, kStatsTimeout);
-    }
+    const Replies replies = co_await ask_every_worker(io_, std::move(controls));
 
     const auto now = Clock::now();
     const auto wanted = [&](const std::string& name) {

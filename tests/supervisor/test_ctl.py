@@ -7,7 +7,7 @@ import subprocess
 
 import signal
 
-from harness import FTPPROXYCTL, stop_process, wait_until
+from harness import FTPPROXYCTL, LISTEN, SERVER, free_port, stop_process, wait_until
 
 
 def ctl(*args):
@@ -178,3 +178,24 @@ def test_a_worker_that_does_not_answer_shows_unresponsive(make_daemon):
         daemon.instance_status("ftp01")), 10, "ftp01 to answer again")
     assert (item["pid"], item["responding"], item["sessions"]) == (pid, True, 0)
     assert daemon.ctl("status").returncode == 0
+
+
+def test_status_answers_with_many_workers_that_do_not_answer(make_daemon, backend):
+    """Workers are asked all at once: 32 stuck workers cost status one 0.5 s
+    wait, not 32 of them (16 s, beyond ftpproxyctl's 15 s: exit 4)."""
+    ports = set()
+    while len(ports) < 32:  # free_port() may give the same port twice
+        ports.add(free_port(LISTEN))
+    daemon = make_daemon([{"name": f"ftp{i + 1:02d}", "listen": f"{LISTEN}:{port}",
+                           "backend": f"{SERVER}:{backend.port}"}
+                          for i, port in enumerate(sorted(ports))])
+    pids = [i["pid"] for i in daemon.status()["instances"]]
+    try:
+        for pid in pids:
+            stop_process(pid)
+        result = daemon.ctl("status")
+        assert result.returncode == 3, result
+        assert result.stdout.splitlines()[-1] == "32 instances: 32 unresponsive; firewall: none"
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
