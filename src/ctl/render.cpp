@@ -99,8 +99,8 @@ std::string render_status(const json& status) {
 std::string render_summary(const json& status) {
     const json instances = status.value("instances", json::array());
     // In the order of the life cycle, so the line reads the same every time.
-    constexpr std::array<const char*, 6> kStates = {"RUNNING",  "STARTING", "BACKOFF",
-                                                    "DRAINING", "STOPPED",  "FATAL"};
+    constexpr std::array<const char*, 7> kStates = {
+        "RUNNING", "UNRESPONSIVE", "STARTING", "BACKOFF", "DRAINING", "STOPPED", "FATAL"};
     std::map<std::string, std::size_t> counts;
     for (const auto& instance : instances) ++counts[instance.value("state", std::string("?"))];
     std::string text = plural(instances.size(), "instance");
@@ -117,6 +117,7 @@ std::string render_summary(const json& status) {
     const json old_workers = status.value("old_workers", json::array());
     if (!old_workers.empty()) {
         std::int64_t sessions = 0;
+        std::size_t silent = 0;
         bool known = true;
         for (const auto& worker : old_workers) {
             const auto it = worker.find("sessions");
@@ -125,9 +126,11 @@ std::string render_summary(const json& status) {
             } else {
                 known = false;
             }
+            if (worker.value("responding", json()) == false) ++silent;
         }
         text += "; " + plural(old_workers.size(), "old worker") + " draining";
         if (known) text += " (" + plural(static_cast<std::size_t>(sessions), "session") + ")";
+        if (silent > 0) text += " (" + std::to_string(silent) + " not answering)";
     }
 
     const json firewall = status.value("firewall", json::object());

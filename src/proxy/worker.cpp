@@ -1,6 +1,7 @@
 #include "proxy/worker.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <csignal>
 
@@ -32,15 +33,21 @@ void Worker::start() {
     signals_.async_wait([this](error_code error, int signal) {
         if (!error) on_signal(signal);
     });
+    accepting_ = true;  // from now: a drain that comes first still waits for the loop
     asio::co_spawn(io_, accept_loop(), asio::detached);
 }
 
+// A connection this loop has taken off the listening socket is served,
+// whatever happened since: with a listening socket shared between an old and
+// a new worker, an accept that completed just before a drain (or a stop) is a
+// client nobody else will serve. Only the listener stops.
 awaitable<void> Worker::accept_loop() {
     while (!draining_ && !stopping_) {
         error_code error;
         tcp::socket socket = co_await listener_.async_accept(with_error(error));
-        if (error == asio::error::operation_aborted || draining_ || stopping_) break;
+        if (error == asio::error::operation_aborted) break;
         if (error) {
+            if (draining_ || stopping_) break;
             // Out of descriptors the failure repeats ten times a second: the
             // log says it at once, then at most every kAcceptLogInterval.
             const auto now = std::chrono::steady_clock::now();
@@ -59,28 +66,38 @@ awaitable<void> Worker::accept_loop() {
                          accept_failures_ == 1 ? "" : "s");
             accept_failures_ = 0;
         }
-        if (static_cast<int>(sessions_.size()) >= max_sessions_) {
-            refuse(std::move(socket));
-            continue;
-        }
-        const auto id = next_id_++;
-        auto session = std::make_shared<Session>(io_, settings_, std::move(socket), id,
-                                                 [this, id] { session_ended(id); });
-        sessions_.emplace(id, session);
-        session->start();
+        serve(std::move(socket));
     }
+    accepting_ = false;
+    if (idle()) finished();
 }
 
-// One over the limit: a 421 and close, without holding up the accept loop.
-void Worker::refuse(tcp::socket socket) {
-    ++refused_;
-    error_code ignored;
-    spdlog::warn("session limit {} reached: refusing {}", max_sessions_,
-                 to_string(socket.remote_endpoint(ignored)));
+void Worker::serve(tcp::socket socket) {
+    if (stopping_) {
+        reply_and_close(std::move(socket), "421 Proxy shutting down.\r\n");
+        return;
+    }
+    if (static_cast<int>(sessions_.size()) >= max_sessions_) {
+        ++refused_;
+        error_code ignored;
+        spdlog::warn("session limit {} reached: refusing {}", max_sessions_,
+                     to_string(socket.remote_endpoint(ignored)));
+        reply_and_close(std::move(socket), "421 Too many sessions (limit " +
+                                               std::to_string(max_sessions_) +
+                                               "), try again later.\r\n");
+        return;
+    }
+    const auto id = next_id_++;
+    auto session = std::make_shared<Session>(io_, settings_, std::move(socket), id,
+                                             [this, id] { session_ended(id); });
+    sessions_.emplace(id, session);
+    session->start();
+}
+
+// A one-line answer and close, without holding up the accept loop.
+void Worker::reply_and_close(tcp::socket socket, std::string line) {
     auto connection = std::make_shared<tcp::socket>(std::move(socket));
-    auto reply =
-        std::make_shared<std::string>("421 Too many sessions (limit " +
-                                      std::to_string(max_sessions_) + "), try again later.\r\n");
+    auto reply = std::make_shared<std::string>(std::move(line));
     asio::async_write(*connection, asio::buffer(*reply),
                       [connection, reply](error_code, std::size_t) {
                           error_code ignored;
@@ -92,7 +109,7 @@ void Worker::refuse(tcp::socket socket) {
 void Worker::on_signal(int signal) {
     if (signal == SIGUSR1) {
         drain();
-        if (!sessions_.empty())
+        if (!idle())
             signals_.async_wait([this](error_code error, int next) {
                 if (!error) on_signal(next);
             });
@@ -104,7 +121,7 @@ void Worker::on_signal(int signal) {
     auto sessions = sessions_;  // stop() calls back into session_ended()
     for (auto& [id, weak] : sessions)
         if (auto session = weak.lock()) session->stop("421 Proxy shutting down.");
-    if (sessions_.empty()) {
+    if (idle()) {
         finished();
         return;
     }
@@ -121,7 +138,7 @@ void Worker::drain() {
     spdlog::info("draining {} session(s), accepting no new ones", sessions_.size());
     draining_ = true;
     stop_accepting();
-    if (sessions_.empty()) finished();
+    if (idle()) finished();
 }
 
 std::string Worker::stats_json() const {
@@ -138,15 +155,24 @@ void Worker::finished() {
     if (on_finished_) std::exchange(on_finished_, nullptr)();
 }
 
+// The accept in progress ends with operation_aborted, or with the socket it
+// already took (which accept_loop() serves). release() rather than close():
+// close() leaves the socket in this process's epoll set, since ftpproxyd and
+// the next worker keep it open, and every later connection would still wake
+// this worker up.
 void Worker::stop_accepting() {
-    error_code ignored;
-    listener_.close(ignored);
+    error_code error;
+    if (listener_.is_open()) {
+        const int fd = listener_.release(error);
+        if (!error) ::close(fd);
+    }
+    if (error) listener_.close(error);
     retry_timer_.cancel();
 }
 
 void Worker::session_ended(std::uint64_t id) {
     sessions_.erase(id);
-    if (sessions_.empty() && (stopping_ || draining_)) {
+    if (idle()) {
         if (draining_) spdlog::info("drained: last session ended");
         finished();
     }

@@ -31,11 +31,16 @@ class Worker {
 
   private:
     awaitable<void> accept_loop();
-    void refuse(tcp::socket socket);
+    // A connection taken off the listener: a session, or a 421 when over the
+    // limit or stopping.
+    void serve(tcp::socket socket);
+    void reply_and_close(tcp::socket socket, std::string line);
     void on_signal(int signal);
     void stop_accepting();
     void session_ended(std::uint64_t id);
     void finished();
+    // Asked to go, and nothing left: no session, no accept in progress.
+    bool idle() const { return (draining_ || stopping_) && !accepting_ && sessions_.empty(); }
 
     asio::io_context& io_;
     Settings settings_;
@@ -50,6 +55,7 @@ class Worker {
     std::uint64_t accept_failures_ = 0;  // in a row, for the rate-limited log
     std::chrono::steady_clock::time_point last_accept_log_;
     std::function<void()> on_finished_;
+    bool accepting_ = false;  // accept_loop() runs; it may hold a connection to serve
     bool draining_ = false;
     bool stopping_ = false;
 };

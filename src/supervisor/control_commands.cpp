@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "supervisor/control_protocol.hpp"
+#include "supervisor/control_request.hpp"
 #include "supervisor/firewall_rules.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -17,6 +18,8 @@ using std::chrono::seconds;
 // A worker answers in microseconds; one that does not within this is shown
 // without its session count rather than holding up status.
 constexpr std::chrono::milliseconds kStatsTimeout{500};
+// The state status shows for a RUNNING worker that does not answer in time.
+constexpr const char* kUnresponsive = "UNRESPONSIVE";
 
 json error_answer(std::string message) {
     return {{"ok", false}, {"error", std::move(message)}};
@@ -30,14 +33,53 @@ std::int64_t seconds_since(std::chrono::system_clock::time_point at) {
     return duration_cast<seconds>(std::chrono::system_clock::now() - at).count();
 }
 
-json stats_json(const std::map<pid_t, WorkerStats>& stats, pid_t pid, const char* field) {
-    const auto it = stats.find(pid);
-    if (it == stats.end()) return nullptr;
-    return field[0] == 's' ? it->second.sessions : it->second.accepted;
+using Replies = std::map<pid_t, StatsReply>;
+
+// A worker's stats field, or null when it did not answer.
+json stats_json(const Replies& replies, pid_t pid, std::int64_t WorkerStats::*field) {
+    const auto it = replies.find(pid);
+    if (it == replies.end() || it->second.outcome != StatsReply::Outcome::answered) return nullptr;
+    return it->second.stats.*field;
 }
 
-json instance_json(const InstanceRunner& runner, const std::map<pid_t, WorkerStats>& stats,
-                   Clock::time_point now) {
+// true: it answered; false: it did not within kStatsTimeout (stopped,
+// stuck); null: nobody to ask, or no channel to ask it over.
+json responding_json(const Replies& replies, pid_t pid) {
+    const auto it = replies.find(pid);
+    if (it == replies.end()) return nullptr;
+    switch (it->second.outcome) {
+        case StatsReply::Outcome::answered:
+            return true;
+        case StatsReply::Outcome::no_answer:
+            return false;
+        case StatsReply::Outcome::unavailable:
+            return nullptr;
+    }
+    return nullptr;
+}
+
+// Every worker at once, so that status takes at most one kStatsTimeout
+// however many workers are stuck (one after the other, twenty stuck
+// workers would outlast ftpproxyctl's patience).
+awaitable<Replies> ask_every_worker(
+    asio::io_context& io, std::vector<std::pair<pid_t, std::shared_ptr<WorkerControl>>> controls) {
+    auto replies = std::make_shared<Replies>();
+    auto pending = std::make_shared<std::size_t>(controls.size());
+    auto all_in = std::make_shared<asio::steady_timer>(io, asio::steady_timer::time_point::max());
+    for (auto& [pid, control] : controls) {
+        asio::co_spawn(io, WorkerControl::query_stats(control, kStatsTimeout),
+                       [replies, pending, all_in, pid = pid](std::exception_ptr, StatsReply reply) {
+                           (*replies)[pid] = reply;
+                           if (--*pending == 0) all_in->cancel();
+                       });
+    }
+    // The answers come in only once this coroutine waits (one thread).
+    error_code cancelled;
+    if (*pending > 0) co_await all_in->async_wait(with_error(cancelled));
+    co_return std::move(*replies);
+}
+
+json instance_json(const InstanceRunner& runner, const Replies& replies, Clock::time_point now) {
     const Instance& instance = runner.instance();
     const Lifecycle& lifecycle = runner.lifecycle();
     json item = {
@@ -51,6 +93,7 @@ json instance_json(const InstanceRunner& runner, const std::map<pid_t, WorkerSta
         {"uptime", nullptr},
         {"sessions", nullptr},
         {"accepted", nullptr},
+        {"responding", nullptr},
         {"restarts", lifecycle.restarts()},
         {"in_state", seconds_between(lifecycle.since(), now)},
         {"last_exit", nullptr},
@@ -64,8 +107,14 @@ json instance_json(const InstanceRunner& runner, const std::map<pid_t, WorkerSta
     if (runner.pid() > 0) {
         item["pid"] = runner.pid();
         item["uptime"] = seconds_between(runner.worker_started(), now);
-        item["sessions"] = stats_json(stats, runner.pid(), "sessions");
-        item["accepted"] = stats_json(stats, runner.pid(), "accepted");
+        item["sessions"] = stats_json(replies, runner.pid(), &WorkerStats::sessions);
+        item["accepted"] = stats_json(replies, runner.pid(), &WorkerStats::accepted);
+        item["responding"] = responding_json(replies, runner.pid());
+        // A worker that should be serving and does not answer is not: say so
+        // where scripts and people look first (and exit 3 from status).
+        if (lifecycle.state() == State::running && item["responding"] == false) {
+            item["state"] = kUnresponsive;
+        }
     }
     if (const auto& exit = lifecycle.last_exit()) {
         item["last_exit"] = {{"reason", exit->reason}, {"ago", seconds_between(exit->at, now)}};
@@ -82,6 +131,9 @@ std::string join_names(const std::vector<std::string>& names) {
 }  // namespace
 
 awaitable<json> Supervisor::handle(json request) {
+    if (const auto error = control::request_error(request)) {
+        co_return error_answer("bad request: " + *error);
+    }
     const std::string command = request.value("command", "");
     if (command == control::kStatus) co_return co_await status(request);
     if (command == control::kReload) co_return co_await reload();
@@ -108,11 +160,7 @@ awaitable<json> Supervisor::status(const json& request) {
     std::vector<std::pair<pid_t, std::shared_ptr<WorkerControl>>> controls;
     for (const auto& [pid, worker] : workers_)
         controls.emplace_back(pid, worker.process->control());
-    std::map<pid_t, WorkerStats> stats;
-    for (auto& [pid, control] : controls) {
-        const auto answer = co_await WorkerControl::query_stats(control, kStatsTimeout);
-        if (answer) stats[pid] = *answer;
-    }
+    const Replies replies = co_await ask_every_worker(io_, std::move(controls));
 
     const auto now = Clock::now();
     const auto wanted = [&](const std::string& name) {
@@ -121,7 +169,7 @@ awaitable<json> Supervisor::status(const json& request) {
     json instances = json::array();
     for (const auto& runner : runners_) {
         if (wanted(runner->instance().name))
-            instances.push_back(instance_json(*runner, stats, now));
+            instances.push_back(instance_json(*runner, replies, now));
     }
     json old_workers = json::array();
     for (const auto& [pid, worker] : workers_) {
@@ -129,7 +177,8 @@ awaitable<json> Supervisor::status(const json& request) {
         old_workers.push_back({{"name", worker.name},
                                {"pid", pid},
                                {"uptime", seconds_between(worker.process->started(), now)},
-                               {"sessions", stats_json(stats, pid, "sessions")},
+                               {"sessions", stats_json(replies, pid, &WorkerStats::sessions)},
+                               {"responding", responding_json(replies, pid)},
                                {"deadline_in", seconds_between(now, worker.process->deadline())}});
     }
     json firewall = {{"type", to_string(config_.global.firewall)},
@@ -230,9 +279,7 @@ json Supervisor::instance_command(std::string_view command, const json& request)
                 message = "started (pid " + std::to_string(runner->pid()) + ")";
             } else {
                 ok = false;
-                const auto& exit = runner->lifecycle().last_exit();
-                message = "could not start: " + (exit ? exit->reason : std::string("unknown")) +
-                          " (now " + std::string(to_string(runner->lifecycle().state())) + ")";
+                message = runner->start_failure();
             }
         }
         spdlog::info("{} {}: {}", command, runner->instance().name, message);

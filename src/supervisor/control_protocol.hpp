@@ -29,4 +29,9 @@ inline constexpr std::string_view kInfo = "info";
 
 inline constexpr std::string_view kAll = "all";
 
+// A request's fields; control_request.hpp checks their types.
+inline constexpr std::string_view kFieldCommand = "command";
+inline constexpr std::string_view kFieldNames = "names";
+inline constexpr std::string_view kFieldSyntax = "syntax";
+
 }  // namespace supervisor::control

@@ -67,6 +67,13 @@ void InstanceRunner::worker_exited(pid_t pid, const std::string& reason) {
     run(step, before);
 }
 
+std::string InstanceRunner::start_failure() const {
+    if (pid_ > 0) return {};
+    const auto& exit = lifecycle_.last_exit();
+    return "could not start: " + (exit ? exit->reason : std::string("unknown")) + " (now " +
+           std::string(to_string(lifecycle_.state())) + ")";
+}
+
 void InstanceRunner::run(Step step, State before) {
     // A timer belongs to the state that armed it.
     if (step.action != Step::Do::nothing || lifecycle_.state() != before) cancel_timer();

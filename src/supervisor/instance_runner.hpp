@@ -62,6 +62,10 @@ class InstanceRunner {
     void update(Instance instance) { instance_ = std::move(instance); }
 
     void worker_exited(pid_t pid, const std::string& reason);
+    // After start(), restart() or replace(): "" when a worker runs, else
+    // "could not start: cannot listen on 127.0.0.1:21: bind: Address
+    // already in use (now BACKOFF)".
+    std::string start_failure() const;
     // Gives up the listening socket (reload: the port goes elsewhere).
     common::UniqueFd release_listener() { return std::move(listen_); }
 

@@ -139,12 +139,12 @@ Step Lifecycle::worker_exited(std::string reason, Clock::time_point now) {
 
 Step Lifecycle::failed(std::string reason, Clock::duration uptime, Clock::time_point now) {
     last_exit_ = ExitRecord{std::move(reason), now};
+    ++restarts_;  // every failure, the one that makes it FATAL too
     const auto delay = backoff_.next_delay(uptime);
     if (!delay) {
         enter(State::fatal, now);
         return {};
     }
-    ++restarts_;
     enter(State::backoff, now);
     if (*delay == milliseconds{0}) {
         return {Step::Do::spawn};

@@ -83,7 +83,9 @@ class Lifecycle {
 
     State state() const { return state_; }
     Clock::time_point since() const { return since_; }  // when the state was entered
-    // Restarts after an unexpected exit, since the instance was configured.
+    // Failures (unexpected exits, failed starts) since the instance was
+    // configured, each one counted, the last before FATAL included: status
+    // shows it as RESTARTS.
     int restarts() const { return restarts_; }
     int failures_in_a_row() const { return backoff_.failures(); }
     const std::optional<ExitRecord>& last_exit() const { return last_exit_; }

@@ -224,10 +224,29 @@ awaitable<json> Supervisor::reload() {
                   {"added", diff.added},
                   {"removed", diff.removed},
                   {"firewall", {{"ok", firewall_->ok}, {"message", firewall_->message}}}};
+        // What this reload asked for and did not get: a worker for each added
+        // or changed instance, the firewall rules. The rest stays applied.
+        std::vector<std::string> failures;
+        json not_started = json::array();
+        for (const auto* names : {&diff.added, &diff.changed}) {
+            for (const auto& name : *names) {
+                const InstanceRunner* runner = find_runner(name);
+                const std::string failure = runner ? runner->start_failure() : std::string();
+                if (failure.empty()) continue;
+                failures.push_back(name + " " + failure);
+                not_started.push_back({{"name", name}, {"error", failure}});
+            }
+        }
         if (!firewall_->ok) {
+            failures.push_back("the firewall rules were not loaded: " + firewall_->message);
+        }
+        answer["not_started"] = not_started;
+        if (!failures.empty()) {
+            std::string text;
+            for (const auto& failure : failures) text += (text.empty() ? "" : "; ") + failure;
             answer["ok"] = false;
-            answer["error"] = "configuration applied, but the firewall rules were not loaded: " +
-                              firewall_->message;
+            answer["error"] = "configuration applied, but " + text;
+            spdlog::error("reload: {}", answer["error"].get<std::string>());
         }
         spdlog::info("reloaded {}: {} changed, {} added, {} removed, {} unchanged",
                      options_.config_path, diff.changed.size(), diff.added.size(),

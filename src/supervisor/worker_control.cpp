@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <nlohmann/json.hpp>
 
 namespace supervisor {
@@ -40,14 +41,19 @@ WorkerControl::WorkerControl(asio::io_context& io, common::UniqueFd fd) : socket
     }
 }
 
-bool WorkerControl::send_drain() {
-    if (!socket_.is_open()) return false;
-    // A request this short goes out in one send on a socketpair with room;
-    // done synchronously so it never interleaves with a query's write.
-    static constexpr std::string_view request = "drain\n";
+WorkerControl::Sent WorkerControl::send_request(std::string_view request) {
+    if (!socket_.is_open()) return Sent::broken;
     const ssize_t sent = ::send(socket_.native_handle(), request.data(), request.size(),
                                 MSG_DONTWAIT | MSG_NOSIGNAL);
-    return sent == static_cast<ssize_t>(request.size());
+    if (sent == static_cast<ssize_t>(request.size())) {
+        ++owed_;
+        return Sent::ok;
+    }
+    return sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? Sent::full : Sent::broken;
+}
+
+bool WorkerControl::send_drain() {
+    return send_request("drain\n") == Sent::ok;
 }
 
 void WorkerControl::close() {
@@ -56,9 +62,21 @@ void WorkerControl::close() {
     timer_.cancel();
 }
 
-awaitable<std::optional<WorkerStats>> WorkerControl::query_stats(
-    std::shared_ptr<WorkerControl> self, std::chrono::milliseconds timeout) {
-    if (self->busy_ || !self->socket_.is_open()) co_return std::nullopt;
+awaitable<std::string> WorkerControl::read_answer(std::shared_ptr<WorkerControl> self,
+                                                  error_code& error) {
+    const std::size_t length = co_await asio::async_read_until(
+        self->socket_, asio::dynamic_buffer(self->buffer_, kMaxAnswer), '\n', with_error(error));
+    if (error) co_return std::string();
+    std::string line = self->buffer_.substr(0, length - 1);
+    self->buffer_.erase(0, length);
+    --self->owed_;
+    co_return line;
+}
+
+awaitable<StatsReply> WorkerControl::query_stats(std::shared_ptr<WorkerControl> self,
+                                                 std::chrono::milliseconds timeout) {
+    using Outcome = StatsReply::Outcome;
+    if (self->busy_ || !self->socket_.is_open()) co_return StatsReply{};
     self->busy_ = true;
     const std::uint64_t generation = ++self->generation_;
     self->timer_.expires_after(timeout);
@@ -66,30 +84,35 @@ awaitable<std::optional<WorkerStats>> WorkerControl::query_stats(
         const auto control = weak.lock();
         if (!e && control && control->generation_ == generation) {
             error_code ignored;
-            control->socket_.close(ignored);  // the pending read ends with an error
+            control->socket_.cancel(ignored);  // the pending read ends with operation_aborted
         }
     });
 
-    static const std::string request = "stats\n";
+    StatsReply reply{Outcome::no_answer, {}};
     error_code error;
-    co_await asio::async_write(self->socket_, asio::buffer(request), with_error(error));
-    std::optional<WorkerStats> stats;
-    while (!error && !stats) {
-        const std::size_t length = co_await asio::async_read_until(
-            self->socket_, asio::dynamic_buffer(self->buffer_, kMaxAnswer), '\n',
-            with_error(error));
-        if (error) break;
-        stats = parse_worker_stats(std::string_view(self->buffer_).substr(0, length - 1));
-        self->buffer_.erase(0, length);
+    // What earlier requests are owed first; whatever was half read stays in
+    // buffer_ for the next try.
+    while (!error && self->owed_ > 0) co_await read_answer(self, error);
+    if (!error) {
+        const Sent sent = self->send_request("stats\n");
+        if (sent == Sent::broken) reply.outcome = Outcome::unavailable;
+        if (sent == Sent::ok) {
+            const std::string line = co_await read_answer(self, error);
+            if (!error) {
+                const auto stats = parse_worker_stats(line);
+                reply = stats ? StatsReply{Outcome::answered, *stats} : StatsReply{};
+                if (!stats) spdlog::warn("worker control channel: unexpected answer: {}", line);
+            }
+        }
     }
     ++self->generation_;
     self->timer_.cancel();
     self->busy_ = false;
-    if (error) {
-        self->close();
-        co_return std::nullopt;
+    if (error && !(error == asio::error::operation_aborted && self->socket_.is_open())) {
+        self->close();  // broken, or closed meanwhile: the worker is going away
+        reply.outcome = Outcome::unavailable;
     }
-    co_return stats;
+    co_return reply;
 }
 
 }  // namespace supervisor

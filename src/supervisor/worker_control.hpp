@@ -23,28 +23,49 @@ struct WorkerStats {
 // {"sessions":N,"accepted":N,...}; nothing when the line is not that.
 std::optional<WorkerStats> parse_worker_stats(std::string_view line);
 
+// What a stats query got.
+struct StatsReply {
+    enum class Outcome {
+        answered,     // `stats` holds the answer
+        no_answer,    // the worker did not answer in time: it is not serving
+        unavailable,  // no channel (closed, broken), or another query is under way
+    };
+    Outcome outcome = Outcome::unavailable;
+    WorkerStats stats;
+};
+
 class WorkerControl : public std::enable_shared_from_this<WorkerControl> {
   public:
     WorkerControl(asio::io_context& io, common::UniqueFd fd);
 
-    // Answers other than stats (a drain's) are skipped.
-    // One request at a time: a second caller, a channel that broke, or a
-    // worker that does not answer within `timeout` gets nothing (status then
-    // shows SESSIONS as '-'). A timeout closes the channel, since a late
-    // answer would be taken for the next one.
-    static awaitable<std::optional<WorkerStats>> query_stats(std::shared_ptr<WorkerControl> self,
-                                                             std::chrono::milliseconds timeout);
+    // One request at a time: a second caller gets `unavailable`. A worker
+    // that does not answer within `timeout` gets `no_answer`, and the
+    // channel stays open: the worker answers every request in order, so the
+    // answers it owes (a stats query that timed out, a drain) are read and
+    // set aside before the next query's own. A stopped (SIGSTOP) or stuck
+    // worker therefore shows as such, and as itself again once it answers.
+    static awaitable<StatsReply> query_stats(std::shared_ptr<WorkerControl> self,
+                                             std::chrono::milliseconds timeout);
     // Asks the worker to drain. Unlike SIGUSR1, this cannot arrive before
     // the worker is ready for it: the request waits in the socket until the
-    // worker reads it. False when the channel is closed.
+    // worker reads it. False when the channel is closed or full (a worker
+    // that has not read it for long).
     bool send_drain();
     void close();
 
   private:
+    enum class Sent { ok, full, broken };
+    // Requests are a few bytes: one non-blocking send, never a partial one,
+    // so a query's request and a drain never interleave.
+    Sent send_request(std::string_view request);
+    static awaitable<std::string> read_answer(std::shared_ptr<WorkerControl> self,
+                                              error_code& error);
+
     asio::local::stream_protocol::socket socket_;
     asio::steady_timer timer_;
     std::string buffer_;
     std::uint64_t generation_ = 0;  // tells a stale timeout from the current one
+    int owed_ = 0;                  // answers the worker still owes us, in order
     bool busy_ = false;
 };
 

@@ -48,13 +48,25 @@ def wait_until(pred, timeout, what, interval=0.02):
         time.sleep(interval)
 
 
-def pid_alive(pid):
-    """True while pid exists and is not a zombie."""
+def process_state(pid):
+    """R, S, T (stopped), Z ... as /proc/PID/stat says; None when it is gone."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+            return f.read().rsplit(")", 1)[1].split()[0]
     except FileNotFoundError:
-        return False
+        return None
+
+
+def pid_alive(pid):
+    """True while pid exists and is not a zombie."""
+    return process_state(pid) not in (None, "Z")
+
+
+def stop_process(pid):
+    """SIGSTOP, and wait until the kernel has stopped it (the signal is
+    asynchronous)."""
+    os.kill(pid, signal.SIGSTOP)
+    wait_until(lambda: process_state(pid) == "T", 10, f"process {pid} to stop")
 
 
 def sha256(data):

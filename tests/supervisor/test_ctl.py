@@ -5,7 +5,9 @@ import os
 import stat
 import subprocess
 
-from harness import FTPPROXYCTL
+import signal
+
+from harness import FTPPROXYCTL, LISTEN, SERVER, free_port, stop_process, wait_until
 
 
 def ctl(*args):
@@ -107,3 +109,93 @@ def test_rules_without_a_firewall(make_daemon):
     assert "firewall: none, so no rules are written" in result.stderr
     nft = daemon.ctl("rules", "nft")
     assert nft.returncode == 0 and "table inet ftpproxy {" in nft.stdout
+
+
+def control_requests(path, lines):
+    """Sends each line over one connection to the control socket; the
+    answers, parsed."""
+    import socket
+    answers = []
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(15)
+        s.connect(path)
+        reader = s.makefile("rb")
+        for line in lines:
+            s.sendall(line.encode() + b"\n")
+            answers.append(json.loads(reader.readline()))
+    return answers
+
+
+def test_requests_with_wrong_types_are_refused_in_our_words(make_daemon):
+    daemon = make_daemon(1)
+    commands = "status, start, stop, restart, drain, reload, rules or info"
+    cases = {
+        '{"command": 5}':
+            f'"command" must be a string ({commands}), not a number',
+        '{"names": ["ftp01"]}': f'"command" is missing: one of {commands}',
+        '{"command": "stop", "names": "ftp01"}':
+            '"names" must be a list of strings (instance names or "all"), not a string',
+        '{"command": "status", "names": ["ftp01", 7]}':
+            '"names" must be a list of strings: item 2 is a number',
+        '{"command": "restart", "names": null}':
+            '"names" must be a list of strings (instance names or "all"), not null',
+        '{"command": "rules", "syntax": ["pf"]}':
+            '"syntax" must be a string ("pf" or "nft"), not an array',
+        '{"command": "status", "nmaes": ["ftp01"]}':
+            'unknown field "nmaes" (a request has "command", and "names" or "syntax")',
+    }
+    answers = control_requests(daemon.socket, [*cases, '{"command": "status"}'])
+    for (request, message), answer in zip(cases.items(), answers):
+        assert answer == {"ok": False, "error": "bad request: " + message}, request
+    # Nothing was done, and the connection still serves.
+    assert answers[-1]["ok"] is True
+    assert answers[-1]["instances"][0]["state"] == "RUNNING"
+
+
+def test_a_worker_that_does_not_answer_shows_unresponsive(make_daemon):
+    """SIGSTOP: the worker is alive but serves nobody. status says so
+    (table, summary, --json, exit 3) until it answers again (SIGCONT)."""
+    daemon = make_daemon(2)
+    pid = daemon.instance_status("ftp01")["pid"]
+    try:
+        stop_process(pid)
+        result = daemon.ctl("status")
+        assert result.returncode == 3, result
+        lines = result.stdout.splitlines()
+        row = lines[1].split()
+        assert row[:3] == ["ftp01", "UNRESPONSIVE", str(pid)]
+        assert row[7] == "-", "no session count from a worker that does not answer"
+        assert lines[2].split()[:2] == ["ftp02", "RUNNING"]
+        assert lines[3] == "2 instances: 1 running, 1 unresponsive; firewall: none"
+        items = {i["name"]: i for i in daemon.status()["instances"]}
+        assert (items["ftp01"]["state"], items["ftp01"]["pid"], items["ftp01"]["responding"],
+                items["ftp01"]["sessions"]) == ("UNRESPONSIVE", pid, False, None)
+        assert (items["ftp02"]["state"], items["ftp02"]["responding"]) == ("RUNNING", True)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    # It answers again over the same channel, and is itself again.
+    item = wait_until(lambda: (lambda i: i if i["state"] == "RUNNING" else None)(
+        daemon.instance_status("ftp01")), 10, "ftp01 to answer again")
+    assert (item["pid"], item["responding"], item["sessions"]) == (pid, True, 0)
+    assert daemon.ctl("status").returncode == 0
+
+
+def test_status_answers_with_many_workers_that_do_not_answer(make_daemon, backend):
+    """Workers are asked all at once: 32 stuck workers cost status one 0.5 s
+    wait, not 32 of them (16 s, beyond ftpproxyctl's 15 s: exit 4)."""
+    ports = set()
+    while len(ports) < 32:  # free_port() may give the same port twice
+        ports.add(free_port(LISTEN))
+    daemon = make_daemon([{"name": f"ftp{i + 1:02d}", "listen": f"{LISTEN}:{port}",
+                           "backend": f"{SERVER}:{backend.port}"}
+                          for i, port in enumerate(sorted(ports))])
+    pids = [i["pid"] for i in daemon.status()["instances"]]
+    try:
+        for pid in pids:
+            stop_process(pid)
+        result = daemon.ctl("status")
+        assert result.returncode == 3, result
+        assert result.stdout.splitlines()[-1] == "32 instances: 32 unresponsive; firewall: none"
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)

@@ -101,6 +101,42 @@ def test_added_and_removed_instances(make_daemon, backend):
     assert download(daemon.port("ftp03"), path="pub/small.txt") == b"hello through ftpproxyd\n"
 
 
+def test_a_reload_that_adds_an_instance_on_a_busy_port_says_so_and_exits_1(
+        make_daemon, backend):
+    """The rest of the reload applies (ftp01 changed); ftp02 cannot bind its
+    port: ftpproxyctl reload names it, its address and the error, and
+    exits 1. ftpproxyd keeps trying, and serves once the port is free."""
+    import socket
+    daemon = make_daemon(1)
+    old_pid = daemon.instance_status("ftp01")["pid"]
+    port = free_port(LISTEN)
+    busy = socket.socket()
+    try:
+        busy.bind((LISTEN, port))
+        busy.listen()
+        daemon.instances.append({"name": "ftp02", "listen": f"{LISTEN}:{port}",
+                                 "backend": f"127.0.0.4:{backend.port}"})
+        daemon.instance("ftp01")["idle_timeout"] = "2h"
+        daemon.write_config()
+        result = daemon.ctl("reload")
+        assert result.returncode == 1, result
+        assert "  added:     ftp02\n" in result.stdout
+        assert "  changed:   ftp01 (new workers" in result.stdout
+        error = (f"configuration applied, but ftp02 could not start: cannot listen on "
+                 f"{LISTEN}:{port}: bind: Address already in use (now BACKOFF)")
+        assert result.stderr == f"ftpproxyctl: {error}\n"
+        status = daemon.status()
+        states = {i["name"]: (i["state"], i["pid"]) for i in status["instances"]}
+        assert states["ftp01"][0] in ("STARTING", "RUNNING") and states["ftp01"][1] != old_pid
+        assert states["ftp02"] == ("BACKOFF", None)
+        assert status["supervisor"]["last_reload"]["error"] == error
+    finally:
+        busy.close()
+    daemon.wait_states({"ftp01": "RUNNING", "ftp02": "RUNNING"})
+    assert download(port, path="pub/small.txt") == b"hello through ftpproxyd\n"
+    assert download(daemon.port("ftp01"), path="pub/small.txt") == b"hello through ftpproxyd\n"
+
+
 def test_a_port_moving_between_instances_keeps_its_socket(make_daemon, backend):
     """ftp02 is removed and ftp03 takes its port in the same reload: the
     socket is handed over, not closed and bound again."""

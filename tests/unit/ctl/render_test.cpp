@@ -68,6 +68,21 @@ TEST(RenderSummary, NamesWhatNeedsAttention) {
               "(1m05s ago) failed: 1 error(s) in /etc/ftpproxy/ftpproxy.yaml");
 }
 
+TEST(RenderSummary, WorkersThatDoNotAnswer) {
+    json status = sample_status();
+    status["instances"][0]["state"] = "UNRESPONSIVE";
+    status["instances"][0]["sessions"] = nullptr;
+    status["instances"][0]["responding"] = false;
+    status["old_workers"][0]["sessions"] = nullptr;
+    status["old_workers"][0]["responding"] = false;
+    EXPECT_EQ(render_summary(status),
+              "2 instances: 1 unresponsive, 1 backoff; 1 old worker draining (1 not answering); "
+              "firewall: nftables rules loaded 5m00s ago");
+    EXPECT_NE(render_status(status).find("\nftp01            UNRESPONSIVE  4242  2h03m   "),
+              std::string::npos);
+    EXPECT_EQ(status_exit_code(status), kExitNotRunning);
+}
+
 TEST(RenderSummary, EmptyAndQuiet) {
     const json status = {{"ok", true},
                          {"instances", json::array()},

@@ -104,11 +104,20 @@ TEST_F(LifecycleTest, KeepsDyingUntilFatal) {
     }
     EXPECT_EQ(crash_after(10ms), kNothing);
     EXPECT_EQ(life.state(), State::fatal);
-    EXPECT_EQ(life.restarts(), 9);
+    EXPECT_EQ(life.restarts(), 10) << "every failure counts, the 10th too";
     EXPECT_EQ(life.timer_expired(now + 1h), kNothing) << "a stale timer does not revive it";
     EXPECT_EQ(life.start(now), kSpawn) << "the operator can";
     EXPECT_EQ(life.spawned(now), wait_for(1000ms));
     EXPECT_EQ(crash_after(10ms), kSpawn) << "with a fresh backoff";
+}
+
+TEST_F(LifecycleTest, EveryFailedStartCountsTheLastOneToo) {
+    EXPECT_EQ(life.start(now), kSpawn);
+    for (int i = 1; i <= 10; ++i) {
+        life.spawn_failed("cannot listen on 127.0.0.1:21: bind: Address already in use", now);
+        EXPECT_EQ(life.restarts(), i) << "failure " << i;
+    }
+    EXPECT_EQ(life.state(), State::fatal);
 }
 
 TEST_F(LifecycleTest, AFailureAfterAStableRunRestartsAtOnce) {

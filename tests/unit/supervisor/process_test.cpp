@@ -9,6 +9,8 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <memory>
+#include <optional>
 #include <sstream>
 
 #include "common/unique_fd.hpp"
@@ -114,6 +116,71 @@ TEST(WorkerStats, ParsesTheWorkersAnswer) {
     EXPECT_EQ(parse_worker_stats(R"({"sessions":-1})"), std::nullopt);
     EXPECT_EQ(parse_worker_stats("sessions 3"), std::nullopt);
     EXPECT_EQ(parse_worker_stats(""), std::nullopt);
+}
+
+// ftpproxyd's end of a worker's control socketpair; the test plays the
+// worker on the other end.
+class WorkerControlTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        int pair[2];
+        ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+        worker_.reset(pair[1]);
+        control_ = std::make_shared<WorkerControl>(io_, common::UniqueFd(pair[0]));
+    }
+
+    StatsReply query(std::chrono::milliseconds timeout) {
+        std::optional<StatsReply> reply;
+        asio::co_spawn(io_, WorkerControl::query_stats(control_, timeout),
+                       [&](std::exception_ptr, StatsReply r) { reply = r; });
+        io_.restart();
+        io_.run_for(std::chrono::seconds(10));
+        EXPECT_TRUE(reply.has_value());
+        return reply.value_or(StatsReply{});
+    }
+    // What the worker was sent.
+    std::string requests() {
+        char buffer[256];
+        const ssize_t n = recv(worker_.get(), buffer, sizeof buffer, MSG_DONTWAIT);
+        return n > 0 ? std::string(buffer, n) : std::string();
+    }
+    void answer(const std::string& lines) {
+        ASSERT_EQ(write(worker_.get(), lines.data(), lines.size()),
+                  static_cast<ssize_t>(lines.size()));
+    }
+
+    asio::io_context io_;
+    common::UniqueFd worker_;
+    std::shared_ptr<WorkerControl> control_;
+};
+
+using Outcome = StatsReply::Outcome;
+
+TEST_F(WorkerControlTest, AWorkerThatDoesNotAnswerInTimeIsToldApartAndComesBack) {
+    EXPECT_EQ(query(std::chrono::milliseconds(50)).outcome, Outcome::no_answer);
+    EXPECT_EQ(requests(), "stats\n");
+    // It wakes up (SIGCONT): the late answer comes, and the next query's.
+    answer("{\"sessions\":1,\"accepted\":1}\n{\"sessions\":2,\"accepted\":5}\n");
+    const StatsReply reply = query(std::chrono::seconds(5));
+    EXPECT_EQ(reply.outcome, Outcome::answered);
+    EXPECT_EQ(reply.stats, (WorkerStats{2, 5})) << "the late answer is set aside, not taken";
+    EXPECT_EQ(requests(), "stats\n");
+}
+
+TEST_F(WorkerControlTest, ADrainsAnswerIsSetAside) {
+    EXPECT_TRUE(control_->send_drain());
+    EXPECT_EQ(requests(), "drain\n");
+    answer("{\"ok\":true}\n{\"sessions\":0,\"accepted\":3}\n");
+    const StatsReply reply = query(std::chrono::seconds(5));
+    EXPECT_EQ(reply.outcome, Outcome::answered);
+    EXPECT_EQ(reply.stats, (WorkerStats{0, 3}));
+}
+
+TEST_F(WorkerControlTest, AWorkerThatIsGoneIsUnavailable) {
+    worker_.reset();
+    EXPECT_EQ(query(std::chrono::seconds(5)).outcome, Outcome::unavailable);
+    EXPECT_EQ(query(std::chrono::seconds(5)).outcome, Outcome::unavailable);
+    EXPECT_FALSE(control_->send_drain());
 }
 
 // A datagram socket standing in for systemd's.
