@@ -79,6 +79,15 @@ struct ActiveExpectation {
     std::optional<OnwardLeg> onward;  // see OnwardLeg
 };
 
+// --passive-to-server with an active client: the proxy connects to both
+// sides, so no connection is let in; only the proxy's connection to the
+// client needs its onward leg (nat_to: the server's address).
+struct OnwardExpectation {
+    std::uint64_t session = 0;
+    OnwardLeg leg;
+    std::chrono::seconds timeout{30};
+};
+
 class Error : public std::runtime_error {
   public:
     using std::runtime_error::runtime_error;
@@ -98,6 +107,7 @@ class Backend {
     // must share a family (IPv4-mapped IPv6 counts as IPv4).
     virtual void expect_passive(const PassiveExpectation& expectation) = 0;
     virtual void expect_active(const ActiveExpectation& expectation) = 0;
+    virtual void expect_onward(const OnwardExpectation& expectation) = 0;
     // The expected connection arrived: remove what lets it in. The onward
     // leg's state stays (its nat_to must still apply: the proxy makes that
     // connection right after the arrival) until clear_session() or the next

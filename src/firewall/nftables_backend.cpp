@@ -79,6 +79,17 @@ void NftablesBackend::expect_active(const ActiveExpectation& expectation) {
     });
 }
 
+// Without nat_to there is nothing to add: the session's previous elements go.
+void NftablesBackend::expect_onward(const OnwardExpectation& expectation) {
+    if (!expectation.leg.nat_to) {
+        clear_session(expectation.session);
+        return;
+    }
+    expect(expectation.session, expectation.timeout, [&] {
+        return SessionElements{std::nullopt, nft::source_nat_element(expectation.leg)};
+    });
+}
+
 std::string NftablesBackend::removal(std::uint64_t session) const {
     const auto it = sessions_.find(session);
     if (it == sessions_.end()) return {};

@@ -48,6 +48,11 @@ void PfBackend::expect_active(const ActiveExpectation& expectation) {
            [&] { return pf::active_rules(expectation, options_); });
 }
 
+void PfBackend::expect_onward(const OnwardExpectation& expectation) {
+    expect(expectation.session, expectation.leg,
+           [&] { return pf::onward_rule(expectation.leg, options_); });
+}
+
 void PfBackend::expect(std::uint64_t session, const std::optional<OnwardLeg>& onward,
                        const std::function<std::string()>& render) {
     std::string rules, after_arrival;

@@ -30,6 +30,7 @@ class PfBackend : public Backend {
     void init() override;
     void expect_passive(const PassiveExpectation& expectation) override;
     void expect_active(const ActiveExpectation& expectation) override;
+    void expect_onward(const OnwardExpectation& expectation) override;
     void connection_arrived(std::uint64_t session) noexcept override;
     void clear_session(std::uint64_t session) noexcept override;
     void shutdown() noexcept override;

@@ -129,6 +129,15 @@ TEST_F(NftablesNetns, ArrivalKeepsTheSourceNatUntilTheSessionEnds) {
     backend.expect_passive(passive(4, 50001));
     backend.connection_arrived(4);
     EXPECT_FALSE(contains(table(backend.table()), "elements")) << table(backend.table());
+    // --passive-to-server: only the source NAT; a leg without nat_to adds
+    // nothing and removes the session's previous element.
+    backend.expect_onward({5, *e.onward, std::chrono::seconds(30)});
+    EXPECT_TRUE(contains(table(backend.table()), "comment \"#5\" : fd18:1::80"))
+        << table(backend.table());
+    OnwardLeg plain = *e.onward;
+    plain.nat_to.reset();
+    backend.expect_onward({5, plain, std::chrono::seconds(30)});
+    EXPECT_FALSE(contains(table(backend.table()), "elements")) << table(backend.table());
 }
 
 TEST_F(NftablesNetns, NewExpectationReplacesTheSessionsPrevious) {

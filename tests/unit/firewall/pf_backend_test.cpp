@@ -96,7 +96,8 @@ TEST_F(PfBackendTest, SessionLifecycle) {
 // Active mode with an onward leg: the arrival of the server's connection
 // leaves only the `pass out … nat-to` rule, for the proxy's connection to
 // the client that follows; the session's end empties the anchor. Without an
-// onward leg the arrival empties it.
+// onward leg the arrival empties it. With --passive-to-server the rule is
+// all there is.
 TEST_F(PfBackendTest, ArrivalKeepsOnlyTheOnwardRule) {
     PfBackend backend({}, pfctl(), kPid);
     ActiveExpectation e = active(7);
@@ -110,6 +111,8 @@ TEST_F(PfBackendTest, ArrivalKeepsOnlyTheOnwardRule) {
     backend.expect_active(e);
     backend.connection_arrived(7);
     backend.clear_session(7);
+    backend.expect_onward({9, *e.onward, std::chrono::seconds(30)});  // --passive-to-server
+    backend.clear_session(9);
     test::expect_golden("pf_backend_arrival.log", calls());
 }
 
