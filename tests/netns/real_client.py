@@ -9,7 +9,8 @@ can prove which data mode was really used (curl falls back silently).
 
 CLIENT: curl, lftp. MODE: PASV, EPSV, PORT, EPRT. OP: retr, stor (uploads
 --file to PATH). --verify-address (lftp): refuse a data connection whose
-peer is not the host dialled (`ftp:verify-address`), as some clients do. The clients themselves are the loopback suite's
+peer is not the host dialled (`ftp:verify-address`), as some clients do.
+The clients themselves are the loopback suite's
 (tests/integration/ftpx/clients.py); only the address they dial differs.
 """
 import argparse

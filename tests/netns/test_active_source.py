@@ -21,8 +21,8 @@ import os
 import pytest
 
 from topology import ADDR
-from world import (DATA_MODES, REDIRECT, TPROXY, World, assert_mode_used,
-                   check_round_trip, file_sha, wait_for)
+from world import (DATA_MODES, REDIRECT, TPROXY, World, assert_data_from, assert_mode_used,
+                   check_round_trip, comma_addr, file_sha, wait_for)
 
 # docs/forward-proxy.md, "dnat" (IPv4 only: Linux cannot dnat to ::1).
 DNAT = """
@@ -44,6 +44,8 @@ FORMS = {
     "redirect-any-port20": (REDIRECT, [*ANY, "-r"], "::", ("v4", "v6")),
     "redirect-any-passive-to-server": (REDIRECT, [*ANY, "--passive-to-server"], "::",
                                        ("v4", "v6")),
+    # Rules kept by hand: no expectations, no source NAT (its own test).
+    "dnat-loopback-no-firewall": (DNAT, ["--firewall", "none"], "127.0.0.1", ("v4",)),
 }
 
 
@@ -51,7 +53,7 @@ def cases(combos):
     """(form, *combo) for each form and each combo whose first item, the
     family, the form serves; ids "form-combo"."""
     out = [(form, *combo) for form in sorted(FORMS) for combo in combos
-           if combo[0] in FORMS[form][3]]
+           if combo[0] in FORMS[form][3] and "--firewall" not in FORMS[form][1]]
     return out, ["-".join(str(x) for x in case) for case in out]
 
 
@@ -71,7 +73,8 @@ def start(w, form):
     if ruleset is TPROXY:
         w.local_routes("0x21", "121")
     w.topo.nft("fw", ruleset)
-    w.proxy("proxy", *args, "--firewall", "nftables", "--data-timeout", "5")
+    firewall = [] if "--firewall" in args else ["--firewall", "nftables"]
+    w.proxy("proxy", *args, *firewall, "--data-timeout", "5")
     w.wait_listening("proxy", "fw", bind, 8021)
 
 
@@ -160,3 +163,23 @@ def test_curl_active(world, fam, mode, tmp_path):
                             tmp_path)
     assert got["sha256"] == world.sha
     assert_mode_used(got["transcript"], mode, f"curl {mode} {world.form}")
+
+
+@pytest.mark.parametrize("world,mode,honour", [("dnat-loopback-no-firewall", "PASV", True),
+                                               ("dnat-loopback-no-firewall", "PORT", False),
+                                               ("dnat-loopback-no-firewall", "EPRT", False)],
+                         ids=["PASV-honours-227", "PORT", "EPRT"], indirect=["world"])
+def test_without_firewall_state_the_firewalls_own_address(world, mode, honour):
+    """--firewall none (a firewall managed by hand) behind dnat to 127.0.0.1:
+    the 227 names the firewall's LAN address, not 127.0.0.1, so a client that
+    honours it connects; active data comes from that address (nothing
+    translates it to the server's)."""
+    lan = ADDR["v4"]["fw_lan"]
+    result = world.ftplib("v4", ADDR["v4"]["server"], mode, "retr", "pub/big.bin",
+                          honour=honour, timeout=5)
+    assert result["sha256"] == world.sha
+    (verb, reply), = result["replies"]
+    assert reply[:4] == ("227 " if mode == "PASV" else "200 "), reply
+    if mode == "PASV":
+        assert comma_addr(lan) in reply, reply
+    assert_data_from(result, lan)
