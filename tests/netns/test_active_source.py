@@ -6,7 +6,9 @@ listener address docs/forward-proxy.md allows, as documented:
   -p 8021`, as OpenBSD's), with route_localnet; IPv4 only;
 * `tproxy to :8021` to one `--tproxy -b ::` worker for both families;
 * `redirect` to `-b ::` with `-r` (the data connection's source port is 20)
-  and with `--passive-to-server` (the worker connects to both sides).
+  and with `--passive-to-server` (the worker connects to both sides);
+* `redirect` to `-b 198.18.1.1` on a firewall that routes;
+* `dnat` with `--firewall none` (no translation: the firewall's address).
 
 (`redirect` to `-b ::` alone is test_forward.py and test_real_clients.py;
 tproxy to 127.0.0.1 / ::1 is test_tproxy.py.)
@@ -44,6 +46,11 @@ FORMS = {
     "redirect-any-port20": (REDIRECT, [*ANY, "-r"], "::", ("v4", "v6")),
     "redirect-any-passive-to-server": (REDIRECT, [*ANY, "--passive-to-server"], "::",
                                        ("v4", "v6")),
+    # A firewall that routes (as most do; the others here forward nothing):
+    # the client's replies to the translated connection are un-NATed before
+    # the routing decision, so they still reach the worker, not the server.
+    "redirect-lan-routing": (REDIRECT, ["-b", ADDR["v4"]["fw_lan"], "-p", "8021"],
+                             ADDR["v4"]["fw_lan"], ("v4",)),
     # Rules kept by hand: no expectations, no source NAT (its own test).
     "dnat-loopback-no-firewall": (DNAT, ["--firewall", "none"], "127.0.0.1", ("v4",)),
 }
@@ -72,6 +79,9 @@ def start(w, form):
         w.topo.run("fw", "sysctl", "-qw", "net.ipv4.conf.lan.route_localnet=1")
     if ruleset is TPROXY:
         w.local_routes("0x21", "121")
+    if form.endswith("-routing"):
+        w.topo.run("fw", "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        w.topo.run("fw", "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
     w.topo.nft("fw", ruleset)
     firewall = [] if "--firewall" in args else ["--firewall", "nftables"]
     w.proxy("proxy", *args, *firewall, "--data-timeout", "5")
