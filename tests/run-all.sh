@@ -36,7 +36,7 @@ cmake --build build-asan -j"$JOBS"
 ctest --test-dir build-asan --output-on-failure --no-tests=error
 
 step "integration tests against the ASan/UBSan worker"
-FTP_PROXY_BIN="$REPO/build-asan/src/proxy/ftp-proxy" tests/integration/run.sh -k "ftplib or abuse or features"
+FTP_PROXY_BIN="$REPO/build-asan/src/proxy/ftp-proxy" tests/integration/run.sh -k "ftplib or abuse or features or hardening"
 
 step "fuzzing smoke run"
 tests/fuzz/run-smoke.sh "${FUZZ_SECONDS:-30}"

@@ -1,11 +1,22 @@
 #include "proxy/control_writer.hpp"
 
+#include "proxy/net.hpp"
+
 namespace proxy {
+namespace {
+
+// A burst of replies may grow the queue's buffers up to about the session's
+// backlog limit; once they are sent, buffers above this size are given back
+// so that a flood leaves no memory behind in a session that lives on.
+constexpr std::size_t kKeptBufferCapacity = 4 * 1024;
+
+}  // namespace
 
 ControlWriter::ControlWriter(tcp::socket& socket)
     : socket_(socket),
       wake_(socket.get_executor(), asio::steady_timer::time_point::max()),
-      drained_(socket.get_executor(), asio::steady_timer::time_point::max()) {
+      drained_(socket.get_executor()),
+      flush_deadline_(socket.get_executor()) {
     // post() writes directly when it can; it must never block the worker.
     error_code ignored;
     socket_.non_blocking(true, ignored);
@@ -30,16 +41,26 @@ void ControlWriter::post(std::string_view bytes) {
     wake_.cancel();
 }
 
-void ControlWriter::close_after_flush() {
+void ControlWriter::close_after_flush(std::chrono::seconds limit) {
+    if (closing_) return;
     closing_ = true;
     wake_.cancel();
+    // A client that stopped reading would keep its last replies (and this
+    // session's memory and descriptor) pending for ever.
+    flush_deadline_.expires_after(limit);
+    flush_deadline_.async_wait([this](error_code error) {
+        if (error || stopped_) return;  // flushed in time (or destroyed)
+        reset_and_close(socket_);       // wakes the writer's async_write
+    });
 }
 
 awaitable<void> ControlWriter::wait_backlog_below(std::size_t limit) {
-    while (!stopped_ && backlog() > limit) {
-        error_code ignored;
-        co_await drained_.async_wait(with_error(ignored));
-    }
+    while (!stopped_ && backlog() > limit) co_await drained_.wait();
+}
+
+void ControlWriter::release_buffers() {
+    if (queued_.capacity() > kKeptBufferCapacity) std::string().swap(queued_);
+    if (writing_.capacity() > kKeptBufferCapacity) std::string().swap(writing_);
 }
 
 awaitable<void> ControlWriter::run() {
@@ -52,12 +73,15 @@ awaitable<void> ControlWriter::run() {
         std::swap(queued_, writing_);
         co_await asio::async_write(socket_, asio::buffer(writing_), with_error(error));
         writing_.clear();
-        drained_.cancel();
+        if (queued_.empty()) release_buffers();
+        drained_.notify();
         if (error) break;
     }
     stopped_ = true;
     queued_.clear();
-    drained_.cancel();
+    release_buffers();
+    flush_deadline_.cancel();
+    drained_.notify();
     socket_.shutdown(tcp::socket::shutdown_both, error);
     socket_.close(error);
 }

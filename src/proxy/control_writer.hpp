@@ -5,12 +5,18 @@
 // interleave. Everything goes through post(): sent at once when nothing is
 // queued ahead of it and the socket takes it, else queued for the one writer
 // coroutine, which sends in order.
+//
+// The queue is bounded by its users, not here: they wait with
+// wait_backlog_below() before producing more (backpressure), so a peer that
+// does not read stops being read instead of growing this buffer.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
 #include "proxy/asio.hpp"
+#include "proxy/wakeup.hpp"
 
 namespace proxy {
 
@@ -20,21 +26,27 @@ class ControlWriter {
 
     // Queues bytes (a complete reply line with CRLF) for sending.
     void post(std::string_view bytes);
-    // After everything queued is sent, shut the socket down and close it.
-    void close_after_flush();
+    // After everything queued is sent, shut the socket down and close it. A
+    // peer that does not take the last bytes within `limit` gets a reset.
+    void close_after_flush(std::chrono::seconds limit);
     // Bytes queued but not yet written.
     std::size_t backlog() const { return queued_.size() + writing_.size(); }
     // Completes when backlog() is at most limit (or the writer stopped).
     awaitable<void> wait_backlog_below(std::size_t limit);
+    // The writer gave up: a write failed, or it closed the socket.
+    bool stopped() const { return stopped_; }
 
     // The writer coroutine; spawn it once.
     awaitable<void> run();
 
   private:
+    void release_buffers();
+
     tcp::socket& socket_;
     std::string queued_, writing_;
-    asio::steady_timer wake_;     // never expires; cancelled when there is work
-    asio::steady_timer drained_;  // never expires; cancelled after each write
+    asio::steady_timer wake_;  // never expires; cancelled when there is work
+    Wakeup drained_;           // after each write
+    asio::steady_timer flush_deadline_;
     bool closing_ = false;
     bool stopped_ = false;
 };

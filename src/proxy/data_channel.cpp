@@ -26,7 +26,7 @@ constexpr std::size_t kSpliceYieldBytes = 4 * 1024 * 1024;
 // at debug level.
 void warn_small_pipe(std::size_t capacity) {
     static bool warned = false;
-    auto level = warned ? spdlog::level::debug : spdlog::level::warn;
+    auto level = warned ? spdlog::level::trace : spdlog::level::warn;
     warned = true;
     spdlog::log(level,
                 "relay pipe has {} bytes instead of the size asked: the user's pipe budget "
@@ -52,17 +52,21 @@ DataEnd DataEnd::connect(tcp::endpoint to, std::optional<tcp::endpoint> from) {
 }
 
 std::shared_ptr<DataChannel> DataChannel::create(asio::io_context& io, std::string log_prefix,
+                                                 std::shared_ptr<SessionActivity> activity,
                                                  DataEnd client, DataEnd server,
                                                  std::chrono::seconds setup_timeout,
                                                  RelayConfig relay) {
-    return std::make_shared<DataChannel>(io, std::move(log_prefix), std::move(client),
-                                         std::move(server), setup_timeout, relay);
+    return std::make_shared<DataChannel>(io, std::move(log_prefix), std::move(activity),
+                                         std::move(client), std::move(server), setup_timeout,
+                                         relay);
 }
 
-DataChannel::DataChannel(asio::io_context& io, std::string log_prefix, DataEnd client,
-                         DataEnd server, std::chrono::seconds setup_timeout, RelayConfig relay)
+DataChannel::DataChannel(asio::io_context& io, std::string log_prefix,
+                         std::shared_ptr<SessionActivity> activity, DataEnd client, DataEnd server,
+                         std::chrono::seconds setup_timeout, RelayConfig relay)
     : io_(io),
       log_prefix_(std::move(log_prefix)),
+      activity_(std::move(activity)),
       client_end_(std::move(client)),
       server_end_(std::move(server)),
       client_(io),
@@ -70,6 +74,7 @@ DataChannel::DataChannel(asio::io_context& io, std::string log_prefix, DataEnd c
       setup_timer_(io, setup_timeout),
       transfer_due_(io, asio::steady_timer::time_point::max()),
       delivered_(io, asio::steady_timer::time_point::max()),
+      answered_(io.get_executor()),
       setup_timeout_(setup_timeout),
       relay_(relay) {}
 
@@ -81,10 +86,21 @@ void DataChannel::start() {
         io_, [self]() { return self->watch_setup_timeout(); }, asio::detached);
 }
 
-void DataChannel::start_transfer(std::string command) {
+void DataChannel::start_transfer(std::string command, bool download) {
     command_ = std::move(command);
+    download_ = download;
     transfer_started_ = true;
     transfer_due_.cancel();
+}
+
+void DataChannel::server_answered() {
+    server_answered_ = true;
+    answered_.notify();
+}
+
+void DataChannel::fail(std::string_view reason) {
+    if (end_reason_.empty() && state_ != State::Waiting) end_reason_ = reason;
+    close(reason);
 }
 
 std::uint16_t DataChannel::client_listen_port() const {
@@ -97,22 +113,32 @@ tcp::endpoint DataChannel::server_listen_endpoint() const {
     return server_end_.listener ? server_end_.listener->local_endpoint(ignored) : tcp::endpoint{};
 }
 
-void DataChannel::close() {
+void DataChannel::close(std::string_view reason) {
     if (closed_) return;
     closed_ = true;
-    // Closing after every byte with data arrived (e.g. a finished download
-    // whose client has not sent its FIN yet) is not an abort.
-    const bool unfinished =
-        (to_client_bytes_ > 0 && !server_data_delivered_) || (to_server_bytes_ > 0 && !client_eof_);
-    if (!end_reason_ && state_ == State::Relaying && unfinished)
-        end_reason_ = "aborted by the session";
+    // Which sides would take a FIN for a complete transfer when it is not
+    // one. A download whose server has not answered is incomplete whatever
+    // its data connection did (its end reaches the client only after the
+    // answer). An upload is complete once the client's end of stream went to
+    // the server. A channel that never relayed anything aborts nothing
+    // (unused PASV, say).
+    const bool download_cut =
+        transfer_started_ && download_ && !server_eof_passed_ && !server_answered_;
+    const bool upload_cut = transfer_started_ && !download_ && !client_eof_;
+    const bool relayed = state_ != State::Waiting;
+    const bool reset_client = relayed && (relay_error_ || download_cut);
+    const bool reset_server = relayed && (relay_error_ || upload_cut);
+    if (end_reason_.empty() && relayed && (download_cut || upload_cut)) end_reason_ = reason;
     error_code ignored;
     if (client_end_.listener) client_end_.listener->close(ignored);
     if (server_end_.listener) server_end_.listener->close(ignored);
+    if (reset_client) reset_and_close(client_);
+    if (reset_server) reset_and_close(server_);
     client_.close(ignored);
     server_.close(ignored);
     setup_timer_.cancel();
     transfer_due_.cancel();
+    answered_.notify();
     mark_server_data_delivered();
 }
 
@@ -156,8 +182,9 @@ awaitable<bool> DataChannel::establish(DataEnd& end, tcp::socket& socket, const 
                 if (on_accepted_) std::exchange(on_accepted_, nullptr)();
                 co_return true;
             }
-            spdlog::warn("{} port theft refused: {} data connection from {}, expected {}",
-                         log_prefix_, side, to_string(peer), end.allowed_peer.to_string());
+            activity_->log_provoked(spdlog::level::warn, log_prefix_,
+                                    "port theft refused: {} data connection from {}, expected {}",
+                                    side, to_string(peer), end.allowed_peer.to_string());
         }
     }
     socket.open(end.connect_to.protocol(), error);
@@ -201,7 +228,7 @@ awaitable<void> DataChannel::run() {
         ok = ok && co_await establish(client_end_, client_, "client");
     }
     if (!ok || closed_) {
-        close();
+        close("data connection failed");
         state_ = State::Finished;
         co_return;
     }
@@ -238,15 +265,26 @@ awaitable<void> DataChannel::pump(tcp::socket& from, tcp::socket& to, std::uint6
     if (--pumps_running_ == 0) finish();
 }
 
-void DataChannel::relay_eof(bool from_server, tcp::socket& to) {
+awaitable<void> DataChannel::relay_eof(bool from_server, tcp::socket& to) {
+    if (from_server && download_) {
+        while (!server_answered_ && !closed_) co_await answered_.wait();
+        if (closed_) co_return;  // close() reset the client, or closed it after the answer
+        server_eof_passed_ = true;
+    }
     if (!from_server) client_eof_ = true;
     error_code ignored;
     to.shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 void DataChannel::relay_failed(const char* reason) {
-    if (!end_reason_) end_reason_ = reason;
+    if (end_reason_.empty()) end_reason_ = reason;
+    relay_error_ = true;
     close();
+}
+
+void DataChannel::count_delivered(std::uint64_t& bytes, std::size_t n) {
+    bytes += n;
+    activity_->data_bytes += n;
 }
 
 awaitable<void> DataChannel::copy_relay(tcp::socket& from, tcp::socket& to, std::uint64_t& bytes) {
@@ -257,7 +295,7 @@ awaitable<void> DataChannel::copy_relay(tcp::socket& from, tcp::socket& to, std:
         std::size_t n = co_await from.async_read_some(asio::buffer(buffer.get(), kRelayBufferSize),
                                                       with_error(error));
         if (error == asio::error::eof) {
-            relay_eof(from_server, to);
+            co_await relay_eof(from_server, to);
             break;
         }
         // Woken by close() (operation_aborted): not a reset by the peer.
@@ -272,7 +310,7 @@ awaitable<void> DataChannel::copy_relay(tcp::socket& from, tcp::socket& to, std:
             relay_failed(from_server ? "reset by client" : "reset by server");
             break;
         }
-        bytes += n;
+        count_delivered(bytes, n);
     }
 }
 
@@ -302,7 +340,7 @@ awaitable<bool> DataChannel::splice_relay(tcp::socket& from, tcp::socket& to,
         // the idle direction of nearly every transfer (the client's end of a
         // RETR), and a pipe costs an inode, two files and five system calls.
         if (n == 0) {
-            relay_eof(from_server, to);
+            co_await relay_eof(from_server, to);
             co_return true;
         }
         if (errno == EINTR) continue;
@@ -371,7 +409,7 @@ awaitable<bool> DataChannel::splice_relay(tcp::socket& from, tcp::socket& to,
         if (pipe.pending() > 0) {
             auto r = pipe.drain_to(to.native_handle());
             if (r.kind == SpliceResult::Moved) {
-                bytes += r.bytes;
+                count_delivered(bytes, r.bytes);
                 since_yield += r.bytes;
                 progressed = progressed || r.bytes > 0;
             } else if (r.kind != SpliceResult::WouldBlock) {
@@ -380,7 +418,7 @@ awaitable<bool> DataChannel::splice_relay(tcp::socket& from, tcp::socket& to,
             }
         }
         if (eof && pipe.pending() == 0) {
-            relay_eof(from_server, to);
+            co_await relay_eof(from_server, to);
             co_return true;
         }
         if (progressed) {
@@ -419,7 +457,7 @@ void DataChannel::finish() {
     const char* relay =
         spliced_ ? (copied_ ? "splice+read/write" : "splice") : (copied_ ? "read/write" : "none");
     spdlog::info("{} data {}: {}, {} bytes to client, {} bytes to server, {:.3f} s, relay {}",
-                 log_prefix_, end_reason_ ? end_reason_ : "completed",
+                 log_prefix_, end_reason_.empty() ? "completed" : end_reason_,
                  command_.empty() ? "(no command)" : command_, to_client_bytes_, to_server_bytes_,
                  seconds.count(), relay);
     error_code ignored;

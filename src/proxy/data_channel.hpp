@@ -9,9 +9,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "proxy/asio.hpp"
+#include "proxy/session_activity.hpp"
 #include "proxy/splice_relay.hpp"
+#include "proxy/wakeup.hpp"
 
 namespace proxy {
 
@@ -35,8 +38,10 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
     enum class State { Waiting, Connecting, Relaying, Finished };
 
     // log_prefix: "#12" (the session id). setup_timeout bounds the time from
-    // creation to the start of the relay.
+    // creation to the start of the relay. activity: the session's, which
+    // counts the bytes relayed and bounds the log lines peers provoke.
     static std::shared_ptr<DataChannel> create(asio::io_context& io, std::string log_prefix,
+                                               std::shared_ptr<SessionActivity> activity,
                                                DataEnd client, DataEnd server,
                                                std::chrono::seconds setup_timeout,
                                                RelayConfig relay);
@@ -45,9 +50,23 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
     // sides waits for start_transfer() before connecting.
     void start();
     // A transfer command went to the server: the data connection is due now.
-    void start_transfer(std::string command);
-    // Abort: closes listeners and sockets; waiters wake up.
-    void close();
+    // For a download, the end of the server's data is passed on to the
+    // client only once the server has answered the transfer command
+    // (server_answered()): a server that dies mid-transfer closes its data
+    // connection as cleanly as one that finished, and without a reply the
+    // client must not take a truncated file for a complete one.
+    void start_transfer(std::string command, bool download);
+    // The server's final reply to the transfer command arrived (success or
+    // not: a 426 tells the client itself, exactly as without the proxy).
+    void server_answered();
+    // Closes listeners and sockets; waiters wake up. A side whose data is
+    // incomplete (a download the server never answered, an upload the
+    // client did not end, or any relay error) gets a TCP reset, not a FIN,
+    // so its peer learns that the transfer failed. `reason` names the abort
+    // in the log line, if it is one.
+    void close(std::string_view reason = "aborted by the session");
+    // Closes, and logs the transfer as failed for `reason` in any case.
+    void fail(std::string_view reason);
     // Called once, when a listener of this channel accepted the expected
     // peer (forward mode removes the firewall's expectation then).
     void on_accepted(std::function<void()> callback) { on_accepted_ = std::move(callback); }
@@ -64,7 +83,8 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
     // The listener facing the server (for PORT/EPRT sent to the server).
     tcp::endpoint server_listen_endpoint() const;
 
-    DataChannel(asio::io_context& io, std::string log_prefix, DataEnd client, DataEnd server,
+    DataChannel(asio::io_context& io, std::string log_prefix,
+                std::shared_ptr<SessionActivity> activity, DataEnd client, DataEnd server,
                 std::chrono::seconds setup_timeout, RelayConfig relay);
 
   private:
@@ -77,32 +97,40 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
     // any byte moved: pump() then runs copy_relay().
     awaitable<bool> splice_relay(tcp::socket& from, tcp::socket& to, std::uint64_t& bytes);
     awaitable<void> copy_relay(tcp::socket& from, tcp::socket& to, std::uint64_t& bytes);
-    // End of stream from `from`: half-close `to`.
-    void relay_eof(bool from_server, tcp::socket& to);
-    // A relay error: first reason wins, both directions end.
+    // End of stream from `from`: half-close `to` (a download's end waits
+    // for the server's answer).
+    awaitable<void> relay_eof(bool from_server, tcp::socket& to);
+    // A relay error: first reason wins, both directions end with a reset.
     void relay_failed(const char* reason);
+    void count_delivered(std::uint64_t& bytes, std::size_t n);
     void mark_server_data_delivered();
     void finish();
 
     asio::io_context& io_;
     std::string log_prefix_;
+    std::shared_ptr<SessionActivity> activity_;
     DataEnd client_end_, server_end_;
     tcp::socket client_, server_;
     asio::steady_timer setup_timer_;
     asio::steady_timer transfer_due_;  // wakes a connect/connect channel
     asio::steady_timer delivered_;     // never expires; cancelled to wake waiters
+    Wakeup answered_;                  // server_answered() or close()
     State state_ = State::Waiting;
     bool transfer_started_ = false;
+    bool download_ = false;
+    bool server_answered_ = false;
     bool closed_ = false;
     bool server_data_delivered_ = false;
-    bool client_eof_ = false;
+    bool client_eof_ = false;         // passed on to the server
+    bool server_eof_passed_ = false;  // passed on to the client
+    bool relay_error_ = false;
     bool spliced_ = false, copied_ = false;  // which relay moved bytes, for the log line
     int pumps_running_ = 0;
     std::chrono::seconds setup_timeout_;
     RelayConfig relay_;
-    const char* end_reason_ = nullptr;  // first cause of an abort, for the log line
-    std::string command_;
-    std::function<void()> on_accepted_;  // the transfer command, for the log line
+    std::string end_reason_;  // first cause of an abort, for the log line
+    std::string command_;     // the transfer command, for the log line
+    std::function<void()> on_accepted_;
     std::uint64_t to_server_bytes_ = 0, to_client_bytes_ = 0;
     std::chrono::steady_clock::time_point relay_start_;
 };

@@ -140,6 +140,7 @@ Settings make_settings(const Options& options, asio::io_context& io) {
     settings.data_from_port_20 = options.data_from_port_20;
     settings.idle_timeout = options.idle_timeout;
     settings.data_timeout = options.data_timeout;
+    settings.server_timeout = options.server_timeout;
     settings.passive_ports = options.passive_ports;
     settings.relay = {options.relay_splice, options.relay_pipe_size};
     check_relay_pipe_size(settings.relay);

@@ -24,6 +24,13 @@ std::string to_string(const tcp::endpoint& endpoint) {
     return fmt::format("{}:{}", address.to_string(), endpoint.port());
 }
 
+void reset_and_close(tcp::socket& socket) {
+    error_code ignored;
+    if (!socket.is_open()) return;
+    socket.set_option(asio::socket_base::linger(true, 0), ignored);
+    socket.close(ignored);
+}
+
 namespace {
 
 // Any nonzero port: a UDP connect() needs one, and sends nothing to it.

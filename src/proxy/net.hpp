@@ -18,6 +18,11 @@ std::string to_string(const tcp::endpoint& endpoint);
 
 // A listening socket on address, on a port from range (or the kernel's
 // choice when the range is empty). Used for the proxy's data listeners.
+// Closes the socket with a TCP reset (SO_LINGER 0) instead of a FIN: how an
+// abort on one side of the proxy reaches the peer on the other side, so that
+// a broken transfer is never mistaken for a complete one.
+void reset_and_close(tcp::socket& socket);
+
 tcp::acceptor listen_on(asio::io_context& io, const asio::ip::address& address,
                         const PortRange& range, error_code& error);
 

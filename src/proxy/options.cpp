@@ -61,6 +61,7 @@ po::options_description describe_options() {
     add("verbose,v", po::bool_switch());
     add("passive-to-server", po::bool_switch());
     add("data-timeout", po::value<std::string>());
+    add("server-timeout", po::value<std::string>());
     add("passive-ports", po::value<std::string>());
     add("user", po::value<std::string>());
     add("chroot", po::value<std::string>());
@@ -82,6 +83,7 @@ std::string usage_text() {
     return "usage: ftp-proxy [-6Adrv] [-a address] [-b address] [-D level] [-m maxsessions]\n"
            "                 [-P port] [-p port] [-q queue] [-R address] [-T tag] [-t timeout]\n"
            "                 [--passive-to-server] [--data-timeout seconds]\n"
+           "                 [--server-timeout seconds]\n"
            "                 [--passive-ports low-high] [--user name] [--chroot dir]\n"
            "                 [--listen-fd n] [--control-fd n] [--foreground]\n"
            "                 [--firewall nftables|pf|none] [--tproxy]\n"
@@ -143,6 +145,9 @@ Options parse_options(const std::vector<std::string>& args) {
     if (auto v = text("data-timeout"))
         o.data_timeout = std::chrono::seconds(
             parse_number("--data-timeout", *v, 1, 86400, "a timeout in seconds"));
+    if (auto v = text("server-timeout"))
+        o.server_timeout = std::chrono::seconds(
+            parse_number("--server-timeout", *v, 1, 3600, "a timeout in seconds"));
     if (auto v = text("passive-ports")) o.passive_ports = parse_port_range(*v);
     if (auto v = text("user")) o.user = *v;
     if (auto v = text("chroot")) o.chroot_dir = *v;

@@ -21,6 +21,10 @@ inline constexpr int kDefaultMaxSessions = 100;
 inline constexpr int kMaxMaxSessions = 20000;
 inline constexpr std::chrono::seconds kDefaultIdleTimeout{86400};
 inline constexpr std::chrono::seconds kDefaultDataTimeout{30};
+// Connecting to the server, then waiting for its greeting: each bounded by
+// this (a backend that drops SYNs, or accepts and never greets, must not
+// hold a client for the kernel's minutes or the idle timeout's day).
+inline constexpr std::chrono::seconds kDefaultServerTimeout{30};
 inline constexpr int kDefaultLogLevel = 5;  // LOG_NOTICE, as OpenBSD
 inline constexpr const char* kDefaultUser = "_ftp_proxy";
 inline constexpr const char* kDefaultChroot = "/var/empty";
@@ -57,6 +61,7 @@ struct Options {
 
     bool passive_to_server = false;  // --passive-to-server
     std::chrono::seconds data_timeout = kDefaultDataTimeout;
+    std::chrono::seconds server_timeout = kDefaultServerTimeout;  // --server-timeout
     PortRange passive_ports;
     std::string user = kDefaultUser;
     std::string chroot_dir = kDefaultChroot;

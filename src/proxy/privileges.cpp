@@ -66,7 +66,7 @@ void drop_privileges(const std::string& user, const std::string& chroot_dir,
                S_ISDIR(info.st_mode)) {
         if (chroot(chroot_dir.c_str()) != 0 || chdir("/") != 0)
             throw std::runtime_error(os_error("cannot chroot to " + chroot_dir));
-        spdlog::debug("chrooted to {}", chroot_dir);
+        spdlog::trace("chrooted to {}", chroot_dir);
     } else if (!chroot_dir.empty()) {
         spdlog::info("not chrooting: {} is not a directory", chroot_dir);
     }
@@ -75,7 +75,7 @@ void drop_privileges(const std::string& user, const std::string& chroot_dir,
     if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0)
         throw std::runtime_error(os_error("cannot switch to user " + user));
     if (keep_any) keep_only(keep);
-    spdlog::debug("running as {} (uid {}, gid {})", user, uid, gid);
+    spdlog::trace("running as {} (uid {}, gid {})", user, uid, gid);
 }
 
 }  // namespace proxy

@@ -20,10 +20,13 @@ Session::Session(asio::io_context& io, const Settings& settings, tcp::socket cli
       id_(id),
       tag_("#" + std::to_string(id)),
       on_end_(std::move(on_end)),
+      activity_(std::make_shared<SessionActivity>()),
       writer_(client_),
       client_in_(ftp::kMaxCommandLine),
       server_in_(ftp::kMaxReplyLine, ftp::kInitialReplyBuffer),
-      idle_timer_(io) {
+      idle_timer_(io),
+      server_deadline_(io),
+      replies_popped_(io.get_executor()) {
     error_code ignored;
     // ftplib and others send ABOR as urgent data; without this the kernel
     // takes its last byte (the LF) out of the stream and the line never ends.
@@ -61,6 +64,8 @@ awaitable<void> Session::run() {
         io_, [self]() { return self->server_loop(); }, asio::detached);
     asio::co_spawn(
         io_, [self]() { return self->idle_watch(); }, asio::detached);
+    asio::co_spawn(
+        io_, [self]() { return self->greeting_watch(); }, asio::detached);
     co_await client_loop();
 }
 
@@ -101,14 +106,14 @@ awaitable<bool> Session::connect_to_server() {
     if (!error) {
         // The kernel's own connect timeout is minutes; a backend that drops
         // SYNs must not hold a client that long.
-        asio::steady_timer deadline(io_, kServerConnectTimeout);
-        deadline.async_wait([this](error_code e) {
+        server_deadline_.expires_after(settings_.server_timeout);
+        server_deadline_.async_wait([this](error_code e) {
             if (!e) server_.close(e);
         });
         co_await server_.async_connect(server_endpoint_, with_error(error));
         if (error == asio::error::operation_aborted || error == asio::error::bad_descriptor)
             error = asio::error::timed_out;
-        deadline.cancel();
+        server_deadline_.cancel();
     }
     if (error) {
         spdlog::warn("{} cannot reach FTP server {}: {}", tag_, to_string(server_endpoint_),
@@ -121,14 +126,35 @@ awaitable<bool> Session::connect_to_server() {
     server_.set_option(tcp::no_delay(true), error);  // see the constructor
     server_.non_blocking(true, error);               // send_to_server() must not block
     server_local_ = canonical(server_.local_endpoint(error));
-    spdlog::debug("{} connected to server {} from {}", tag_, to_string(server_endpoint_),
+    spdlog::trace("{} connected to server {} from {}", tag_, to_string(server_endpoint_),
                   to_string(server_local_));
     co_return true;
+}
+
+// A client that pipelines commands without reading the replies (or floods a
+// command the proxy refuses itself) is not read any further while
+// kMaxPendingReplies replies are due or kMaxClientBacklog bytes wait to be
+// sent to it: its commands then stay in the kernel's buffers and TCP flow
+// control stops it. The server loop stops at the same backlog, so no queue
+// of the session grows with what a peer sends.
+bool Session::client_room() const {
+    return pending_.size() < kMaxPendingReplies && writer_.backlog() <= kMaxClientBacklog;
+}
+
+awaitable<void> Session::wait_for_client_room() {
+    while (!ended_ && !client_room()) {
+        if (writer_.backlog() > kMaxClientBacklog)
+            co_await writer_.wait_backlog_below(kMaxClientBacklog);
+        else
+            co_await replies_popped_.wait();
+    }
 }
 
 awaitable<void> Session::client_loop() {
     auto self = shared_from_this();
     while (!ended_) {
+        co_await wait_for_client_room();
+        if (ended_) break;
         error_code error;
         auto space = client_in_.prepare();
         std::size_t n = co_await client_.async_read_some(asio::buffer(space.data(), space.size()),
@@ -138,22 +164,29 @@ awaitable<void> Session::client_loop() {
             // script: printf 'USER ...\r\nPWD\r\n' | nc -N) still reads the
             // replies due. The session ends once the last of them is relayed
             // (pop_pending), or by the idle timeout.
-            spdlog::debug("{} client half-closed; {} repl{} still due", tag_, pending_.size(),
+            spdlog::trace("{} client half-closed; {} repl{} still due", tag_, pending_.size(),
                           pending_.size() == 1 ? "y" : "ies");
             client_closed_ = true;
             break;
         }
+        if (error == asio::error::eof) {
+            end("client closed");
+            break;
+        }
         if (error) {
-            end(error == asio::error::eof ? "client closed" : "client error: " + error.message());
+            abort("client error: " + error.message());
             break;
         }
         client_in_.commit(n);
         touch();
         while (!ended_) {
+            co_await wait_for_client_room();
+            if (ended_) break;
             auto line = client_in_.next();
             if (!line) break;
             if (line->overlong) {
-                spdlog::warn("{} command line over {} bytes refused", tag_, ftp::kMaxCommandLine);
+                activity_->log_provoked(spdlog::level::warn, tag_,
+                                        "command line over {} bytes refused", ftp::kMaxCommandLine);
                 reply_local("500 Command line too long (limit " +
                             std::to_string(ftp::kMaxCommandLine) + " bytes).");
                 continue;
@@ -170,8 +203,15 @@ awaitable<void> Session::server_loop() {
         auto space = server_in_.prepare();
         std::size_t n = co_await server_.async_read_some(asio::buffer(space.data(), space.size()),
                                                          with_error(error));
+        if (error == asio::error::eof) {
+            end("server closed");
+            break;
+        }
         if (error) {
-            end(error == asio::error::eof ? "server closed" : "server error: " + error.message());
+            // Said to the client, not just dropped: a reset is not a QUIT.
+            writer_.post("421 Service not available: the connection to the FTP server failed (" +
+                         error.message() + ").\r\n");
+            abort("server error: " + error.message());
             break;
         }
         server_in_.commit(n);
@@ -200,6 +240,9 @@ awaitable<void> Session::server_loop() {
     }
 }
 
+// -t: idle means that no byte moved on any of the session's connections,
+// control or data. A data connection that is open but silent (a STOR whose
+// client sends nothing, a RETR whose server never sends) is idle too.
 awaitable<void> Session::idle_watch() {
     auto self = shared_from_this();
     while (!ended_) {
@@ -207,8 +250,11 @@ awaitable<void> Session::idle_watch() {
         error_code error;
         co_await idle_timer_.async_wait(with_error(error));
         if (ended_) break;
-        if (data_active()) {
-            touch();  // a running transfer is activity
+        // The data channels count their bytes instead of touching the clock
+        // for each splice; moved bytes since the last look are activity.
+        if (activity_->data_bytes != data_bytes_seen_) {
+            data_bytes_seen_ = activity_->data_bytes;
+            touch();
             continue;
         }
         if (std::chrono::steady_clock::now() < last_activity_ + settings_.idle_timeout) continue;
@@ -219,14 +265,20 @@ awaitable<void> Session::idle_watch() {
     }
 }
 
-bool Session::data_active() const {
-    auto running = [](const std::shared_ptr<DataChannel>& channel) {
-        return channel && channel->state() == DataChannel::State::Relaying;
-    };
-    if (running(channel_)) return true;
-    for (const auto& pending : pending_)
-        if (running(pending.channel)) return true;
-    return false;
+// A server that accepts the connection and never greets must not hold the
+// client for the whole idle timeout.
+awaitable<void> Session::greeting_watch() {
+    auto self = shared_from_this();
+    server_deadline_.expires_after(settings_.server_timeout);
+    error_code error;
+    co_await server_deadline_.async_wait(with_error(error));
+    if (error || ended_) co_return;  // cancelled: the greeting came
+    spdlog::warn("{} FTP server {} sent no greeting within {} s", tag_, to_string(server_endpoint_),
+                 settings_.server_timeout.count());
+    writer_.post("421 Service not available: FTP server " + to_string(server_endpoint_) +
+                 " sent no greeting within " + std::to_string(settings_.server_timeout.count()) +
+                 " seconds.\r\n");
+    end("no greeting from the server");
 }
 
 void Session::replace_channel(std::shared_ptr<DataChannel> channel, bool adopt_pipelined) {
@@ -249,7 +301,7 @@ void Session::replace_channel(std::shared_ptr<DataChannel> channel, bool adopt_p
         for (auto& pending : pending_) {
             if (pending.kind == Expect::Transfer && !pending.channel) {
                 pending.channel = channel;
-                channel->start_transfer(pending.text);
+                channel->start_transfer(pending.text, pending.download);
                 return;
             }
         }
@@ -257,10 +309,22 @@ void Session::replace_channel(std::shared_ptr<DataChannel> channel, bool adopt_p
     channel_ = std::move(channel);
 }
 
+void Session::abort(std::string_view why) {
+    if (ended_) return;
+    // The client's control connection broke: the server learns it the same
+    // way (its own reply to the client is lost anyway).
+    reset_and_close(server_);
+    end(why);
+}
+
 void Session::end(std::string_view why) {
     if (ended_) return;
     ended_ = true;
-    spdlog::info("{} session ended: {}", tag_, why);
+    if (auto left_out = activity_->unreported())
+        spdlog::info("{} session ended: {} ({} line{} about refused input not logged)", tag_, why,
+                     left_out, left_out == 1 ? "" : "s");
+    else
+        spdlog::info("{} session ended: {}", tag_, why);
     error_code ignored;
     server_.shutdown(tcp::socket::shutdown_both, ignored);
     server_.close(ignored);
@@ -269,7 +333,9 @@ void Session::end(std::string_view why) {
         if (auto channel = weak.lock()) channel->close();
     if (settings_.firewall) settings_.firewall->clear_session(id_);
     idle_timer_.cancel();
-    writer_.close_after_flush();
+    server_deadline_.cancel();
+    replies_popped_.notify();
+    writer_.close_after_flush(kFinalFlushTimeout);
     if (on_end_) std::exchange(on_end_, nullptr)();
 }
 

@@ -23,7 +23,9 @@
 #include "proxy/asio.hpp"
 #include "proxy/control_writer.hpp"
 #include "proxy/data_channel.hpp"
+#include "proxy/session_activity.hpp"
 #include "proxy/settings.hpp"
+#include "proxy/wakeup.hpp"
 
 namespace proxy {
 
@@ -67,6 +69,11 @@ class Session : public std::enable_shared_from_this<Session> {
     awaitable<void> client_loop();
     awaitable<void> server_loop();
     awaitable<void> idle_watch();
+    awaitable<void> greeting_watch();
+    // Backpressure: returns when the client may send another command (few
+    // enough replies due and queued), or the session ended.
+    awaitable<void> wait_for_client_room();
+    bool client_room() const;
 
     // Client side.
     awaitable<void> handle_client_line(std::string_view line);
@@ -82,6 +89,7 @@ class Session : public std::enable_shared_from_this<Session> {
     awaitable<void> handle_reply_line(const ftp::ReplyLine& reply, std::string_view line);
     void complete_passive_reply(Pending& head, int code);
     void reply_to_client(std::string_view line);
+    std::string withheld_passive_reply(const ftp::ReplyLine& reply);
     void reply_local(std::string text);
     void pop_pending();
 
@@ -98,10 +106,12 @@ class Session : public std::enable_shared_from_this<Session> {
     bool expect_client_leg(const tcp::endpoint& source, const tcp::endpoint& client_data);
     firewall::OnwardLeg leg_to_client(const tcp::endpoint& source,
                                       const tcp::endpoint& client_data) const;
-    bool data_active() const;
 
     void touch() { last_activity_ = std::chrono::steady_clock::now(); }
     void end(std::string_view why);
+    // Ends the session because a peer broke off: the other side's control
+    // connection is reset rather than closed cleanly.
+    void abort(std::string_view why);
 
     asio::io_context& io_;
     const Settings& settings_;
@@ -109,6 +119,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::uint64_t id_;
     std::string tag_;  // "#12", prefix of every log line
     std::function<void()> on_end_;
+    std::shared_ptr<SessionActivity> activity_;  // shared with the data channels
     ControlWriter writer_;
     ftp::LineBuffer client_in_, server_in_;
     ftp::ReplyReader replies_;
@@ -119,7 +130,10 @@ class Session : public std::enable_shared_from_this<Session> {
     tcp::endpoint client_peer_, client_local_, server_local_;
     tcp::endpoint server_endpoint_;  // -R, or the original destination in forward mode
     asio::steady_timer idle_timer_;
+    asio::steady_timer server_deadline_;  // connect, then the greeting
+    Wakeup replies_popped_;               // pending_ got shorter
     std::chrono::steady_clock::time_point last_activity_;
+    std::uint64_t data_bytes_seen_ = 0;  // activity_->data_bytes at the last idle check
     bool epsv_all_ = false;
     bool client_closed_ = false;  // EOF from the client with replies still due
     bool ended_ = false;

@@ -14,7 +14,8 @@ namespace proxy {
 awaitable<void> Session::handle_client_line(std::string_view line) {
     auto parsed = ftp::parse_command(line);
     if (auto* problem = std::get_if<ftp::CommandError>(&parsed)) {
-        spdlog::warn("{} refused command line: {}", tag_, ftp::describe(*problem));
+        activity_->log_provoked(spdlog::level::warn, tag_, "refused command line: {}",
+                                ftp::describe(*problem));
         reply_local(*problem == ftp::CommandError::ControlCharacter
                         ? "500 Command line contains control characters."
                         : "500 Syntax error, command unrecognized.");
@@ -30,7 +31,8 @@ awaitable<void> Session::handle_command(const ftp::Command& command) {
     switch (command.verb) {
         case Verb::User:
             if (settings_.anonymous_only && !is_anonymous_user(command.argument)) {
-                spdlog::warn("{} non-anonymous login refused (-A)", tag_);
+                activity_->log_provoked(spdlog::level::warn, tag_,
+                                        "non-anonymous login refused (-A)");
                 reply_local("530 Only anonymous logins are allowed through this proxy.");
                 co_return;
             }
@@ -60,7 +62,8 @@ awaitable<void> Session::handle_command(const ftp::Command& command) {
             break;
     }
     if (ftp::is_security_extension(command.verb)) {
-        spdlog::info("{} {} refused: FTPS is not carried", tag_, upper(command.verb_text));
+        activity_->log_provoked(spdlog::level::debug, tag_, "{} refused: FTPS is not carried",
+                                upper(command.verb_text));
         reply_local("502 " + upper(command.verb_text) +
                     " is not supported by this proxy (FTPS is not carried yet).");
         co_return;
@@ -71,7 +74,7 @@ awaitable<void> Session::handle_command(const ftp::Command& command) {
         pending.channel = std::exchange(channel_, nullptr);
         pending.text = upper(command.verb_text);
         if (!command.argument.empty()) pending.text += " " + std::string(command.argument);
-        if (pending.channel) pending.channel->start_transfer(pending.text);
+        if (pending.channel) pending.channel->start_transfer(pending.text, pending.download);
         co_await forward(command, std::move(pending));
         co_return;
     }
@@ -114,7 +117,7 @@ awaitable<void> Session::handle_pasv(const ftp::Command& command) {
     // Named, not a temporary in the co_await: g++ 12 destroys temporaries of a
     // conditional expression inside co_await twice.
     std::string request = server_local_.address().is_v4() ? "PASV" : "EPSV";
-    spdlog::debug("{} to server: {}", tag_, request);
+    spdlog::trace("{} to server: {}", tag_, request);
     co_await send_to_server(std::move(request));
     pending_.emplace_back(pasv ? Expect::ClientPasv : Expect::ClientEpsv);
 }
@@ -135,15 +138,17 @@ awaitable<void> Session::handle_port(const ftp::Command& command) {
         if (protocol && *protocol != 1 && *protocol != 2) {
             reply_local("522 Network protocol not supported, use (1,2)");
         } else {
-            spdlog::warn("{} malformed {} argument refused", tag_, name);
+            activity_->log_provoked(spdlog::level::warn, tag_, "malformed {} argument refused",
+                                    name);
             reply_local(std::string("501 Malformed ") + name + " argument.");
         }
         co_return;
     }
     auto refusal = check_active_target(canonical(*target), client_peer_.address());
     if (refusal) {
-        spdlog::warn("{} {} to {} refused: {} (client is {})", tag_, name, to_string(*target),
-                     *refusal, client_peer_.address().to_string());
+        activity_->log_provoked(spdlog::level::warn, tag_, "{} to {} refused: {} (client is {})",
+                                name, to_string(*target), *refusal,
+                                client_peer_.address().to_string());
         reply_local("500 Illegal PORT command: " + std::string(*refusal) + ".");
         co_return;
     }
@@ -157,7 +162,7 @@ awaitable<void> Session::handle_port(const ftp::Command& command) {
             co_return;
         }
         std::string request = server_v4 ? "PASV" : "EPSV";
-        spdlog::debug("{} to server: {}", tag_, request);
+        spdlog::trace("{} to server: {}", tag_, request);
         co_await send_to_server(std::move(request));
         Pending pending{Expect::PortViaPassive, name};
         pending.client_data = client_data;
@@ -173,7 +178,7 @@ awaitable<void> Session::handle_port(const ftp::Command& command) {
         co_return;
     }
     auto channel =
-        DataChannel::create(io_, tag_, DataEnd::connect(client_data, source),
+        DataChannel::create(io_, tag_, activity_, DataEnd::connect(client_data, source),
                             DataEnd::accept(std::move(listener), server_endpoint_.address()),
                             settings_.data_timeout, settings_.relay);
     auto ours = channel->server_listen_endpoint();
@@ -185,7 +190,7 @@ awaitable<void> Session::handle_port(const ftp::Command& command) {
     replace_channel(channel);
     std::string request = server_v4 ? "PORT " + ftp::format_port_argument(ours)
                                     : "EPRT " + ftp::format_eprt_argument(ours);
-    spdlog::debug("{} to server: {}", tag_, request);
+    spdlog::trace("{} to server: {}", tag_, request);
     co_await send_to_server(std::move(request));
     pending_.emplace_back(Expect::ActivePort);
 }

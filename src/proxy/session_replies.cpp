@@ -13,6 +13,10 @@ namespace {
 // passive reply we can rewrite, so it is relayed as it is.
 constexpr std::size_t kMaxHeldReplyLines = 16;
 
+bool is_passive_reply(int code) {
+    return code == 227 || code == 229;
+}
+
 }  // namespace
 
 void Session::reply_to_client(std::string_view line) {
@@ -32,6 +36,7 @@ void Session::reply_local(std::string text) {
 
 void Session::pop_pending() {
     if (!pending_.empty()) pending_.pop_front();
+    replies_popped_.notify();
     while (!pending_.empty() && pending_.front().kind == Expect::Local) {
         reply_to_client(pending_.front().text);
         pending_.pop_front();
@@ -40,14 +45,45 @@ void Session::pop_pending() {
     if (client_closed_ && pending_.empty()) end("client closed");
 }
 
+// A 227/229 that answers no PASV/EPSV of ours would hand the client the
+// server's own address and port (the proxy is there to hide them, and in
+// forward mode to be the only way to them). Its code and shape are kept so
+// the client's reply parsing stays in step; the address never passes.
+// Returns what replaces the line: empty for an inner line (dropped).
+std::string Session::withheld_passive_reply(const ftp::ReplyLine& reply) {
+    if (reply.first)
+        activity_->log_provoked(spdlog::level::warn, tag_,
+                                "server sent a {} reply that answers no PASV/EPSV of ours: "
+                                "withheld from the client",
+                                reply.code);
+    if (!reply.first && !reply.last) return {};
+    const char separator = reply.last ? ' ' : '-';
+    return fmt::format("{}{}Passive reply withheld by the proxy (no PASV/EPSV was sent).",
+                       reply.code, separator);
+}
+
 awaitable<void> Session::handle_reply_line(const ftp::ReplyLine& reply, std::string_view line) {
     const bool final = reply.last && !ftp::is_preliminary(reply.code);
+    const bool asked_passive =
+        !pending_.empty() && (pending_.front().kind == Expect::ClientPasv ||
+                              pending_.front().kind == Expect::ClientEpsv ||
+                              pending_.front().kind == Expect::PortViaPassive);
+    std::string withheld;
+    if (is_passive_reply(reply.code) && !asked_passive) {
+        withheld = withheld_passive_reply(reply);
+        if (withheld.empty()) co_return;
+        line = withheld;
+    }
     if (pending_.empty()) {  // unsolicited, e.g. a 421 before the server closes
         reply_to_client(line);
         co_return;
     }
     Pending& head = pending_.front();
     switch (head.kind) {
+        case Expect::Greeting:
+            if (final) server_deadline_.cancel();  // greeting_watch: it came
+            reply_to_client(line);
+            break;
         case Expect::Feat:
             if (reply.first || reply.last || ftp::feature_is_carried(line)) reply_to_client(line);
             break;
@@ -65,15 +101,21 @@ awaitable<void> Session::handle_reply_line(const ftp::ReplyLine& reply, std::str
             break;
         case Expect::Transfer:
             if (final && head.channel) {
-                // A download's success reply waits until every byte reached
-                // the client. Then (and on any other outcome) the channel has
-                // done its job: closing it also ends a client's half-open
-                // data socket. A channel still Waiting never carried data.
+                // The answer releases the end of a download's data to the
+                // client (held until now: see DataChannel); a success reply
+                // waits until every byte reached the client. Then (and on any
+                // other outcome) the channel has done its job: closing it also
+                // ends a client's half-open data socket. A channel still
+                // Waiting never carried data.
                 auto channel = head.channel;
+                channel->server_answered();
                 if (reply.code < 300 && head.download &&
                     channel->state() != DataChannel::State::Waiting)
                     co_await channel->wait_server_data_delivered();
-                channel->close();
+                if (reply.code >= 400)
+                    channel->fail(fmt::format("failed: the server replied {}", reply.code));
+                else
+                    channel->close();
             }
             reply_to_client(line);
             break;
@@ -134,11 +176,11 @@ void Session::complete_passive_reply(Pending& head, int code) {
     }
     const tcp::endpoint server_source{server_local_.address(), 0};
     if (head.kind == Expect::PortViaPassive) {
-        replace_channel(
-            DataChannel::create(io_, tag_, DataEnd::connect(head.client_data, active_source()),
-                                DataEnd::connect(*server_data, server_source),
-                                settings_.data_timeout, settings_.relay),
-            true);
+        replace_channel(DataChannel::create(io_, tag_, activity_,
+                                            DataEnd::connect(head.client_data, active_source()),
+                                            DataEnd::connect(*server_data, server_source),
+                                            settings_.data_timeout, settings_.relay),
+                        true);
         reply_to_client("200 " + head.text + " command successful.");
         return;
     }
@@ -151,7 +193,7 @@ void Session::complete_passive_reply(Pending& head, int code) {
         return;
     }
     auto channel = DataChannel::create(
-        io_, tag_, DataEnd::accept(std::move(listener), client_peer_.address()),
+        io_, tag_, activity_, DataEnd::accept(std::move(listener), client_peer_.address()),
         DataEnd::connect(*server_data, server_source), settings_.data_timeout, settings_.relay);
     auto port = channel->client_listen_port();
     if (!expect_client_connection(port)) {
@@ -179,8 +221,10 @@ std::optional<tcp::endpoint> Session::server_data_endpoint(int code, std::string
     auto announced = ftp::parse_227_text(text);
     if (!announced) return std::nullopt;
     if (canonical(announced->address()) != server_address)
-        spdlog::warn("{} server announced data address {} in 227; using its control address {}",
-                     tag_, announced->address().to_string(), server_address.to_string());
+        activity_->log_provoked(
+            spdlog::level::warn, tag_,
+            "server announced data address {} in 227; using its control address {}",
+            announced->address().to_string(), server_address.to_string());
     return tcp::endpoint{server_address, announced->port()};
 }
 

@@ -11,10 +11,19 @@
 
 namespace proxy {
 
-inline constexpr std::chrono::seconds kServerConnectTimeout{30};
-// A client that does not read its replies cannot make the proxy buffer
-// without bound: relaying server replies pauses above this many bytes.
+// The last replies to a closing session (a 421) get this long to be read;
+// then the connection is reset.
+inline constexpr std::chrono::seconds kFinalFlushTimeout{10};
+
+// Backpressure on the control connections. A client that does not read its
+// replies cannot make the proxy buffer without bound: above this many bytes
+// queued toward the client, neither the client's commands nor the server's
+// replies are read any more, until the client catches up.
 inline constexpr std::size_t kMaxClientBacklog = 64 * 1024;
+// Commands whose reply is still due (pipelining). Far above what a real
+// client pipelines; beyond it the client's next command is not read until
+// a reply has been relayed.
+inline constexpr std::size_t kMaxPendingReplies = 64;
 
 struct Settings {
     bool forward = false;      // no -R: each session goes to its original destination
@@ -31,6 +40,7 @@ struct Settings {
     bool data_from_port_20 = false;
     std::chrono::seconds idle_timeout = kDefaultIdleTimeout;
     std::chrono::seconds data_timeout = kDefaultDataTimeout;
+    std::chrono::seconds server_timeout = kDefaultServerTimeout;  // connect, then greeting
     PortRange passive_ports;
     RelayConfig relay;
 };

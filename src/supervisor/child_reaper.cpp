@@ -37,7 +37,7 @@ void ChildReaper::reap() {
         if (pid <= 0) return;
         const auto it = watched_.find(pid);
         if (it == watched_.end()) {
-            spdlog::debug("reaped unwatched child {}", pid);
+            spdlog::trace("reaped unwatched child {}", pid);
             continue;
         }
         OnExit on_exit = std::move(it->second);

@@ -123,8 +123,9 @@ class Pyftpd(Server):
     password = "secret"
     has_mlsd = True
 
-    def __init__(self, family, workdir, big_file, tls_cert=None, name=None):
+    def __init__(self, family, workdir, big_file, tls_cert=None, name=None, misbehave=False):
         self.tls_cert = tls_cert
+        self.misbehave = misbehave
         super().__init__(family, workdir, big_file, name=name)
 
     def event_path(self):
@@ -135,6 +136,8 @@ class Pyftpd(Server):
              "--port", self.port, "--root", self.root, "--events", self.event_path()]
         if self.tls_cert:
             a += ["--tls", "--certfile", self.tls_cert]
+        if self.misbehave:
+            a += ["--misbehave"]
         return a
 
     def seen_since(self, mark):
@@ -266,5 +269,15 @@ def make_cert(path):
     return path
 
 
-SERVER_KINDS = {"pyftpdlib": Pyftpd, "vsftpd": Vsftpd}
+class MisbehavingPyftpd(Pyftpd):
+    """pyftpdlib with pyftpd_server.py --misbehave: the hostile and broken
+    answers the proxy must contain (HELP -> 227, RETR that stalls after 150)."""
+    kind = "pyftpdlib-misbehaving"
+
+    def __init__(self, family, workdir, big_file, name=None):
+        super().__init__(family, workdir, big_file, name=name, misbehave=True)
+
+
+SERVER_KINDS = {"pyftpdlib": Pyftpd, "vsftpd": Vsftpd,
+                "pyftpdlib-misbehaving": MisbehavingPyftpd}
 

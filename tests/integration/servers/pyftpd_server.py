@@ -13,7 +13,15 @@ accept and active connect) is appended as one JSON object per line to
 
 With --tls the handler is pyftpdlib's TLS_FTPHandler (needs python3-openssl),
 so that FEAT offers AUTH TLS / PBSZ / PROT (used to test FEAT filtering).
+
+With --misbehave the server acts as broken or hostile servers do in the
+field (the proxy must contain each of them; tests/integration/test_hardening.py):
+  HELP        -> "227 Entering Passive Mode (10,1,2,3,4,5)." (leaks an address
+                 in answer to something that is not PASV); HELP EPSV -> a 229
+  RETR of a file named `stall-after-150` -> "150 ..." and then nothing, ever:
+                 the data connection is left open and never read or closed
 """
+import os
 import argparse
 import json
 import logging
@@ -66,7 +74,33 @@ class EventsMixin:
         return super().pre_process_command(line, cmd, arg)
 
 
+_stalled = []     # data sockets of stalled RETRs: kept open for ever
+
+
+class MisbehaveMixin:
+    def ftp_HELP(self, line):
+        if line.upper() == "EPSV":
+            self.respond("229 Entering Extended Passive Mode (|||4242|)")
+        else:
+            self.respond("227 Entering Passive Mode (10,1,2,3,4,5).")
+
+    def ftp_RETR(self, file):
+        if os.path.basename(file) == "stall-after-150":
+            self.respond("150 File status okay. About to open data connection.")
+            if self.data_channel is not None:
+                # out of the event loop: nobody reads, sends or closes it
+                _stalled.append(self.data_channel.socket)
+                self.data_channel.del_channel()
+                self.data_channel = None
+            return
+        return super().ftp_RETR(file)
+
+
 class Handler(EventsMixin, FTPHandler):
+    pass
+
+
+class MisbehavingHandler(MisbehaveMixin, EventsMixin, FTPHandler):
     pass
 
 
@@ -79,6 +113,7 @@ def main():
     ap.add_argument("--events", required=True)
     ap.add_argument("--tls", action="store_true")
     ap.add_argument("--certfile")
+    ap.add_argument("--misbehave", action="store_true")
     args = ap.parse_args()
 
     _events = open(args.events, "a", buffering=1)
@@ -96,6 +131,8 @@ def main():
         class TLSHandler(EventsMixin, TLS_FTPHandler):
             certfile = args.certfile
         handler = TLSHandler
+    elif args.misbehave:
+        handler = MisbehavingHandler
     else:
         handler = Handler
     handler.authorizer = auth
