@@ -23,6 +23,8 @@ class NoneBackend : public Backend {
     void init() override {}
     void expect_passive(const PassiveExpectation&) override {}
     void expect_active(const ActiveExpectation&) override {}
+    void expect_onward(const OnwardExpectation&) override {}
+    void connection_arrived(std::uint64_t) noexcept override {}
     void clear_session(std::uint64_t) noexcept override {}
     void shutdown() noexcept override {}
     std::string name() const override { return "none"; }

@@ -36,13 +36,23 @@ struct RuleOptions {
 
 // The proxy's own connection for the other leg of the relay (to the
 // server's real data port in passive mode, to the client's PORT address in
-// active mode). Only pf renders it, as the reference's `pass out` rule, for
-// rulesets that block the firewall's own outbound traffic; nftables leaves
-// output alone. An unspecified `from` means any address of the firewall.
+// active mode). pf renders it as the reference's `pass out` rule, for
+// rulesets that block the firewall's own outbound traffic. An unspecified
+// `from` means any address of the firewall.
+//
+// With `nat_to` the connection leaves with that source address instead of
+// the firewall's: in forward mode's active data connection, the server's,
+// so that the client sees its data connection come from the server it
+// dialled (clients may refuse any other). pf adds the reference's `nat-to`
+// to the rule; nftables maps FROM . TO . PORT to nat_to in its postrouting
+// chain (snat), which needs `from` to be the connection's real source.
+// Without nat_to, nftables leaves output alone.
 struct OnwardLeg {
     Address from;
     Address to;
     std::uint16_t port = 0;
+    std::optional<Address> nat_to;
+    std::uint16_t nat_port = 0;  // the source port nat_to keeps (-r: 20); 0: any
 };
 
 // Client dials server:port (the address/port the proxy announced); the
@@ -55,18 +65,27 @@ struct PassiveExpectation {
     Address proxy;                 // where the proxy listens (client side)
     std::uint16_t local_port = 0;  // the proxy's listener port
     std::chrono::seconds timeout{30};
-    std::optional<OnwardLeg> onward;  // pf only; see OnwardLeg
+    std::optional<OnwardLeg> onward;  // see OnwardLeg
 };
 
 // Server connects to proxy:port (our PORT/EPRT); the firewall lets exactly
-// that in.
+// that in. `onward` is the proxy's connection to the client that follows.
 struct ActiveExpectation {
     std::uint64_t session = 0;
     Address server;
     Address proxy;
     std::uint16_t port = 0;
     std::chrono::seconds timeout{30};
-    std::optional<OnwardLeg> onward;  // pf only; see OnwardLeg
+    std::optional<OnwardLeg> onward;  // see OnwardLeg
+};
+
+// --passive-to-server with an active client: the proxy connects to both
+// sides, so no connection is let in; only the proxy's connection to the
+// client needs its onward leg (nat_to: the server's address).
+struct OnwardExpectation {
+    std::uint64_t session = 0;
+    OnwardLeg leg;
+    std::chrono::seconds timeout{30};
 };
 
 class Error : public std::runtime_error {
@@ -88,8 +107,14 @@ class Backend {
     // must share a family (IPv4-mapped IPv6 counts as IPv4).
     virtual void expect_passive(const PassiveExpectation& expectation) = 0;
     virtual void expect_active(const ActiveExpectation& expectation) = 0;
-    // The expected connection arrived (or the negotiation was replaced):
-    // remove what expect_*() added for this session. Never throws.
+    virtual void expect_onward(const OnwardExpectation& expectation) = 0;
+    // The expected connection arrived: remove what lets it in. The onward
+    // leg's state stays (its nat_to must still apply: the proxy makes that
+    // connection right after the arrival) until clear_session() or the next
+    // negotiation, or (nftables) its timeout. Never throws.
+    virtual void connection_arrived(std::uint64_t session) noexcept = 0;
+    // The negotiation failed or was replaced, or the session ended: remove
+    // everything expect_*() added for this session. Never throws.
     virtual void clear_session(std::uint64_t session) noexcept = 0;
     // Removes everything the backend created (worker exit). Never throws.
     virtual void shutdown() noexcept = 0;

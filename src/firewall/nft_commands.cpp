@@ -15,9 +15,12 @@ constexpr const char* kTablePrefix = "ftpproxy_";
 
 // Our prerouting chain runs before the usual dstnat chains (priority -100),
 // so a user's broad redirect cannot take the data connection first; our
-// input chain runs before the usual filter chains (0).
+// input chain runs before the usual filter chains (0); our postrouting chain
+// before the usual srcnat chains (100), so that a user's masquerade on the
+// LAN side cannot hide the server's address again.
 constexpr const char* kNatPriority = "dstnat - 10";
 constexpr const char* kFilterPriority = "filter - 10";
+constexpr const char* kSourceNatPriority = "srcnat - 10";
 
 std::string key_of(const Address& a, const Address& b, std::uint16_t port) {
     return canonical(a).to_string() + " . " + canonical(b).to_string() + " . " +
@@ -68,6 +71,15 @@ std::string create_script(const std::string& table, const std::string& instance,
     const auto logged = [&](const char* what) {
         return log ? std::string(" log prefix \"") + table + " " + what + ": \"" : std::string();
     };
+    // A map keyed on saddr . daddr . dport whose value completes `action`
+    // (the redirect port, the source address).
+    const auto map_rule = [&](bool v4, const std::string& map, const char* what,
+                              const std::string& action) {
+        const std::string ip = v4 ? "ip" : "ip6";
+        const std::string key = ip + " saddr . " + ip + " daddr . tcp dport";
+        return std::string("\t\tmeta nfproto ") + (v4 ? "ipv4" : "ipv6") + " meta l4proto tcp " +
+               key + " @" + map + logged(what) + " counter " + action + key + " map @" + map + "\n";
+    };
     std::ostringstream s;
     s << "table inet " << table << " {}\n"
       << "delete table inet " << table << "\n"
@@ -80,14 +92,14 @@ std::string create_script(const std::string& table, const std::string& instance,
          "}\n"
       << "\tset act4 { type ipv4_addr . ipv4_addr . inet_service; flags timeout; }\n"
       << "\tset act6 { type ipv6_addr . ipv6_addr . inet_service; flags timeout; }\n"
+      << "\tmap snat4 { type ipv4_addr . ipv4_addr . inet_service : ipv4_addr; flags timeout; "
+         "}\n"
+      << "\tmap snat6 { type ipv6_addr . ipv6_addr . inet_service : ipv6_addr; flags timeout; "
+         "}\n"
       << "\tchain prerouting {\n"
       << "\t\ttype nat hook prerouting priority " << kNatPriority << "; policy accept;\n"
-      << "\t\tmeta nfproto ipv4 meta l4proto tcp ip saddr . ip daddr . tcp dport @pasv4"
-      << logged("passive") << " counter redirect to : ip saddr . ip daddr . tcp dport map @pasv4\n"
-      << "\t\tmeta nfproto ipv6 meta l4proto tcp ip6 saddr . ip6 daddr . tcp dport @pasv6"
-      << logged("passive")
-      << " counter redirect to : ip6 saddr . ip6 daddr . tcp dport map @pasv6\n"
-      << "\t}\n"
+      << map_rule(true, "pasv4", "passive", "redirect to : ")
+      << map_rule(false, "pasv6", "passive", "redirect to : ") << "\t}\n"
       << "\tchain input {\n"
       << "\t\ttype filter hook input priority " << kFilterPriority << "; policy accept;\n"
       << "\t\tmeta l4proto tcp ip saddr . ip daddr . tcp dport @act4 ct state new"
@@ -95,6 +107,10 @@ std::string create_script(const std::string& table, const std::string& instance,
       << "\t\tmeta l4proto tcp ip6 saddr . ip6 daddr . tcp dport @act6 ct state new"
       << logged("active") << " counter accept\n"
       << "\t}\n"
+      << "\tchain postrouting {\n"
+      << "\t\ttype nat hook postrouting priority " << kSourceNatPriority << "; policy accept;\n"
+      << map_rule(true, "snat4", "source nat", "snat ip to ")
+      << map_rule(false, "snat6", "source nat", "snat ip6 to ") << "\t}\n"
       << "}\n";
     return s.str();
 }
@@ -114,6 +130,16 @@ Element active_element(const ActiveExpectation& e) {
     if (e.port == 0) throw Error("active expectation without a port");
     const bool v4 = all_ipv4({e.server, e.proxy});
     return {v4 ? "act4" : "act6", key_of(e.server, e.proxy, e.port), {}};
+}
+
+Element source_nat_element(const OnwardLeg& leg) {
+    if (!leg.nat_to) throw Error("onward leg without a source to translate to");
+    if (leg.port == 0) throw Error("onward leg without a port");
+    if (leg.from.is_unspecified())
+        throw Error("source NAT needs the proxy's own source address, not any");
+    const bool v4 = all_ipv4({leg.from, leg.to, *leg.nat_to});
+    return {v4 ? "snat4" : "snat6", key_of(leg.from, leg.to, leg.port),
+            canonical(*leg.nat_to).to_string()};
 }
 
 std::string add_command(const std::string& table, const Element& element,

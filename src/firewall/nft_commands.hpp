@@ -39,14 +39,17 @@ std::string delete_script(const std::string& table);
 
 // One set/map element: `key` for sets, `key : value` for maps.
 struct Element {
-    std::string set;    // pasv4, pasv6, act4, act6
+    std::string set;    // pasv4, pasv6, act4, act6, snat4, snat6
     std::string key;    // "198.18.0.2 . 198.18.1.2 . 50001"
-    std::string value;  // the redirect port (maps only)
+    std::string value;  // the redirect port or source address (maps only)
 };
 
 // Throw Error for a zero port or mixed address families.
 Element passive_element(const PassiveExpectation& expectation);
 Element active_element(const ActiveExpectation& expectation);
+// The proxy's own connection FROM . TO . PORT leaves with source nat_to.
+// Also throws for a leg without nat_to or with an unspecified `from`.
+Element source_nat_element(const OnwardLeg& leg);
 
 // `add element` with the timeout and a comment naming the session, so that
 // `nft list table` shows whose each element is.

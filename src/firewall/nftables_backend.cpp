@@ -63,59 +63,110 @@ void NftablesBackend::init() {
 }
 
 void NftablesBackend::expect_passive(const PassiveExpectation& expectation) {
-    expect(expectation.session, expectation.timeout,
-           [&] { return nft::passive_element(expectation); });
+    expect(expectation.session, expectation.timeout, [&] {
+        return SessionElements{nft::passive_element(expectation), std::nullopt};
+    });
 }
 
+// The server's connection is let in (act4/act6); the proxy's connection to
+// the client that follows leaves with the server's address (snat4/snat6).
 void NftablesBackend::expect_active(const ActiveExpectation& expectation) {
-    expect(expectation.session, expectation.timeout,
-           [&] { return nft::active_element(expectation); });
+    expect(expectation.session, expectation.timeout, [&] {
+        SessionElements elements{nft::active_element(expectation), std::nullopt};
+        if (expectation.onward && expectation.onward->nat_to)
+            elements.nat = nft::source_nat_element(*expectation.onward);
+        return elements;
+    });
+}
+
+// Without nat_to there is nothing to add: the session's previous elements go.
+void NftablesBackend::expect_onward(const OnwardExpectation& expectation) {
+    if (!expectation.leg.nat_to) {
+        clear_session(expectation.session);
+        return;
+    }
+    expect(expectation.session, expectation.timeout, [&] {
+        return SessionElements{std::nullopt, nft::source_nat_element(expectation.leg)};
+    });
 }
 
 std::string NftablesBackend::removal(std::uint64_t session) const {
     const auto it = sessions_.find(session);
-    return it == sessions_.end() ? std::string() : nft::remove_commands(table_, it->second);
+    if (it == sessions_.end()) return {};
+    std::string commands;
+    for (const auto* element : {&it->second.expected, &it->second.nat})
+        if (*element) commands += nft::remove_commands(table_, **element);
+    return commands;
 }
 
-// The session's previous element goes in the same transaction as the new
-// one is added: at no time are two expectations of one session live. A
+// The session's previous elements go in the same transaction as the new
+// ones are added: at no time are two negotiations of one session live. A
 // failed negotiation leaves none (as pf empties the anchor on errors).
 void NftablesBackend::expect(std::uint64_t session, std::chrono::seconds timeout,
-                             const std::function<nft::Element()>& make_element) {
+                             const std::function<SessionElements()>& make_elements) {
     if (!created_) throw Error("nftables backend used before init()");
     try {
-        const nft::Element element = make_element();
-        const std::string add = nft::add_command(table_, element, timeout, session);
+        const SessionElements elements = make_elements();
+        std::string add;
+        for (const auto* element : {&elements.expected, &elements.nat})
+            if (*element) add += nft::add_command(table_, **element, timeout, session);
         try {
             run(removal(session) + add);
         } catch (const Error& first) {
-            // An element with this key but another port (a leftover whose
-            // removal failed) makes `add` fail with "File exists": delete it
-            // and try once more.
+            // An element with one of these keys but another value (a leftover
+            // whose removal failed) makes `add` fail with "File exists":
+            // delete such elements and try once more.
+            for (const auto* element : {&elements.expected, &elements.nat}) {
+                if (!*element) continue;
+                try {
+                    run("delete element inet " + table_ + " " + (*element)->set + " { " +
+                        (*element)->key + " }\n");
+                } catch (const Error&) {
+                    // not there: not the cause
+                }
+            }
             try {
-                run("delete element inet " + table_ + " " + element.set + " { " + element.key +
-                    " }\n");
                 run(removal(session) + add);
             } catch (const Error&) {
                 throw first;
             }
         }
-        sessions_.insert_or_assign(session, element);
+        sessions_.insert_or_assign(session, elements);
     } catch (const Error&) {
         clear_session(session);
         throw;
     }
 }
 
+// The proxy connects to the client right after the server's connection
+// arrived: the source NAT element stays for that, until the session's next
+// negotiation or end, or its timeout.
+void NftablesBackend::connection_arrived(std::uint64_t session) noexcept {
+    const auto it = sessions_.find(session);
+    if (it == sessions_.end()) return;
+    if (!it->second.nat) {
+        clear_session(session);
+        return;
+    }
+    if (!it->second.expected) return;
+    try {
+        run(nft::remove_commands(table_, *it->second.expected));
+    } catch (const std::exception& e) {
+        spdlog::error("{} nftables: cannot remove {} element: {}", session_tag(session),
+                      it->second.expected->set, e.what());
+    }
+    it->second.expected.reset();
+}
+
 void NftablesBackend::clear_session(std::uint64_t session) noexcept {
     const auto it = sessions_.find(session);
     if (it == sessions_.end()) return;  // nothing of ours: no netlink round trip
     try {
-        run(nft::remove_commands(table_, it->second));
+        run(removal(session));
     } catch (const std::exception& e) {
-        // The element still expires by its timeout.
-        spdlog::error("{} nftables: cannot remove {} element: {}", session_tag(session),
-                      it->second.set, e.what());
+        // The elements still expire by their timeout.
+        spdlog::error("{} nftables: cannot remove the session's elements: {}", session_tag(session),
+                      e.what());
     }
     sessions_.erase(it);
 }

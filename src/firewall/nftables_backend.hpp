@@ -1,9 +1,11 @@
 // nftables (Linux): one table per worker process, `inet
 // ftpproxy_<instance>_<pid>`, holding a nat prerouting chain that redirects
-// an expected client connection to the proxy's listener and an input chain
-// that accepts an expected server connection. Per-session state is one
-// element with a timeout in a map (passive) or set (active), written through
-// libnftables: no process is forked per data connection.
+// an expected client connection to the proxy's listener, an input chain
+// that accepts an expected server connection, and a postrouting chain that
+// gives the proxy's own active-mode connection to the client the server's
+// address. Per-session state is one element with a timeout in a map
+// (passive) or set (active), plus one in the source NAT map (active), written
+// through libnftables: no process is forked per data connection.
 //
 // Which element belongs to which session is kept here (and shown in
 // `nft list table` as the element's comment "#<session>"): nft map elements
@@ -17,6 +19,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -35,6 +38,8 @@ class NftablesBackend : public Backend {
     void init() override;
     void expect_passive(const PassiveExpectation& expectation) override;
     void expect_active(const ActiveExpectation& expectation) override;
+    void expect_onward(const OnwardExpectation& expectation) override;
+    void connection_arrived(std::uint64_t session) noexcept override;
     void clear_session(std::uint64_t session) noexcept override;
     void shutdown() noexcept override;
     std::string name() const override { return "nftables"; }
@@ -42,10 +47,16 @@ class NftablesBackend : public Backend {
     const std::string& table() const { return table_; }
 
   private:
+    // One session's live elements.
+    struct SessionElements {
+        std::optional<nft::Element> expected;  // lets the expected connection in
+        std::optional<nft::Element> nat;       // the onward leg's source NAT
+    };
+
     // Runs nft commands as one transaction; throws Error with nft's message.
     std::string run(const std::string& commands);
     void expect(std::uint64_t session, std::chrono::seconds timeout,
-                const std::function<nft::Element()>& make_element);
+                const std::function<SessionElements()>& make_elements);
     std::string removal(std::uint64_t session) const;
     void remove_table() noexcept;  // shutdown(), also from the destructor
 
@@ -58,7 +69,7 @@ class NftablesBackend : public Backend {
     pid_t pid_;
     std::string table_;
     bool created_ = false;
-    std::unordered_map<std::uint64_t, nft::Element> sessions_;  // one expectation each
+    std::unordered_map<std::uint64_t, SessionElements> sessions_;
 };
 
 }  // namespace firewall

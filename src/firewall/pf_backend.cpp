@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 #include "firewall/addresses.hpp"
 #include "firewall/pf_rules.hpp"
 #include "firewall/process.hpp"
@@ -37,25 +39,49 @@ void PfBackend::init() {
 }
 
 void PfBackend::expect_passive(const PassiveExpectation& expectation) {
-    std::string rules;
-    try {
-        rules = pf::passive_rules(expectation, options_);
-    } catch (const Error&) {
-        clear_session(expectation.session);  // no stale negotiation stays behind
-        throw;
-    }
-    load(expectation.session, rules);
+    expect(expectation.session, expectation.onward,
+           [&] { return pf::passive_rules(expectation, options_); });
 }
 
 void PfBackend::expect_active(const ActiveExpectation& expectation) {
-    std::string rules;
+    expect(expectation.session, expectation.onward,
+           [&] { return pf::active_rules(expectation, options_); });
+}
+
+void PfBackend::expect_onward(const OnwardExpectation& expectation) {
+    expect(expectation.session, expectation.leg,
+           [&] { return pf::onward_rule(expectation.leg, options_); });
+}
+
+void PfBackend::expect(std::uint64_t session, const std::optional<OnwardLeg>& onward,
+                       const std::function<std::string()>& render) {
+    std::string rules, after_arrival;
     try {
-        rules = pf::active_rules(expectation, options_);
+        rules = render();
+        if (onward) after_arrival = pf::onward_rule(*onward, options_);
     } catch (const Error&) {
-        clear_session(expectation.session);
+        clear_session(session);  // no stale negotiation stays behind
         throw;
     }
-    load(expectation.session, rules);
+    load(session, rules);
+    onward_[session] = std::move(after_arrival);
+}
+
+// The onward connection follows the arrival: its `pass out` (and nat-to)
+// rule stays, alone in the anchor, until the next negotiation or the end.
+void PfBackend::connection_arrived(std::uint64_t session) noexcept {
+    const auto it = onward_.find(session);
+    if (it == onward_.end() || it->second.empty()) {
+        clear_session(session);
+        return;
+    }
+    const std::string rules = std::exchange(it->second, {});
+    try {
+        load(session, rules);
+    } catch (const std::exception& e) {
+        spdlog::error("{} pf: cannot keep only the onward rule: {}", session_tag(session),
+                      e.what());
+    }
 }
 
 // `-f -` replaces the anchor's whole ruleset in one transaction, which is
@@ -90,6 +116,7 @@ bool PfBackend::flush(const std::string& anchor) noexcept {
 }
 
 void PfBackend::clear_session(std::uint64_t session) noexcept {
+    onward_.erase(session);
     if (loaded_.erase(session) == 0) return;  // nothing loaded: spare a fork
     flush(pf::anchor_name(pid_, session));
 }
@@ -97,6 +124,7 @@ void PfBackend::clear_session(std::uint64_t session) noexcept {
 void PfBackend::shutdown() noexcept {
     for (std::uint64_t session : loaded_) flush(pf::anchor_name(pid_, session));
     loaded_.clear();
+    onward_.clear();
 }
 
 }  // namespace firewall

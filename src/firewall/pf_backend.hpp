@@ -9,6 +9,9 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <functional>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -27,11 +30,16 @@ class PfBackend : public Backend {
     void init() override;
     void expect_passive(const PassiveExpectation& expectation) override;
     void expect_active(const ActiveExpectation& expectation) override;
+    void expect_onward(const OnwardExpectation& expectation) override;
+    void connection_arrived(std::uint64_t session) noexcept override;
     void clear_session(std::uint64_t session) noexcept override;
     void shutdown() noexcept override;
     std::string name() const override { return "pf"; }
 
   private:
+    // Renders and loads one negotiation's rules, remembering the onward rule.
+    void expect(std::uint64_t session, const std::optional<OnwardLeg>& onward,
+                const std::function<std::string()>& render);
     void load(std::uint64_t session, const std::string& rules);
     bool flush(const std::string& anchor) noexcept;
 
@@ -40,6 +48,8 @@ class PfBackend : public Backend {
     pid_t pid_;
     ProgramRunner runner_;
     std::set<std::uint64_t> loaded_;  // sessions whose anchor holds rules
+    // Per session, the rule that stays once the connection arrived ("": none).
+    std::map<std::uint64_t, std::string> onward_;
 };
 
 }  // namespace firewall

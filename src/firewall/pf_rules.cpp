@@ -32,12 +32,22 @@ std::string rule(const RuleOptions& options, const char* direction, bool v4, con
     return text + "\n";
 }
 
-std::string onward_rule(const OnwardLeg& leg, const RuleOptions& options) {
-    const bool v4 = all_ipv4({leg.to, leg.from.is_unspecified() ? leg.to : leg.from});
-    return rule(options, "out", v4, leg.from, leg.to, leg.port, "");
-}
-
 }  // namespace
+
+// The reference's `pass out … nat-to ORIGINAL_SERVER` for active mode: its
+// own data connection to the client (here the proxy's) carries the
+// server's address.
+std::string onward_rule(const OnwardLeg& leg, const RuleOptions& options) {
+    if (leg.port == 0) throw Error("onward leg without a port");
+    const bool v4 = all_ipv4({leg.to, leg.from.is_unspecified() ? leg.to : leg.from});
+    std::string target;
+    if (leg.nat_to) {
+        all_ipv4({leg.to, *leg.nat_to});
+        target = " nat-to " + host(*leg.nat_to);
+        if (leg.nat_port != 0) target += " port " + std::to_string(leg.nat_port);
+    }
+    return rule(options, "out", v4, leg.from, leg.to, leg.port, target);
+}
 
 std::string anchor_name(pid_t pid, std::uint64_t session) {
     return std::string(kAnchorParent) + "/" + std::to_string(pid) + "." + std::to_string(session);

@@ -36,4 +36,8 @@ std::string passive_rules(const PassiveExpectation& expectation, const RuleOptio
 // passed in; with `onward`, the proxy's connection to the client passes out.
 std::string active_rules(const ActiveExpectation& expectation, const RuleOptions& options);
 
+// The `pass out` rule of an onward leg alone (`nat-to` with leg.nat_to):
+// what stays in the anchor once the expected connection has arrived.
+std::string onward_rule(const OnwardLeg& leg, const RuleOptions& options);
+
 }  // namespace firewall::pf

@@ -33,6 +33,9 @@ void reset_and_close(tcp::socket& socket) {
 
 namespace {
 
+// Any nonzero port: a UDP connect() needs one, and sends nothing to it.
+constexpr unsigned short kRouteProbePort = 9;
+
 bool try_bind(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, error_code& error) {
     acceptor.bind(endpoint, error);
     if (error) return false;
@@ -67,6 +70,18 @@ tcp::acceptor listen_on(asio::io_context& io, const asio::ip::address& address,
     }
     error = asio::error::address_in_use;
     return acceptor;
+}
+
+// connect() on a UDP socket sends nothing: it only runs the route lookup and
+// fixes the local address the kernel would use toward `destination`.
+asio::ip::address source_toward(asio::io_context& io, const asio::ip::address& destination,
+                                error_code& error) {
+    const asio::ip::address to = canonical(destination);
+    asio::ip::udp::socket probe(io);
+    probe.open(to.is_v4() ? asio::ip::udp::v4() : asio::ip::udp::v6(), error);
+    if (!error) probe.connect({to, kRouteProbePort}, error);
+    if (error) return {};
+    return canonical(probe.local_endpoint(error).address());
 }
 
 }  // namespace proxy

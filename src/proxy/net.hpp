@@ -26,4 +26,11 @@ void reset_and_close(tcp::socket& socket);
 tcp::acceptor listen_on(asio::io_context& io, const asio::ip::address& address,
                         const PortRange& range, error_code& error);
 
+// The local address the route toward `destination` uses (the address of
+// the interface it leaves by, or the route's `src`). Used where the
+// control connection's local address cannot be (loopback after `dnat to
+// 127.0.0.1`, the server's own address under --tproxy).
+asio::ip::address source_toward(asio::io_context& io, const asio::ip::address& destination,
+                                error_code& error);
+
 }  // namespace proxy

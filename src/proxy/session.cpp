@@ -291,7 +291,7 @@ void Session::replace_channel(std::shared_ptr<DataChannel> channel, bool adopt_p
     channels_.push_back(channel);
     if (settings_.firewall)
         channel->on_accepted([firewall = settings_.firewall, id = id_] {
-            firewall->clear_session(id);  // the one expected connection came
+            firewall->connection_arrived(id);  // the one expected connection came
         });
     channel->start();
     // "PASV\r\nLIST\r\n" in one segment: the LIST went to the server before

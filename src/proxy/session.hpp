@@ -101,7 +101,11 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::ip::address client_listen_address() const;
     asio::ip::address announced_address() const;
     bool expect_client_connection(std::uint16_t port);
-    bool expect_server_connection(const tcp::endpoint& ours);
+    bool expect_server_connection(const tcp::endpoint& ours, const tcp::endpoint& source,
+                                  const tcp::endpoint& client_data);
+    bool expect_client_leg(const tcp::endpoint& source, const tcp::endpoint& client_data);
+    firewall::OnwardLeg leg_to_client(const tcp::endpoint& source,
+                                      const tcp::endpoint& client_data) const;
 
     void touch() { last_activity_ = std::chrono::steady_clock::now(); }
     void end(std::string_view why);

@@ -154,12 +154,18 @@ awaitable<void> Session::handle_port(const ftp::Command& command) {
     }
     replace_channel(nullptr);
     const bool server_v4 = server_local_.address().is_v4();
+    const tcp::endpoint client_data = canonical(*target);
+    const tcp::endpoint source = active_source();
     if (settings_.passive_to_server) {
+        if (!expect_client_leg(source, client_data)) {
+            reply_local("425 Cannot open data connection: the firewall refused the rule.");
+            co_return;
+        }
         std::string request = server_v4 ? "PASV" : "EPSV";
         spdlog::trace("{} to server: {}", tag_, request);
         co_await send_to_server(std::move(request));
         Pending pending{Expect::PortViaPassive, name};
-        pending.client_data = canonical(*target);
+        pending.client_data = client_data;
         pending_.push_back(std::move(pending));
         co_return;
     }
@@ -171,12 +177,12 @@ awaitable<void> Session::handle_port(const ftp::Command& command) {
         reply_local("425 Cannot open data connection: " + error.message() + ".");
         co_return;
     }
-    auto channel = DataChannel::create(
-        io_, tag_, activity_, DataEnd::connect(canonical(*target), active_source()),
-        DataEnd::accept(std::move(listener), server_endpoint_.address()), settings_.data_timeout,
-        settings_.relay);
+    auto channel =
+        DataChannel::create(io_, tag_, activity_, DataEnd::connect(client_data, source),
+                            DataEnd::accept(std::move(listener), server_endpoint_.address()),
+                            settings_.data_timeout, settings_.relay);
     auto ours = channel->server_listen_endpoint();
-    if (!expect_server_connection(ours)) {
+    if (!expect_server_connection(ours, source, client_data)) {
         channel->close();
         reply_local("425 Cannot open data connection: the firewall refused the rule.");
         co_return;
@@ -189,18 +195,23 @@ awaitable<void> Session::handle_port(const ftp::Command& command) {
     pending_.emplace_back(Expect::ActivePort);
 }
 
-// Where active-mode data connections to the client come from: the address
-// the client reached us on, and port 20 with -r.
+// Where active-mode data connections to the client come from, with port 20
+// under -r. Reverse mode: the address the client reached us on, the one it
+// dialled. Forward mode: the control connection's local address is not ours
+// to use (127.0.0.1 after `dnat to 127.0.0.1`, which cannot reach the
+// client; the server's own address under --tproxy), so the route toward the
+// client chooses, named here because the firewall's source NAT to the
+// server's address (expect_server_connection) is keyed on it.
 tcp::endpoint Session::active_source() const {
     auto port = static_cast<std::uint16_t>(settings_.data_from_port_20 ? 20 : 0);
-    // --tproxy: the control connection's local address is the server's,
-    // which is not ours; leave the source to the route (the address of the
-    // interface towards the client), as with `redirect`.
-    if (settings_.transparent) {
-        if (client_local_.address().is_v4()) return {asio::ip::address_v4::any(), port};
-        return {asio::ip::address_v6::any(), port};
-    }
-    return {client_local_.address(), port};
+    if (!settings_.forward) return {client_local_.address(), port};
+    error_code error;
+    auto source = source_toward(io_, client_peer_.address(), error);
+    if (!error) return {source, port};
+    spdlog::warn("{} no route toward the client {}: {}", tag_, client_peer_.address().to_string(),
+                 error.message());
+    if (client_peer_.address().is_v4()) return {asio::ip::address_v4::any(), port};
+    return {asio::ip::address_v6::any(), port};
 }
 
 awaitable<void> Session::forward(const ftp::Command& command, Expect kind) {

@@ -3,6 +3,9 @@
 // server's connection to them (see firewall/firewall.hpp for the model).
 #include <spdlog/spdlog.h>
 
+#include <functional>
+#include <string>
+
 #include "proxy/net.hpp"
 #include "proxy/session.hpp"
 
@@ -21,11 +24,35 @@ asio::ip::address Session::client_listen_address() const {
 // With a firewall backend the client is told the server's own address, so
 // clients that honour the 227 address and clients that ignore it dial the
 // same SERVER:PORT, which the firewall sends to us. Without one, the
-// client must come to the proxy's address directly.
+// client must come to the proxy's address directly: in forward mode the
+// firewall's address toward the client, because the control connection's
+// local address may be 127.0.0.1 (dnat) or the server's (--tproxy).
 asio::ip::address Session::announced_address() const {
     if (settings_.forward && settings_.firewall) return server_endpoint_.address();
-    return client_local_.address();
+    if (!settings_.forward) return client_local_.address();
+    error_code error;
+    auto address = source_toward(io_, client_peer_.address(), error);
+    return error ? client_local_.address() : address;
 }
+
+namespace {
+
+// The session's previous negotiation goes, then `add` installs this one; a
+// refusal is logged and answered 425 by the caller.
+bool install(firewall::Backend& firewall, std::uint64_t session, const std::string& tag,
+             const std::function<void()>& add) {
+    try {
+        firewall.clear_session(session);
+        add();
+    } catch (const firewall::Error& e) {
+        spdlog::error("{} {}: cannot add the data connection rule: {}", tag, firewall.name(),
+                      e.what());
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
 
 bool Session::expect_client_connection(std::uint16_t port) {
     if (!settings_.forward || !settings_.firewall) return true;
@@ -37,18 +64,22 @@ bool Session::expect_client_connection(std::uint16_t port) {
     expectation.proxy = client_local_.address();
     expectation.local_port = port;
     expectation.timeout = settings_.data_timeout;
-    try {
-        settings_.firewall->clear_session(id_);
-        settings_.firewall->expect_passive(expectation);
-    } catch (const firewall::Error& e) {
-        spdlog::error("{} {}: cannot add the data connection rule: {}", tag_,
-                      settings_.firewall->name(), e.what());
-        return false;
-    }
-    return true;
+    return install(*settings_.firewall, id_, tag_,
+                   [&] { settings_.firewall->expect_passive(expectation); });
 }
 
-bool Session::expect_server_connection(const tcp::endpoint& ours) {
+// The proxy's own connection to the client (from `source`, its address
+// toward the client) leaves with the server's address, as the reference's
+// nat-to: the client sees its data connection come from the server it
+// dialled, and clients that check that accept it.
+firewall::OnwardLeg Session::leg_to_client(const tcp::endpoint& source,
+                                           const tcp::endpoint& client_data) const {
+    return {source.address(), client_data.address(), client_data.port(), server_endpoint_.address(),
+            source.port()};
+}
+
+bool Session::expect_server_connection(const tcp::endpoint& ours, const tcp::endpoint& source,
+                                       const tcp::endpoint& client_data) {
     if (!settings_.forward || !settings_.firewall) return true;
     firewall::ActiveExpectation expectation;
     expectation.session = id_;
@@ -56,15 +87,19 @@ bool Session::expect_server_connection(const tcp::endpoint& ours) {
     expectation.proxy = ours.address();
     expectation.port = ours.port();
     expectation.timeout = settings_.data_timeout;
-    try {
-        settings_.firewall->clear_session(id_);
-        settings_.firewall->expect_active(expectation);
-    } catch (const firewall::Error& e) {
-        spdlog::error("{} {}: cannot add the data connection rule: {}", tag_,
-                      settings_.firewall->name(), e.what());
-        return false;
-    }
-    return true;
+    expectation.onward = leg_to_client(source, client_data);
+    return install(*settings_.firewall, id_, tag_,
+                   [&] { settings_.firewall->expect_active(expectation); });
+}
+
+// --passive-to-server: nothing comes in, but the connection to the client
+// must carry the server's address all the same.
+bool Session::expect_client_leg(const tcp::endpoint& source, const tcp::endpoint& client_data) {
+    if (!settings_.forward || !settings_.firewall) return true;
+    const firewall::OnwardExpectation expectation{id_, leg_to_client(source, client_data),
+                                                  settings_.data_timeout};
+    return install(*settings_.firewall, id_, tag_,
+                   [&] { settings_.firewall->expect_onward(expectation); });
 }
 
 }  // namespace proxy

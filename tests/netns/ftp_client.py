@@ -7,7 +7,9 @@ data-setup command. Run inside the client namespace.
                 [--timeout S]
 
 MODE: PASV, EPSV, PORT, EPRT. OP: retr (sha of the download) or stor
-(uploads --file to PATH).
+(uploads --file to PATH). In PORT/EPRT mode the JSON also names the peer
+of every data connection the client accepted ("data_peers": [[ADDR, PORT]]),
+so a test can check where an active data connection really came from.
 """
 import argparse
 import ftplib
@@ -33,6 +35,7 @@ def main():
     ftp.connect(a.host, 21)
     ftp.login("test", "secret")
     replies = []
+    peers = []
 
     def recording(orig):
         def send(cmd):
@@ -57,8 +60,7 @@ def main():
         ftp.af = socket.AF_INET6 if a.mode == "EPSV" else socket.AF_INET
     else:
         ftp.set_pasv(False)
-        if a.mode == "EPRT" and ":" not in a.host:
-            ftp.makeport = lambda: _eprt(ftp, a.source, a.timeout)
+        ftp.makeport = lambda: _listen(ftp, a.mode, a.source, a.timeout, peers)
     digest = hashlib.sha256()
     if a.op == "retr":
         ftp.retrbinary(f"RETR {a.path}", digest.update, blocksize=65536)
@@ -68,14 +70,36 @@ def main():
         with open(a.file, "rb") as f:
             digest.update(f.read())
     ftp.quit()
-    print(json.dumps({"sha256": digest.hexdigest(), "replies": replies}))
+    out = {"sha256": digest.hexdigest(), "replies": replies}
+    if a.mode in ("PORT", "EPRT"):
+        out["data_peers"] = peers
+    print(json.dumps(out))
 
 
-def _eprt(ftp, source, timeout):
-    sock = socket.create_server((source, 0))
+class _RecordingSocket(socket.socket):
+    """A listening socket that notes the peer of each connection it accepts
+    (ftplib's ntransfercmd drops it)."""
+
+    def accept(self):
+        conn, addr = super().accept()
+        self.peers.append([addr[0], addr[1]])
+        return conn, addr
+
+
+def _listen(ftp, mode, source, timeout, peers):
+    """ftplib's makeport, with the verb chosen by the test (ftplib picks it by
+    the family) and the accepted peers recorded."""
+    v6 = ":" in source
+    sock = _RecordingSocket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_STREAM)
+    sock.peers = peers
+    sock.bind((source, 0))
+    sock.listen(1)
     sock.settimeout(timeout)   # bounded accept, as ftplib's own makeport
     port = sock.getsockname()[1]
-    ftp.sendcmd(f"EPRT |1|{source}|{port}|")
+    if mode == "PORT":
+        ftp.sendport(source, port)
+    else:
+        ftp.sendcmd(f"EPRT |{2 if v6 else 1}|{source}|{port}|")
     return sock
 
 

@@ -5,10 +5,12 @@ client's protocol transcript (from curl -v / lftp's debug log), so the test
 can prove which data mode was really used (curl falls back silently).
 
   real_client.py CLIENT MODE OP HOST PATH --source ADDR --user U --password P
-                 --work DIR [--file LOCAL] [--port N]
+                 --work DIR [--file LOCAL] [--port N] [--verify-address]
 
 CLIENT: curl, lftp. MODE: PASV, EPSV, PORT, EPRT. OP: retr, stor (uploads
---file to PATH). The clients themselves are the loopback suite's
+--file to PATH). --verify-address (lftp): refuse a data connection whose
+peer is not the host dialled (`ftp:verify-address`), as some clients do.
+The clients themselves are the loopback suite's
 (tests/integration/ftpx/clients.py); only the address they dial differs.
 """
 import argparse
@@ -52,7 +54,9 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--file")
     ap.add_argument("--port", type=int, default=21)
+    ap.add_argument("--verify-address", action="store_true")
     a = ap.parse_args()
+    settings = ["set ftp:verify-address yes"] if a.verify_address else []
     route = _Route(a.host, a.port, a.source, a.user, a.password)
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -67,11 +71,13 @@ def main():
     else:
         if a.op == "retr":
             local = work / "lftp-download.bin"
-            _, tr, _ = run_lftp(route, a.mode, [f"get {a.path} -o {local}"], work, timeout=90)
+            _, tr, _ = run_lftp(route, a.mode, settings + [f"get {a.path} -o {local}"], work,
+                                timeout=90)
             sha = file_sha(local)
             local.unlink()
         else:
-            _, tr, _ = run_lftp(route, a.mode, [f"put {a.file} -o {a.path}"], work, timeout=90)
+            _, tr, _ = run_lftp(route, a.mode, settings + [f"put {a.file} -o {a.path}"], work,
+                                timeout=90)
             sha = file_sha(a.file)
     print(json.dumps({"sha256": sha, "transcript": list(tr)}))
 

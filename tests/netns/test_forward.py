@@ -14,20 +14,12 @@ from pathlib import Path
 import pytest
 
 from topology import ADDR, Topology
-from world import DATA_MODE_IDS, DATA_MODES, wait_for
+from world import DATA_MODE_IDS, DATA_MODES, REDIRECT, assert_data_from, wait_for
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 PROXY = os.environ.get("FTP_PROXY_BIN", str(REPO / "build/src/proxy/ftp-proxy"))
 PYFTPD = REPO / "tests/integration/servers/pyftpd_server.py"
-DIVERT = """
-table inet ftpx_divert {
-    chain prerouting {
-        type nat hook prerouting priority dstnat; policy accept;
-        iifname "lan" tcp dport 21 redirect to :8021
-    }
-}
-"""
 DATA_TIMEOUT = 5
 
 
@@ -51,7 +43,7 @@ def world(tmp_path_factory):
                 topo.cmd("server", "/usr/bin/python3", str(PYFTPD), "--host",
                          ADDR[fam]["server"], "--port", "21", "--root", str(root),
                          "--events", str(events)), stdout=log, stderr=log))
-        topo.nft("fw", DIVERT)
+        topo.nft("fw", REDIRECT)
         proxy_log = work / "proxy.log"
         proxy = subprocess.Popen(
             topo.cmd("fw", PROXY, "-d", "-D7", "-v", "-b", "::", "-p", "8021",
@@ -100,9 +92,12 @@ def ftplib_run(world, fam, mode, op, path, honour=False, upload=None):
 @pytest.mark.parametrize("fam,mode,honour", DATA_MODES, ids=DATA_MODE_IDS)
 def test_retr_and_stor_through_the_firewall(world, fam, mode, honour, tmp_path):
     """The file crosses intact both ways; the server only ever saw the
-    firewall's outside address; the client saw the server's address."""
+    firewall's outside address; the client saw the server's address, also
+    as the source of an active data connection."""
+    server = ADDR[fam]["server"]
     result = ftplib_run(world, fam, mode, "retr", "pub/big.bin", honour=honour)
     assert result["sha256"] == world["sha"]
+    assert_data_from(result, server)
     if mode == "PASV":
         (verb, reply), = result["replies"]
         assert reply.startswith("227 ") and "198,18,2,2," in reply, reply
@@ -112,6 +107,7 @@ def test_retr_and_stor_through_the_firewall(world, fam, mode, honour, tmp_path):
     result = ftplib_run(world, fam, mode, "stor", name, upload=upload)
     stored = world["root"] / name
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == result["sha256"]
+    assert_data_from(result, server)
     peers = {e["peer"][0] if isinstance(e["peer"], list) else e["peer"]
              for e in server_events(world, fam) if "peer" in e}
     assert peers == {ADDR[fam]["fw_wan"]}, peers

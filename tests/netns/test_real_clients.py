@@ -15,17 +15,9 @@ import os
 import pytest
 
 from topology import ADDR
-from world import (CLIENT_MODES, SERVER_ADDR, World, assert_mode_used, comma_addr,
-                   file_sha)
+from world import (CLIENT_MODES, REDIRECT, SERVER_ADDR, World, assert_mode_used,
+                   comma_addr, file_sha)
 
-DIVERT = """
-table inet ftpx_divert {
-    chain prerouting {
-        type nat hook prerouting priority dstnat; policy accept;
-        iifname "lan" tcp dport 21 redirect to :8021
-    }
-}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +25,7 @@ def world(tmp_path_factory):
     w = World(tmp_path_factory.mktemp("clients"))
     try:
         w.up(vsftpd=True)
-        w.topo.nft("fw", DIVERT)
+        w.topo.nft("fw", REDIRECT)
         w.proxy("proxy", "-b", "::", "-p", "8021", "--firewall", "nftables",
                 "--data-timeout", "5")
         w.wait_listening("proxy", "fw", "::", 8021)

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from topology import ADDR
-from world import DATA_MODE_IDS, DATA_MODES, World, check_round_trip
+from world import DATA_MODE_IDS, DATA_MODES, TPROXY, World, check_round_trip
 
 PORT = 8022
 MARK, TABLE = "1", "100"
@@ -33,10 +33,7 @@ def world(tmp_path_factory):
     w = World(tmp_path_factory.mktemp("tproxy"))
     try:
         w.up(vsftpd=False)
-        for v in ("-4", "-6"):
-            w.topo.run("fw", "ip", v, "rule", "add", "fwmark", MARK, "lookup", TABLE)
-            w.topo.run("fw", "ip", v, "route", "add", "local",
-                       "0.0.0.0/0" if v == "-4" else "::/0", "dev", "lo", "table", TABLE)
+        w.local_routes(MARK, TABLE)
         w.topo.nft("fw", DIVERT)
         for fam, bind in (("v4", "127.0.0.1"), ("v6", "::1")):
             w.proxy(f"proxy-{fam}", "--tproxy", "-b", bind, "-p", str(PORT),
@@ -81,16 +78,6 @@ def test_a_connection_that_was_not_diverted_gets_421(world):
     assert done.stdout.startswith("421 "), done.stdout
 
 
-DOCUMENTED = """
-table inet ftp_divert {
-    chain prerouting {
-        type filter hook prerouting priority mangle; policy accept;
-        iifname "lan" tcp dport 21 tproxy to :8021 meta mark set 0x21 accept
-    }
-}
-"""
-
-
 def test_the_documented_ruleset_with_one_worker_for_both_families(tmp_path):
     """docs/forward-proxy.md's tproxy example as written (`tproxy to :8021`
     with no address, fwmark 0x21, table 121) and a single `--tproxy -b ::`
@@ -98,11 +85,8 @@ def test_the_documented_ruleset_with_one_worker_for_both_families(tmp_path):
     w = World(tmp_path)
     try:
         w.up(vsftpd=False)
-        for v, everything in (("-4", "0.0.0.0/0"), ("-6", "::/0")):
-            w.topo.run("fw", "ip", v, "rule", "add", "fwmark", "0x21", "lookup", "121")
-            w.topo.run("fw", "ip", v, "route", "add", "local", everything, "dev", "lo",
-                       "table", "121")
-        w.topo.nft("fw", DOCUMENTED)
+        w.local_routes("0x21", "121")
+        w.topo.nft("fw", TPROXY)
         w.proxy("proxy", "--tproxy", "-b", "::", "-p", "8021", "--firewall", "nftables",
                 "--data-timeout", "5")
         w.wait_listening("proxy", "fw", "::", 8021)

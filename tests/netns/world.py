@@ -31,6 +31,30 @@ USERS = {"pyftpdlib": ("test", "secret"), "vsftpd": (Vsftpd.user, Vsftpd.passwor
 SERVER_ADDR = {"pyftpdlib": "server", "vsftpd": "server2"}   # role in topology.ADDR
 
 
+# docs/forward-proxy.md's `redirect` divert: port 21 from the LAN to the
+# worker's port 8021 on the LAN address.
+REDIRECT = """
+table inet ftpx_divert {
+    chain prerouting {
+        type nat hook prerouting priority dstnat; policy accept;
+        iifname "lan" tcp dport 21 redirect to :8021
+    }
+}
+"""
+
+# docs/forward-proxy.md's `tproxy` divert without an address (one `--tproxy
+# -b ::` worker on port 8021 takes both families), with World.local_routes
+# for its mark 0x21 and table 121.
+TPROXY = """
+table inet ftp_divert {
+    chain prerouting {
+        type filter hook prerouting priority mangle; policy accept;
+        iifname "lan" tcp dport 21 tproxy to :8021 meta mark set 0x21 accept
+    }
+}
+"""
+
+
 def wait_for(predicate, what, timeout=10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -55,12 +79,23 @@ DATA_MODES = [("v4", "PASV", True), ("v4", "PASV", False), ("v4", "EPSV", False)
 DATA_MODE_IDS = [f"{m}-{f}" + ("-honours-227" if h else "") for f, m, h in DATA_MODES]
 
 
+def assert_data_from(result, host):
+    """An active-mode (PORT/EPRT) data connection reached the client from the
+    host it dialled, as clients that check it require (the server in forward
+    mode, the proxy in reverse mode); passive modes record nothing."""
+    if "data_peers" in result:
+        peers = {peer for peer, _ in result["data_peers"]}
+        assert peers == {host}, f"data connection from {peers}, the client dialled {host}"
+
+
 def check_round_trip(world, fam, host, mode, honour, tmp_path, label, pasv_addr, **ftplib_kw):
     """ftplib to HOST: RETR of the big file and STOR of 3 MiB + 7 bytes, each
-    checked by sha256; the mode's reply code; a 227 naming pasv_addr; and
-    pyftpdlib saw only the firewall's WAN address."""
+    checked by sha256; the mode's reply code; a 227 naming pasv_addr; an
+    active data connection coming from HOST; and pyftpdlib saw only the
+    firewall's WAN address."""
     result = world.ftplib(fam, host, mode, "retr", "pub/big.bin", honour=honour, **ftplib_kw)
     assert result["sha256"] == world.sha
+    assert_data_from(result, host)
     (verb, reply), = result["replies"]
     assert verb == mode and reply[:4] == {"PASV": "227 ", "EPSV": "229 "}.get(mode, "200 "), reply
     if mode == "PASV":
@@ -70,6 +105,7 @@ def check_round_trip(world, fam, host, mode, honour, tmp_path, label, pasv_addr,
     name = f"pub/{label}-{fam}-{mode}-{honour}.bin"
     result = world.ftplib(fam, host, mode, "stor", name, upload=upload, **ftplib_kw)
     assert file_sha(world.root / name) == result["sha256"] == file_sha(upload)
+    assert_data_from(result, host)
     assert world.server_peers("pyftpdlib", fam) == {ADDR[fam]["fw_wan"]}
 
 
@@ -138,6 +174,14 @@ class World:
         p.terminate()
         rc = p.wait(timeout=10)
         assert rc == 0, f"{name} exited {rc}:\n{self.log(name)}"
+
+    def local_routes(self, mark, table):
+        """tproxy's policy routing in the firewall: packets marked `mark` are
+        delivered locally, whatever their destination."""
+        for v, everything in (("-4", "0.0.0.0/0"), ("-6", "::/0")):
+            self.topo.run("fw", "ip", v, "rule", "add", "fwmark", mark, "lookup", table)
+            self.topo.run("fw", "ip", v, "route", "add", "local", everything, "dev", "lo",
+                          "table", table)
 
     def worker_tables(self):
         out = self.topo.run("fw", "nft", "list", "tables").stdout
@@ -211,13 +255,15 @@ class World:
         return json.loads(done.stdout)
 
     def real_client(self, client, fam, kind, host, mode, op, path, workdir, upload=None,
-                    port=21):
+                    port=21, verify_address=False):
         user, password = USERS[kind]
         args = [PYTHON, HERE / "real_client.py", client, mode, op, host, path,
                 "--source", ADDR[fam]["client"], "--user", user, "--password", password,
                 "--work", workdir, "--port", port]
         if upload:
             args += ["--file", upload]
+        if verify_address:
+            args.append("--verify-address")
         done = subprocess.run(self.topo.cmd("client", *map(str, args)), capture_output=True,
                               text=True, timeout=150)
         assert done.returncode == 0, done.stderr[-6000:] + "\n" + self._proxy_logs()

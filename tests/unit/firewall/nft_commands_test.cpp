@@ -42,13 +42,31 @@ TEST(NftCommands, ElementCommands) {
     a.server = make_address("fd18:1::80");
     a.proxy = make_address("fd18:1::1");
     a.port = 50002;
+    const OnwardLeg to_client{make_address("::ffff:198.18.0.1"), make_address("198.18.0.2"), 41000,
+                              make_address("198.19.0.80"), 20};
     const std::string table = "ftpproxy_p8021_4242";
     const nft::Element passive = nft::passive_element(p);
     const nft::Element active = nft::active_element(a);
+    const nft::Element nat = nft::source_nat_element(to_client);
     expect_golden("nft_elements.nft", nft::add_command(table, passive, p.timeout, p.session) +
                                           nft::remove_commands(table, passive) +
                                           nft::add_command(table, active, a.timeout, a.session) +
-                                          nft::remove_commands(table, active));
+                                          nft::remove_commands(table, active) +
+                                          nft::add_command(table, nat, a.timeout, a.session) +
+                                          nft::remove_commands(table, nat));
+}
+
+// The source NAT is keyed on the connection's real source: without one (or
+// without an address to translate to) there is nothing to key on.
+TEST(NftCommands, SourceNatNeedsTheRealSource) {
+    OnwardLeg leg{make_address("0.0.0.0"), make_address("198.18.0.2"), 41000,
+                  make_address("198.19.0.80"), 0};
+    EXPECT_THROW(nft::source_nat_element(leg), Error);
+    leg.from = make_address("198.18.0.1");
+    leg.nat_to.reset();
+    EXPECT_THROW(nft::source_nat_element(leg), Error);
+    leg.nat_to = make_address("fd18:1::80");
+    EXPECT_THROW(nft::source_nat_element(leg), Error);
 }
 
 TEST(NftCommands, ZeroTimeoutBecomesOneSecond) {

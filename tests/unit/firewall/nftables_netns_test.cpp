@@ -104,6 +104,42 @@ TEST_F(NftablesNetns, ElementsAppearAndClearSessionRemovesThem) {
     EXPECT_FALSE(contains(table(backend.table()), "elements")) << table(backend.table());
 }
 
+// Active mode: the server's connection is let in until it arrives; the
+// source NAT of the proxy's connection to the client, which follows the
+// arrival, stays until the session's next negotiation or end.
+TEST_F(NftablesNetns, ArrivalKeepsTheSourceNatUntilTheSessionEnds) {
+    NftablesBackend& backend = make_backend();
+    backend.init();
+    ActiveExpectation e = active_v6(3);
+    e.onward = OnwardLeg{make_address("fd18::1"), make_address("fd18::2"), 41000,
+                         make_address("fd18:1::80"), 0};
+    backend.expect_active(e);
+    std::string listing = table(backend.table());
+    EXPECT_TRUE(contains(listing, "fd18:1::80 . fd18:1::1 . 50002 timeout 30s expires")) << listing;
+    EXPECT_TRUE(contains(listing, "fd18::1 . fd18::2 . 41000 timeout 30s expires")) << listing;
+    EXPECT_TRUE(contains(listing, "comment \"#3\" : fd18:1::80")) << listing;
+    backend.connection_arrived(3);
+    listing = table(backend.table());
+    EXPECT_FALSE(contains(listing, ". 50002")) << listing;
+    EXPECT_TRUE(contains(listing, "fd18::1 . fd18::2 . 41000")) << listing;
+    backend.connection_arrived(3);  // twice is harmless
+    backend.clear_session(3);
+    EXPECT_FALSE(contains(table(backend.table()), "elements")) << table(backend.table());
+    // Without an onward leg, the arrival leaves nothing.
+    backend.expect_passive(passive(4, 50001));
+    backend.connection_arrived(4);
+    EXPECT_FALSE(contains(table(backend.table()), "elements")) << table(backend.table());
+    // --passive-to-server: only the source NAT; a leg without nat_to adds
+    // nothing and removes the session's previous element.
+    backend.expect_onward({5, *e.onward, std::chrono::seconds(30)});
+    EXPECT_TRUE(contains(table(backend.table()), "comment \"#5\" : fd18:1::80"))
+        << table(backend.table());
+    OnwardLeg plain = *e.onward;
+    plain.nat_to.reset();
+    backend.expect_onward({5, plain, std::chrono::seconds(30)});
+    EXPECT_FALSE(contains(table(backend.table()), "elements")) << table(backend.table());
+}
+
 TEST_F(NftablesNetns, NewExpectationReplacesTheSessionsPrevious) {
     NftablesBackend& backend = make_backend();
     backend.init();

@@ -93,6 +93,29 @@ TEST_F(PfBackendTest, SessionLifecycle) {
     test::expect_golden("pf_backend_session.log", calls());
 }
 
+// Active mode with an onward leg: the arrival of the server's connection
+// leaves only the `pass out … nat-to` rule, for the proxy's connection to
+// the client that follows; the session's end empties the anchor. Without an
+// onward leg the arrival empties it. With --passive-to-server the rule is
+// all there is.
+TEST_F(PfBackendTest, ArrivalKeepsOnlyTheOnwardRule) {
+    PfBackend backend({}, pfctl(), kPid);
+    ActiveExpectation e = active(7);
+    e.onward = OnwardLeg{make_address("198.18.0.1"), make_address("198.18.0.2"), 41000,
+                         make_address("198.19.0.80"), 0};
+    backend.expect_active(e);
+    backend.connection_arrived(7);
+    backend.connection_arrived(7);  // a second arrival empties the anchor
+    backend.expect_passive(passive(8));
+    backend.connection_arrived(8);
+    backend.expect_active(e);
+    backend.connection_arrived(7);
+    backend.clear_session(7);
+    backend.expect_onward({9, *e.onward, std::chrono::seconds(30)});  // --passive-to-server
+    backend.clear_session(9);
+    test::expect_golden("pf_backend_arrival.log", calls());
+}
+
 TEST_F(PfBackendTest, FailedLoadEmptiesTheAnchor) {
     touch("fail-load");
     PfBackend backend({}, pfctl(), kPid);

@@ -47,7 +47,7 @@ TEST(PfRules, PassiveIpv6TagQueueLogAllAndOnwardLeg) {
     e.port = 50003;
     e.proxy = make_address("fd18::1");
     e.local_port = 50003;
-    e.onward = OnwardLeg{make_address("fd18:1::1"), make_address("fd18:1::80"), 40123};
+    e.onward = OnwardLeg{make_address("fd18:1::1"), make_address("fd18:1::80"), 40123, {}, 0};
     expect_golden("pf_passive_v6_tag_queue_logall.txt",
                   pf::passive_rules(e, RuleOptions{"ftpq", "FTPDATA", 2}));
 }
@@ -62,10 +62,28 @@ TEST(PfRules, PassiveAfterDivertToRedirectsToLoopback) {
 
 TEST(PfRules, ActiveIpv4LogAndOnwardLeg) {
     ActiveExpectation e = active_v4();
-    e.onward = OnwardLeg{{}, make_address("198.18.0.2"), 41000};
+    e.onward = OnwardLeg{{}, make_address("198.18.0.2"), 41000, {}, 0};
     RuleOptions options;
     options.log = 1;
     expect_golden("pf_active_v4_log.txt", pf::active_rules(e, options));
+}
+
+// Forward mode's active data connection to the client carries the
+// server's address, as the reference's `nat-to`; with -r its port 20.
+TEST(PfRules, ActiveNatToTheServer) {
+    ActiveExpectation e = active_v4();
+    e.onward = OnwardLeg{make_address("198.18.0.1"), make_address("198.18.0.2"), 41000,
+                         make_address("198.19.0.80"), 0};
+    ActiveExpectation v6;
+    v6.session = 9;
+    v6.server = make_address("fd18:1::80");
+    v6.proxy = make_address("fd18:1::1");
+    v6.port = 50004;
+    v6.onward = OnwardLeg{make_address("fd18::1"), make_address("fd18::2"), 41001,
+                          make_address("fd18:1::80"), 20};
+    expect_golden("pf_active_nat.txt", pf::active_rules(e, {}) +
+                                           pf::active_rules(v6, RuleOptions{{}, "FTPDATA", 0}) +
+                                           pf::onward_rule(*e.onward, {}));
 }
 
 TEST(PfRules, Ipv4MappedAddressesAreWrittenAsIpv4) {
