@@ -79,7 +79,8 @@ def parse_args():
     ap.add_argument("--transfers", default="10-40", help="transfers per session, LOW-HIGH")
     ap.add_argument("--fd-tolerance", type=int, default=0)
     ap.add_argument("--mem-tolerance-kib", type=int, default=1024,
-                    help="growth of Rss and of Pss allowed per process (default 1024 KiB)")
+                    help="growth of Rss and of Pss's anonymous part allowed per judged process "
+                         "(default 1024 KiB)")
     ap.add_argument("--proxy", default=os.path.join(REPO, "build/src/proxy/ftp-proxy"))
     ap.add_argument("--proxy-args", default="", help="more ftp-proxy flags (one string)")
     ap.add_argument("--vsftpd", default=os.path.join(REPO, ".deps/vsftpd/usr/sbin/vsftpd"))
@@ -90,6 +91,9 @@ def parse_args():
                     help="skip gdb's look at the worker's heap (malloc_stats, malloc_trim) "
                          "after each snapshot of it")
     ap.add_argument("--seed", type=int, default=9)
+    ap.add_argument("--render", metavar="JSON", help="only re-render the .md next to a result's .json")
+    ap.add_argument("--note", action="append", default=[],
+                    help="with --render: a paragraph of analysis to add (repeatable)")
     ap.add_argument("--inside", metavar="WORKDIR", help=argparse.SUPPRESS)
     a = ap.parse_args()
     a.direct_minutes = a.minutes if a.direct_minutes is None else a.direct_minutes
@@ -182,6 +186,8 @@ def proc_figures(pid):
 
 
 HEAP_RE = re.compile(r"^(system|in use) bytes\s+=\s+(\d+)$")
+ASIO_POOL_RE = re.compile(r"asio descriptor_state pool: live (\d+), free (\d+), sizeof (\d+)")
+GDB_ASIO_POOL = os.path.join(HERE, "gdb_asio_pool.py")
 
 
 def rss_by_mapping(pid):
@@ -205,7 +211,8 @@ def heap_probe(pid, log_path, trim):
     its log here. Run only after the snapshot it explains (it changes Rss)."""
     off = os.path.getsize(log_path)
     mapped = rss_by_mapping(pid)
-    cmd = ["gdb", "-p", str(pid), "-batch", "-nx", "-ex", "call (void) malloc_stats()"]
+    cmd = ["gdb", "-p", str(pid), "-batch", "-nx", "-ex", "call (void) malloc_stats()",
+           "-ex", f"source {GDB_ASIO_POOL}"]
     if trim:
         cmd += ["-ex", "call (int) malloc_trim(0)", "-ex", "call (void) malloc_stats()"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -227,6 +234,10 @@ def heap_probe(pid, log_path, trim):
     if len(totals) != (2 if trim else 1) or any(len(t) != 2 for t in totals):
         return {"error": f"gdb exit {r.returncode}: {(r.stderr or r.stdout).strip()[-300:]}"}
     out = {"heap": totals[0], "rss_kib_by_mapping": mapped}
+    m = ASIO_POOL_RE.search(r.stdout)
+    if m:
+        out["asio_descriptor_pool"] = {"live": int(m.group(1)), "free": int(m.group(2)),
+                                       "sizeof": int(m.group(3))}
     if trim:
         after = proc_figures(pid) or {}
         out.update({"heap_after_trim": totals[1], "rss_kib_after_trim": after.get("rss_kib"),
@@ -451,6 +462,9 @@ def inside(a):
 
 def main():
     a = parse_args()
+    if a.render:
+        soak_report.render(a.render, a.note)
+        return 0
     return inside(a) if a.inside else outside(a)
 
 

@@ -1,4 +1,5 @@
 """Figures, verdict and result files of bench/soak.py."""
+import argparse
 import datetime
 import json
 import os
@@ -139,10 +140,10 @@ def baseline_check(snapshots, a):
         aft = after.get(role) or {}
         row = {"process": role, "judged": role in JUDGED, "before": b, "after": aft,
                "all": {when: snap.get(role) for when, snap in snapshots.items()}}
-        row["delta"] = {k: aft.get(k, 0) - b[k] for k in ("fds", "rss_kib", "pss_kib")}
+        row["delta"] = {k: aft.get(k, 0) - b[k] for k in ("fds", "rss_kib", "pss_kib", "pss_anon_kib")}
         row["ok"] = (bool(aft) and row["delta"]["fds"] <= a.fd_tolerance
                      and row["delta"]["rss_kib"] <= a.mem_tolerance_kib
-                     and row["delta"]["pss_kib"] <= a.mem_tolerance_kib)
+                     and row["delta"]["pss_anon_kib"] <= a.mem_tolerance_kib)
         ok = ok and (row["ok"] or not row["judged"])
         rows.append(row)
     procs = (before["vsftpd sessions"]["processes"], after["vsftpd sessions"]["processes"])
@@ -159,15 +160,40 @@ def document(s, a):
             d, p = phases["direct"]["rates"], phases[name]["rates"]
             ratio[name] = {k: (p[k] / d[k] if d[k] else None)
                            for k in ("transfers_per_s", "mib_per_s", "sessions_per_s")}
-    base = baseline_check(s.snapshots, a)
+    doc = {"machine": s.machine,
+           "settings": {"sessions": a.sessions, "minutes": a.minutes, "direct_minutes": a.direct_minutes,
+                        "rounds": a.rounds,
+                        "connect_rate": a.connect_rate, "transfers_per_session": a.transfers_range,
+                        "files": [[n, size] for n, size, _ in s.catalog.files],
+                        "file_weights": s.catalog.weights, "proxy_args": a.proxy_args,
+                        "seed": a.seed, "step_timeout_s": soak_client.STEP_TIMEOUT},
+           "server_choice": SERVER_CHOICE, "path_check": s.path, "snapshots": s.snapshots,
+           "baseline_check": baseline_check(s.snapshots, a), "worker_heap": s.heap, "phases": phases,
+           "ratio_to_direct": ratio,
+           "proxy_log_kinds": bench.log_summary(s.daemons["ftp-proxy"].log_path)}
+    doc["verdict"] = verdict(doc)
+    return doc
+
+
+def verdict(doc):
+    """PASS or FAIL, and each reason, from the document's figures alone."""
+    phases, base = doc["phases"], doc["baseline_check"]
     problems = []
     for name, ph in phases.items():
         if ph["sessions"]["failed"] or ph["sessions"]["uncounted"]:
             problems.append(f"{name}: {ph['sessions']['failed']} sessions failed, "
                             f"{ph['sessions']['uncounted']} uncounted")
-    if not base["ok"]:
-        problems.append("descriptors or memory not back to the baseline")
-    proxied = [ph for name, ph in phases.items() if "proxy_log" in ph]
+    for r in base["rows"]:
+        if r["judged"] and not r["ok"]:
+            d = r["delta"]
+            problems.append(f"{r['process']} not back to its baseline ({d['fds']:+d} fds, Rss "
+                            f"{d['rss_kib']:+d} KiB, Pss {d['pss_kib']:+d} KiB of which anonymous "
+                            f"{d['pss_anon_kib']:+d} KiB; allowed "
+                            f"{base['fd_tolerance']} fds, {base['mem_tolerance_kib']} KiB)")
+    procs = base["vsftpd_session_processes"]
+    if procs[1] != procs[0]:
+        problems.append(f"vsftpd session processes {procs[0]} before, {procs[1]} after")
+    proxied = [ph for ph in phases.values() if "proxy_log" in ph]
     if not all(ph["proxy_log"]["ok"] for ph in proxied):
         problems.append("the worker's log does not account for every transfer and session")
     line = ("PASS: " if not problems else "FAIL: ") + (
@@ -175,17 +201,24 @@ def document(s, a):
         f"{sum(p['sessions']['completed'] for p in proxied)} sessions and "
         f"{sum(p['transfers']['verified'] for p in proxied)} transfers through the proxy verified, "
         "0 failures; descriptors and memory back to baseline")
-    return {"machine": s.machine,
-            "settings": {"sessions": a.sessions, "minutes": a.minutes, "direct_minutes": a.direct_minutes,
-                         "rounds": a.rounds,
-                         "connect_rate": a.connect_rate, "transfers_per_session": a.transfers_range,
-                         "files": [[n, size] for n, size, _ in s.catalog.files],
-                         "file_weights": s.catalog.weights, "proxy_args": a.proxy_args,
-                         "seed": a.seed, "step_timeout_s": soak_client.STEP_TIMEOUT},
-            "server_choice": SERVER_CHOICE, "path_check": s.path, "snapshots": s.snapshots,
-            "baseline_check": base, "worker_heap": s.heap, "phases": phases, "ratio_to_direct": ratio,
-            "proxy_log_kinds": bench.log_summary(s.daemons["ftp-proxy"].log_path),
-            "verdict": {"ok": not problems, "problems": problems, "line": line}}
+    return {"ok": not problems, "problems": problems, "line": line}
+
+
+def render(json_path, notes=()):
+    """Re-renders the .md next to a result's .json (verdict recomputed); notes
+    given replace the document's analysis notes."""
+    with open(json_path) as f:
+        doc = json.load(f)
+    if notes:
+        doc["notes"] = list(notes)
+    b = doc["baseline_check"]
+    doc["baseline_check"] = baseline_check(doc["snapshots"], argparse.Namespace(
+        fd_tolerance=b["fd_tolerance"], mem_tolerance_kib=b["mem_tolerance_kib"]))
+    doc["verdict"] = verdict(doc)
+    with open(json_path, "w") as f:
+        json.dump(doc, f, indent=1)
+    with open(json_path[:-5] + ".md", "w") as f:
+        f.write(render_md(doc))
 
 
 def write(doc, a):
@@ -213,8 +246,9 @@ def n(v, digits=1):
 def render_md(doc):
     m, st, ph = doc["machine"], doc["settings"], doc["phases"]
     names = list(ph)
-    L = [f"# Soak: {st['sessions']} concurrent sessions, {n(st['minutes'])} min through one worker "
-         f"({m['date'][:10]})\n",
+    rounds = st.get("rounds", 1)
+    L = [f"# Soak: {st['sessions']} concurrent sessions, {n(st['minutes'])} min"
+         f"{f' × {rounds} rounds' if rounds > 1 else ''} through one worker ({m['date'][:10]})\n",
          f"**{doc['verdict']['line']}**\n",
          f"ftpproxy `{m['rev_full']}` ({m['proxy_build_type']}, {m['proxy_version']}), made by "
          f"`bench/soak.py --minutes {st['minutes']:g} --sessions {st['sessions']}"
@@ -276,6 +310,8 @@ def render_md(doc):
     L += render_baseline(doc["baseline_check"])
     L += render_heap(doc.get("worker_heap") or {})
     L += render_failures(ph)
+    if doc.get("notes"):
+        L += ["## Analysis\n"] + [f"* {x}" for x in doc["notes"]] + [""]
     L += ["## The worker's log against the client's count\n"] if any("proxy_log" in p for p in ph.values()) else []
     for name, p in ph.items():
         pl = p.get("proxy_log")
@@ -301,20 +337,25 @@ def render_baseline(b):
          "Taken after the path check (one session of each transfer kind through each target) "
          "and after each phase, once vsftpd had no session process left and the worker's "
          f"descriptors had stopped changing for 2 s. Judged: {', '.join(JUDGED)}; allowed growth "
-         f"{b['fd_tolerance']} descriptors and {b['mem_tolerance_kib']} KiB of Rss and of Pss. "
+         f"{b['fd_tolerance']} descriptors and {b['mem_tolerance_kib']} KiB of Rss and of the "
+         "anonymous part of Pss. Pss as a whole is shown, not judged: its share of the shared "
+         "libraries' pages moves with whatever else maps them on the machine (vsftpd's session "
+         "processes, other engineers' programs), by more than a MiB between two readings a "
+         "second apart with no load. "
          f"vsftpd session processes: {b['vsftpd_session_processes'][0]} before, "
          f"{b['vsftpd_session_processes'][1]} after.\n",
          "Each cell: " + " → ".join(b["rows"][0]["all"]) + f"; the change is {b['compared']} "
          "against before.\n",
-         "| process | fds | Rss KiB | Pss KiB | change (fds, Rss, Pss) | back? |",
-         "|---|---|---|---|---|---|"]
+         "| process | fds | Rss KiB | Pss KiB | Pss anonymous KiB | change (fds, Rss, Pss, Pss anon.) | back? |",
+         "|---|---|---|---|---|---|---|"]
     for r in b["rows"]:
         def seq(k, r=r):
             return " → ".join(str((x or {}).get(k, "—")) for x in r["all"].values())
         d = r["delta"]
         verdict = ("yes" if r["ok"] else "**no**") if r["judged"] else ("(shown) yes" if r["ok"] else "(shown) no")
         L.append(f"| {r['process']} | {seq('fds')} | {seq('rss_kib')} | {seq('pss_kib')} | "
-                 f"{d['fds']:+d}, {d['rss_kib']:+d}, {d['pss_kib']:+d} | {verdict} |")
+                 f"{seq('pss_anon_kib')} | {d['fds']:+d}, {d['rss_kib']:+d}, {d['pss_kib']:+d}, "
+                 f"{d['pss_anon_kib']:+d} | {verdict} |")
     L.append("")
     return L
 
@@ -332,6 +373,9 @@ def render_heap(heap):
         return " | ".join(f(p) for p in heap.values())
     L.append("| heap in use by the program, KiB | " + cells(lambda p: str(p["heap"]["in_use_kib"])) + " |")
     L.append("| heap taken from the system, KiB | " + cells(lambda p: str(p["heap"]["system_kib"])) + " |")
+    L.append("| Boost.Asio's descriptor_state pool: live / free (bytes each) | " + cells(
+        lambda p: (f"{p['asio_descriptor_pool']['live']} / {p['asio_descriptor_pool']['free']} "
+                   f"({p['asio_descriptor_pool']['sizeof']})") if "asio_descriptor_pool" in p else "—") + " |")
     L.append("| Rss of [heap] / anonymous / files, KiB | " + cells(lambda p: " / ".join(
         str(p["rss_kib_by_mapping"].get(k, 0)) for k in ("[heap]", "anonymous", "file"))) + " |")
     L.append("| after malloc_trim(0): heap taken, Rss of [heap], Rss / Pss, KiB | " + cells(
@@ -341,7 +385,9 @@ def render_heap(heap):
     L.append("In use is what the worker still holds (a leak grows it round after round); taken from "
              "the system minus in use is free memory glibc keeps in its heap; malloc_trim(0) (only "
              "at the baseline and after the last round) hands whole free pages back, so Rss after it "
-             "shows how much of the growth was the allocator's.\n")
+             "shows how much of the growth was the allocator's. Boost.Asio's epoll_reactor keeps "
+             "the state of every closed socket on a free list for reuse (bench/gdb_asio_pool.py "
+             "counts it): after a load it holds one per socket of the busiest moment.\n")
     return L
 
 
