@@ -282,10 +282,9 @@ class Soak:
             f.write(bench.vsftpd_conf(self.work, self.root))
         os.chmod(conf, 0o600)
         # under a subreaper: PID 1 here does not reap vsftpd's session processes
-        d = bench.Daemon("vsftpd", [*PRLIMIT, PYTHON, REAPER, self.a.vsftpd, conf], self.logdir,
-                         cwd=self.work).start()
+        d = self.daemons["vsftpd"] = bench.Daemon(
+            "vsftpd", [*PRLIMIT, PYTHON, REAPER, self.a.vsftpd, conf], self.logdir, cwd=self.work).start()
         bench.wait_listening(ADDR["vsftpd"], PORT["vsftpd"], proc=d.proc)
-        self.daemons["vsftpd"] = d
         kids = [p for p in bench.children_map().get(d.pid, []) if comm(p) == "vsftpd"]
         if len(kids) != 1:
             raise RuntimeError(f"expected one vsftpd under the reaper, found {kids}")
@@ -295,9 +294,8 @@ class Soak:
         argv = [*PRLIMIT, self.a.proxy, "-d", "-R", ADDR["vsftpd"], "-P", PORT["vsftpd"],
                 "-b", ADDR["ftpproxy"], "-p", PORT["ftpproxy"], "-a", ADDR["ftpproxy_src"],
                 "-m", 2 * self.a.sessions + 100] + self.a.proxy_args.split()
-        d = bench.Daemon("ftp-proxy", argv, self.logdir, cwd=self.work).start()
+        d = self.daemons["ftp-proxy"] = bench.Daemon("ftp-proxy", argv, self.logdir, cwd=self.work).start()
         bench.wait_listening(ADDR["ftpproxy"], PORT["ftpproxy"], proc=d.proc)
-        self.daemons["ftp-proxy"] = d
 
     def endpoint(self, phase):
         return bench.ENDPOINT["direct" if phase == "direct" else "ftpproxy"]
@@ -451,6 +449,11 @@ def inside(a):
     s = Soak(a)
     try:
         s.run()
+    except BaseException:
+        # the work dir and its logs are deleted at the end: say what they said
+        for name, d in s.daemons.items():
+            print(f"--- {name}'s log (tail)\n" + "\n".join(bench.tail(d.log_path, 20)), file=sys.stderr)
+        raise
     finally:
         s.stop()
     doc = soak_report.document(s, a)
