@@ -678,7 +678,26 @@ def tail(path, n):
         return []
 
 
-def machine_info(a):
+def sysctl(name):
+    try:
+        with open("/proc/sys/" + name.replace(".", "/")) as f:
+            return " ".join(f.read().split())
+    except OSError:
+        return "?"
+
+
+def version(cmd, env=None):
+    """First line a command prints (informative: '? (why)' when it fails)."""
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=10, env=env, stdin=subprocess.DEVNULL)
+        return (r.stdout + r.stderr).strip().splitlines()[0]
+    except Exception as e:  # noqa: BLE001 - only informative
+        return f"? ({e})"
+
+
+def machine_basics(sysctls=("net.ipv4.ip_local_port_range", "net.ipv4.tcp_tw_reuse",
+                            "net.core.somaxconn", "kernel.pid_max")):
+    """What every result file says about the machine (bench.py, soak.py)."""
     cpu_model = "?"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -687,21 +706,6 @@ def machine_info(a):
                 break
     with open("/proc/meminfo") as f:
         mem_kib = int(f.readline().split()[1])
-
-    def sysctl(name):
-        try:
-            with open("/proc/sys/" + name.replace(".", "/")) as f:
-                return " ".join(f.read().split())
-        except OSError:
-            return "?"
-
-    def version(cmd, env=None):
-        try:
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=10, env=env, stdin=subprocess.DEVNULL)
-            return (r.stdout + r.stderr).strip().splitlines()[0]
-        except Exception as e:  # noqa: BLE001 - only informative
-            return f"? ({e})"
-
     return {
         "cpu_model": cpu_model,
         "nproc": os.cpu_count(),
@@ -710,9 +714,16 @@ def machine_info(a):
         "os": version(["sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"]),
         "mem_gib": round(mem_kib / MIB, 1),
         "loadavg_start": open("/proc/loadavg").read().split()[:3],
-        "sysctl": {k: sysctl(k) for k in ("net.ipv4.ip_local_port_range", "net.ipv4.tcp_tw_reuse",
-                                           "net.core.somaxconn", "kernel.pid_max")},
+        "sysctl": {k: sysctl(k) for k in sysctls},
         "nofile_limit": NOFILE,
+        "compiler": version(["c++", "--version"]),
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+    }
+
+
+def machine_info(a):
+    return {
+        **machine_basics(),
         "vsftpd": a.vsftpd_version,
         "proftpd": version([os.path.join(a.proftpd_root, "usr/sbin/proftpd"), "-v"]),
         "proftpd_mod_proxy": a.mod_proxy_version,
@@ -720,8 +731,6 @@ def machine_info(a):
         "proxy_rev": a.rev_full,
         "proxy_build": a.build_desc,
         "proxy_args": a.proxy_args,
-        "compiler": version(["c++", "--version"]),
-        "date": datetime.datetime.now().isoformat(timespec="seconds"),
     }
 
 
