@@ -38,6 +38,7 @@ class Worker {
     void on_signal(int signal);
     void stop_accepting();
     void session_ended(std::uint64_t id);
+    void release_memory_soon();
     void finished();
     // Asked to go, and nothing left: no session, no accept in progress.
     bool idle() const { return (draining_ || stopping_) && !accepting_ && sessions_.empty(); }
@@ -49,6 +50,8 @@ class Worker {
     asio::signal_set signals_;
     asio::steady_timer retry_timer_;  // back-off after EMFILE and similar
     asio::steady_timer grace_timer_;  // bounds the shutdown
+    asio::steady_timer trim_timer_;   // release_memory_soon()
+    bool trim_armed_ = false;
     std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;
     std::uint64_t next_id_ = 1;
     std::uint64_t refused_ = 0;
