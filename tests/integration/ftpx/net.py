@@ -36,14 +36,26 @@ def hostport(addr, port):
     return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
 
 
+_handed_out = set()      # ports free_port() gave this process, never twice
+
+
 def free_port(addr):
-    """A port that is free on addr right now (bind port 0, read, close)."""
-    s = socket.socket(AF[family_of(addr)], socket.SOCK_STREAM)
-    try:
-        s.bind((addr, 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+    """A port that is free on addr right now (bind port 0, read, close).
+
+    The kernel may hand the same ephemeral port out again once it is closed,
+    so two calls before either port is in use could collide (seen: a test
+    with 32 workers got a port twice). A port is given out once per process."""
+    for _ in range(64):
+        s = socket.socket(AF[family_of(addr)], socket.SOCK_STREAM)
+        try:
+            s.bind((addr, 0))
+            port = s.getsockname()[1]
+        finally:
+            s.close()
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise AssertionError(f"no fresh free port on {addr} in 64 tries")
 
 
 def is_listening(addr, port):
