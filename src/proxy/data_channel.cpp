@@ -200,8 +200,9 @@ awaitable<bool> DataChannel::establish(DataEnd& end, tcp::socket& socket, const 
     co_await socket.async_connect(end.connect_to, with_error(error));
     if (error) {
         if (!closed_)
-            spdlog::warn("{} {} data connection to {} failed: {}", log_prefix_, side,
-                         to_string(end.connect_to), error.message());
+            activity_->log_provoked(spdlog::level::warn, log_prefix_,
+                                    "{} data connection to {} failed: {}", side,
+                                    to_string(end.connect_to), error.message());
         co_return false;
     }
     co_return true;

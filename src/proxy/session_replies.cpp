@@ -160,7 +160,8 @@ void Session::complete_passive_reply(Pending& head, int code) {
             if (server_data) break;
         }
         if (!server_data)
-            spdlog::warn("{} unusable {} reply from server: {}", tag_, code, held_reply_.back());
+            activity_->log_provoked(spdlog::level::warn, tag_, "unusable {} reply from server: {}",
+                                    code, held_reply_.back());
     }
     if (!server_data) {
         if (head.kind == Expect::PortViaPassive)
