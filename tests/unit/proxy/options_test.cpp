@@ -116,5 +116,16 @@ TEST(Options, HelpAndVersionAreInformation) {
     EXPECT_THROW(parse({"--version"}), InfoRequest);
 }
 
+// Found by tests/fuzz/worker_options_fuzz: `--chroot ""` was taken, and an
+// empty chroot directory means no chroot at all (no message); "--chroot="
+// was refused by boost's own words. Every flag now refuses an empty value.
+TEST(Options, EmptyValuesAreRefused) {
+    EXPECT_EQ(usage_error({"--chroot", ""}), "--chroot: the value is empty");
+    EXPECT_EQ(usage_error({"--user", ""}), "--user: the value is empty");
+    EXPECT_EQ(usage_error({"-b", ""}), "--bind: the value is empty");
+    EXPECT_EQ(usage_error({"-R", "", "-p", "21"}), "--reverse: the value is empty");
+    EXPECT_NE(usage_error({"--chroot="}), "(no error)");
+}
+
 }  // namespace
 }  // namespace proxy
