@@ -101,6 +101,11 @@ Options parse_options(const std::vector<std::string>& args) {
                       .style(style)
                       .run(),
                   vm);
+    } catch (const po::unknown_option& e) {
+        // Not e.what(): boost fills its message template by replacing
+        // "%original_token%" with the token until none is left, which never
+        // ends when the token itself contains "%original_token%".
+        throw UsageError("unknown option \"" + e.get_option_name() + "\"");
     } catch (const po::error& e) {
         throw UsageError(e.what());
     }

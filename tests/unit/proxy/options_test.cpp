@@ -127,5 +127,15 @@ TEST(Options, EmptyValuesAreRefused) {
     EXPECT_NE(usage_error({"--chroot="}), "(no error)");
 }
 
+// Found by tests/fuzz/worker_options_fuzz: boost's message for an unknown
+// option never came back (and grew without bound) when the option contained
+// "%original_token%", so such a typo hung ftp-proxy at start.
+TEST(Options, UnknownOptionMessageIsOurs) {
+    EXPECT_EQ(usage_error({"--fo%original_token%n-fd"}),
+              "unknown option \"--fo%original_token%n-fd\"");
+    EXPECT_EQ(usage_error({"--%canonical_option%"}), "unknown option \"--%canonical_option%\"");
+    EXPECT_EQ(usage_error({"-x"}), "unknown option \"-x\"");
+}
+
 }  // namespace
 }  // namespace proxy
