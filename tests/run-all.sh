@@ -1,8 +1,9 @@
 #!/bin/sh
 # Every test of the project, as CI runs it: installs what it needs, builds,
 # then runs unit tests, the integration suite (real servers and clients), the
-# same unit tests under ASan/UBSan, and a short fuzzing smoke run.
-# Usage: sudo tests/run-all.sh        (FUZZ_SECONDS=30 by default)
+# same unit tests under ASan/UBSan, and a short fuzzing smoke run of every
+# fuzz target (tests/fuzz/README.md).
+# Usage: sudo tests/run-all.sh        (FUZZ_SECONDS=60 in all by default)
 set -eu
 REPO=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
 cd "$REPO"
@@ -39,6 +40,6 @@ step "integration tests against the ASan/UBSan worker"
 FTP_PROXY_BIN="$REPO/build-asan/src/proxy/ftp-proxy" tests/integration/run.sh -k "ftplib or abuse or features or hardening"
 
 step "fuzzing smoke run"
-tests/fuzz/run-smoke.sh "${FUZZ_SECONDS:-30}"
+tests/fuzz/run-smoke.sh "${FUZZ_SECONDS:-60}"
 
 step "all tests passed"

@@ -103,6 +103,11 @@ Options parse_options(const std::vector<std::string>& args) {
                       .style(style)
                       .run(),
                   vm);
+    } catch (const po::unknown_option& e) {
+        // Not e.what(): boost fills its message template by replacing
+        // "%original_token%" with the token until none is left, which never
+        // ends when the token itself contains "%original_token%".
+        throw UsageError("unknown option \"" + e.get_option_name() + "\"");
     } catch (const po::error& e) {
         throw UsageError(e.what());
     }
@@ -110,8 +115,14 @@ Options parse_options(const std::vector<std::string>& args) {
     if (vm["version"].as<bool>()) throw InfoRequest{"ftp-proxy (ftpproxy) 0.1.0\n"};
 
     Options o;
+    // An empty value is refused for every flag: `--chroot ""` (an unset shell
+    // variable) would silently mean no chroot, and boost accepts "--flag ''"
+    // but not "--flag=".
     auto text = [&](const char* key) -> const std::string* {
-        return vm.count(key) ? &vm[key].as<std::string>() : nullptr;
+        if (!vm.count(key)) return nullptr;
+        const std::string& value = vm[key].as<std::string>();
+        if (value.empty()) throw UsageError(std::string("--") + key + ": the value is empty");
+        return &value;
     };
     o.ipv6_defaults = vm["ipv6"].as<bool>();
     o.anonymous_only = vm["anonymous-only"].as<bool>();

@@ -1,9 +1,12 @@
 #include "supervisor/config_loader.hpp"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 #include "supervisor/config_sections.hpp"
 
@@ -42,10 +45,63 @@ std::string parser_message(const YAML::ParserException& error, std::string_view 
     return error.msg;
 }
 
+// Where each document of a text starts, for at most `limit` documents.
+// yaml-cpp 0.7's LoadAll never returns on a ',' outside [] or {}: its parser
+// yields one empty document after another at that place until memory runs
+// out (found by tests/fuzz/config_fuzz). So the documents are counted here,
+// with a bound, and the first one is loaded alone.
+class DocumentStarts final : public YAML::EventHandler {
+  public:
+    static std::vector<YAML::Mark> of(const std::string& text, std::size_t limit) {
+        std::istringstream input(text);
+        YAML::Parser parser(input);
+        DocumentStarts starts;
+        while (starts.marks_.size() < limit && parser.HandleNextDocument(starts)) {
+        }
+        return std::move(starts.marks_);
+    }
+
+    void OnDocumentStart(const YAML::Mark& mark) override {
+        marks_.push_back(mark);
+        at_start_ = true;
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  const std::string&) override {
+        node(mark);
+    }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+        node(mark);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {
+        node(mark);
+    }
+    void OnMapEnd() override {}
+
+  private:
+    // A document is located by its first node, as a loaded Node would be.
+    void node(const YAML::Mark& mark) {
+        if (at_start_) marks_.back() = mark;
+        at_start_ = false;
+    }
+
+    std::vector<YAML::Mark> marks_;
+    bool at_start_ = false;
+};
+
 std::optional<YAML::Node> parse_document(std::string_view text, ErrorList& errors) {
-    std::vector<YAML::Node> documents;
+    const std::string input(text);
+    YAML::Node root;
+    std::vector<YAML::Mark> starts;
     try {
-        documents = YAML::LoadAll(std::string(text));
+        // Three: enough to see a second document, or two at one place.
+        starts = DocumentStarts::of(input, 3);
+        root = YAML::Load(input);
     } catch (const YAML::ParserException& error) {
         errors.add(error.mark, parser_message(error, text));
         return std::nullopt;
@@ -53,19 +109,29 @@ std::optional<YAML::Node> parse_document(std::string_view text, ErrorList& error
         errors.add(error.mark, error.msg);
         return std::nullopt;
     }
-    if (documents.empty() || documents.front().IsNull()) {
+    for (std::size_t i = 1; i < starts.size(); ++i) {
+        if (starts[i].pos == starts[i - 1].pos) {
+            const auto at = static_cast<std::size_t>(starts[i].pos);
+            errors.add(starts[i], at < text.size() && text[at] == ','
+                                      ? "a ',' outside [...] or {...}: commas separate "
+                                        "items only there"
+                                      : "the YAML parser cannot go on here");
+            return std::nullopt;
+        }
+    }
+    if (starts.empty() || root.IsNull()) {
         errors.add(YAML::Mark{}, "the file is empty: it needs at least 'instances: []'");
         return std::nullopt;
     }
-    if (documents.size() > 1) {
-        errors.add(documents[1].Mark(), "only one YAML document is allowed (remove the '---')");
+    if (starts.size() > 1) {
+        errors.add(starts[1], "only one YAML document is allowed (remove the '---')");
     }
-    if (!documents.front().IsMap()) {
-        errors.add(documents.front().Mark(),
+    if (!root.IsMap()) {
+        errors.add(root.Mark(),
                    "the top level must be a map of 'global', 'defaults' and 'instances'");
         return std::nullopt;
     }
-    return documents.front();
+    return root;
 }
 
 std::vector<InstanceDraft> read_instances(const YAML::Node& list, const InstanceDraft& defaults,

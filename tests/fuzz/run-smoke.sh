@@ -1,34 +1,33 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets in build-fuzz/ (clang) and runs ftp_parsers_fuzz
-# for N seconds (default 30) on a copy of the seed corpus. Exits non-zero if
-# the build fails or the fuzzer finds a crash; the crashing input is left in
-# build-fuzz/fuzz-artifacts/.
+# CI's short fuzzing run: builds the libFuzzer targets in build-fuzz/ (clang)
+# and runs every target in turn on a fresh copy of its seed corpus, splitting
+# SECONDS (default 60) between them. Exits non-zero if the build fails or a
+# fuzzer finds a crash; the crashing input is left in
+# build-fuzz/fuzz-artifacts/ and the fuzzer's output is printed.
 set -euo pipefail
 
-seconds="${1:-30}"
+seconds="${1:-60}"
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [[ "$seconds" -eq 0 ]]; then
-    echo "usage: $0 [seconds > 0]" >&2
+    echo "usage: $0 [total seconds > 0]" >&2
     exit 64
 fi
+source "$(dirname "${BASH_SOURCE[0]}")/fuzz-lib.sh"
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-build="$root/build-fuzz"
-corpus="$root/tests/fuzz/corpus-run"  # the fuzzer adds inputs here; git-ignored
-artifacts="$build/fuzz-artifacts"
-
-CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DFTPPROXY_FUZZ=ON -DFTPPROXY_TESTS=OFF >/dev/null
-cmake --build "$build" -j2 --target ftp_parsers_fuzz
-
-rm -rf "$corpus"
-cp -r "$root/tests/fuzz/corpus" "$corpus"
-mkdir -p "$artifacts"
-
-"$build/tests/fuzz/ftp_parsers_fuzz" \
-    -max_total_time="$seconds" \
-    -timeout=10 \
-    -rss_limit_mb=2048 \
-    -print_final_stats=1 \
-    -dict="$root/tests/fuzz/ftp.dict" \
-    -artifact_prefix="$artifacts/" \
-    "$corpus"
+fuzz_build_all
+mapfile -t targets < <(fuzz_targets)
+each=$((seconds / ${#targets[@]}))
+((each > 0)) || each=1
+work="$fuzz_build/fuzz-smoke"
+rm -rf "$work"
+mkdir -p "$work"
+failed=0
+for name in "${targets[@]}"; do
+    status=0
+    fuzz_run "$name" "$each" "$work/$name" "$work/$name.log" || status=$?
+    fuzz_summary "$name" "$work/$name.log" "$work/$name" "$status"
+    if [[ "$status" -ne 0 ]]; then
+        tail -n 40 "$work/$name.log"
+        failed=1
+    fi
+done
+exit "$failed"

@@ -116,5 +116,26 @@ TEST(Options, HelpAndVersionAreInformation) {
     EXPECT_THROW(parse({"--version"}), InfoRequest);
 }
 
+// Found by tests/fuzz/worker_options_fuzz: `--chroot ""` was taken, and an
+// empty chroot directory means no chroot at all (no message); "--chroot="
+// was refused by boost's own words. Every flag now refuses an empty value.
+TEST(Options, EmptyValuesAreRefused) {
+    EXPECT_EQ(usage_error({"--chroot", ""}), "--chroot: the value is empty");
+    EXPECT_EQ(usage_error({"--user", ""}), "--user: the value is empty");
+    EXPECT_EQ(usage_error({"-b", ""}), "--bind: the value is empty");
+    EXPECT_EQ(usage_error({"-R", "", "-p", "21"}), "--reverse: the value is empty");
+    EXPECT_NE(usage_error({"--chroot="}), "(no error)");
+}
+
+// Found by tests/fuzz/worker_options_fuzz: boost's message for an unknown
+// option never came back (and grew without bound) when the option contained
+// "%original_token%", so such a typo hung ftp-proxy at start.
+TEST(Options, UnknownOptionMessageIsOurs) {
+    EXPECT_EQ(usage_error({"--fo%original_token%n-fd"}),
+              "unknown option \"--fo%original_token%n-fd\"");
+    EXPECT_EQ(usage_error({"--%canonical_option%"}), "unknown option \"--%canonical_option%\"");
+    EXPECT_EQ(usage_error({"-x"}), "unknown option \"-x\"");
+}
+
 }  // namespace
 }  // namespace proxy

@@ -327,4 +327,29 @@ TEST(ConfigErrors, AliasExpansionIsBounded) {
         1);
 }
 
+// Found by tests/fuzz/config_fuzz: a message quoting the file's text (here a
+// key with a newline and a terminal escape, or the bad byte yaml-cpp reports)
+// printed it raw, so one error spanned lines and could clear the terminal of
+// whoever ran `ftpproxyctl check`.
+TEST(ConfigErrors, ControlBytesInMessagesAreEscaped) {
+    EXPECT_EQ(
+        load_errors("\"k\\n\\x1b[2J\\t\": 1\ninstances: []\n"),
+        (Lines{
+            R"(test.yaml:1:1: unknown key 'k\n\x1b[2J\t' (known keys: global, defaults or instances))"}));
+    EXPECT_EQ(load_errors("instances: \"x\\\x01\"\n"),
+              (Lines{R"(test.yaml:1:16: unknown escape character: \x01)"}));
+}
+
+// Found by tests/fuzz/config_fuzz: yaml-cpp's LoadAll never returns on a ','
+// outside [] or {} (it yields empty documents at that place until memory runs
+// out), so a stray comma in ftpproxy.yaml took ftpproxyd down on reload.
+TEST(ConfigErrors, StrayCommaIsAnErrorNotAnEndlessStreamOfDocuments) {
+    const std::string message = "a ',' outside [...] or {...}: commas separate items only there";
+    EXPECT_EQ(load_errors(","), (Lines{"test.yaml:1:1: " + message}));
+    EXPECT_EQ(load_errors("{instances: []},"), (Lines{"test.yaml:1:16: " + message}));
+    EXPECT_EQ(load_errors("[a]\n,\n"), (Lines{"test.yaml:2:1: " + message}));
+    EXPECT_EQ(load_errors("instances: []\n---\ninstances: []\n---\nx: 1\n"),
+              (Lines{"test.yaml:3:1: only one YAML document is allowed (remove the '---')"}));
+}
+
 }  // namespace
