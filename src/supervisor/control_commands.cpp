@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "common/printable.hpp"
 #include "supervisor/control_protocol.hpp"
 #include "supervisor/control_request.hpp"
 #include "supervisor/firewall_rules.hpp"
@@ -143,7 +144,7 @@ awaitable<json> Supervisor::handle(json request) {
     }
     if (command == control::kRules) co_return rules(request);
     if (command == control::kInfo) co_return info();
-    co_return error_answer("unknown command '" + command + "'");
+    co_return error_answer("unknown command '" + common::printable(command) + "'");
 }
 
 awaitable<json> Supervisor::status(const json& request) {
@@ -152,7 +153,7 @@ awaitable<json> Supervisor::status(const json& request) {
     for (const auto& runner : runners_) configured.push_back(runner->instance().name);
     for (const auto& name : names) {
         if (!find_runner(name)) {
-            co_return error_answer("no instance named '" + name +
+            co_return error_answer("no instance named '" + common::printable(name) +
                                    "' (configured: " + join_names(configured) + ")");
         }
     }
@@ -225,7 +226,7 @@ json Supervisor::instance_command(std::string_view command, const json& request)
         }
         InstanceRunner* runner = find_runner(name);
         if (!runner) {
-            return error_answer("no instance named '" + name +
+            return error_answer("no instance named '" + common::printable(name) +
                                 "' (configured: " + join_names(configured) + ")");
         }
         targets.push_back(runner);
@@ -299,7 +300,7 @@ json Supervisor::rules(const json& request) const {
     } else if (syntax == "nft" || syntax == "nftables") {
         config.global.firewall = Firewall::nftables;
     } else if (!syntax.empty()) {
-        return error_answer("unknown rules syntax '" + syntax + "' (pf or nft)");
+        return error_answer("unknown rules syntax '" + common::printable(syntax) + "' (pf or nft)");
     } else if (config.global.firewall == Firewall::none) {
         return error_answer(
             "the configuration says firewall: none, so no rules are written; "

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "common/printable.hpp"
 #include "supervisor/closest_key.hpp"
 #include "supervisor/duration.hpp"
 
@@ -76,40 +77,11 @@ void walk_for_duplicates(const YAML::Node& node, int depth, Walk& walk) {
     }
 }
 
-// Messages quote the file's own text (a key, a value, the byte yaml-cpp
-// stumbled on). A control byte there would split "one line per error" or
-// reach the operator's terminal (ESC sequences): written as \n, \t, \xNN.
-std::string printable(std::string message) {
-    const auto is_control = [](char c) {
-        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-    };
-    if (std::none_of(message.begin(), message.end(), is_control)) {
-        return message;
-    }
-    std::string text;
-    for (const char c : message) {
-        if (c == '\n') {
-            text += "\\n";
-        } else if (c == '\t') {
-            text += "\\t";
-        } else if (is_control(c)) {
-            constexpr std::string_view kHex = "0123456789abcdef";
-            const auto byte = static_cast<unsigned char>(c);
-            text += "\\x";
-            text += kHex[byte >> 4];
-            text += kHex[byte & 0xf];
-        } else {
-            text += c;
-        }
-    }
-    return text;
-}
-
 }  // namespace
 
 void ErrorList::add(const YAML::Mark& mark, std::string message) {
     errors_.push_back(ConfigError{file_, std::max(mark.line, 0) + 1, std::max(mark.column, 0) + 1,
-                                  printable(std::move(message))});
+                                  common::printable(message)});
 }
 
 std::vector<ConfigError> ErrorList::take() {

@@ -150,6 +150,10 @@ def test_requests_with_wrong_types_are_refused_in_our_words(make_daemon):
     # Nothing was done, and the connection still serves.
     assert answers[-1]["ok"] is True
     assert answers[-1]["instances"][0]["state"] == "RUNNING"
+    # What a request quotes back never splits the line or reaches a terminal
+    # raw: control bytes are escaped (found by tests/fuzz/control_request).
+    quoted = control_requests(daemon.socket, [r'{"command": "sta\ntus\u001b[2J"}'])
+    assert quoted == [{"ok": False, "error": "unknown command 'sta\\ntus\\x1b[2J'"}]
 
 
 def test_a_worker_that_does_not_answer_shows_unresponsive(make_daemon):
