@@ -1,5 +1,6 @@
 #include "supervisor/control_request.hpp"
 
+#include "common/printable.hpp"
 #include "supervisor/control_protocol.hpp"
 
 namespace supervisor::control {
@@ -23,8 +24,8 @@ std::string a_type(const json& value) {
 std::optional<std::string> request_error(const json& request) {
     for (const auto& [key, value] : request.items()) {
         if (key != kFieldCommand && key != kFieldNames && key != kFieldSyntax) {
-            return "unknown field \"" + key + "\" (a request has \"command\", and \"names\" or " +
-                   "\"syntax\")";
+            return "unknown field \"" + common::printable(key) +
+                   "\" (a request has \"command\", and \"names\" or " + "\"syntax\")";
         }
     }
     const auto command = request.find(kFieldCommand);

@@ -58,4 +58,12 @@ TEST(ControlRequest, UnknownFields) {
               "unknown field \"nmaes\" (a request has \"command\", and \"names\" or \"syntax\")");
 }
 
+// Found by tests/fuzz/control_request: a field name with a control byte
+// (JSON "\r") was quoted raw, splitting the one-line error.
+TEST(ControlRequest, UnknownFieldIsQuotedPrintably) {
+    EXPECT_EQ(error_of(R"({"command":"status","\rel\u001b":1})"),
+              "unknown field \"\\x0del\\x1b\" (a request has \"command\", and \"names\" or "
+              "\"syntax\")");
+}
+
 }  // namespace
