@@ -13,7 +13,6 @@ bool LogLimiter::allow(Clock::time_point now) {
         const auto earned = static_cast<std::uint64_t>((now - refilled_at_) / refill_);
         tokens_ = static_cast<unsigned>(std::min<std::uint64_t>(burst_, tokens_ + earned));
         refilled_at_ += refill_ * static_cast<Clock::rep>(earned);
-        if (tokens_ == burst_) refilled_at_ = now;
     }
     if (tokens_ == 0) {
         ++suppressed_;
