@@ -6,24 +6,6 @@
 
 namespace proxy {
 
-asio::ip::address canonical(const asio::ip::address& address) {
-    if (address.is_v6() && address.to_v6().is_v4_mapped())
-        return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-    return address;
-}
-
-tcp::endpoint canonical(const tcp::endpoint& endpoint) {
-    return {canonical(endpoint.address()), endpoint.port()};
-}
-
-// fmt, not operator+ chains: g++ 12 -O3 warns (-Wrestrict, PR 105329) on
-// those, which -Werror turns into a broken Release build.
-std::string to_string(const tcp::endpoint& endpoint) {
-    auto address = canonical(endpoint.address());
-    if (address.is_v6()) return fmt::format("[{}]:{}", address.to_string(), endpoint.port());
-    return fmt::format("{}:{}", address.to_string(), endpoint.port());
-}
-
 void reset_and_close(tcp::socket& socket) {
     error_code ignored;
     if (!socket.is_open()) return;

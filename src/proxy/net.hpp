@@ -3,18 +3,16 @@
 
 #include <string>
 
+#include "ftp/address_codec.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/options.hpp"
 
 namespace proxy {
 
-// IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) as plain IPv4, so that
-// comparisons and PORT/227 encoding see one form per host.
-asio::ip::address canonical(const asio::ip::address& address);
-tcp::endpoint canonical(const tcp::endpoint& endpoint);
+// ::ffff:a.b.c.d as a.b.c.d (pure, with the FTP address codecs).
+using ftp::canonical;
 
-// "192.0.2.1:21" or "[2001:db8::1]:21", for logs and replies.
-std::string to_string(const tcp::endpoint& endpoint);
+using ftp::to_string;  // "192.0.2.1:21" or "[2001:db8::1]:21"
 
 // A listening socket on address, on a port from range (or the kernel's
 // choice when the range is empty). Used for the proxy's data listeners.

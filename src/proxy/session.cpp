@@ -1,6 +1,6 @@
 // Session life cycle: connecting to the server, the three coroutines, and
-// the end. Command handling is in session_commands.cpp, reply handling in
-// session_replies.cpp.
+// the end. What the dialogue decides is carried out in session_actions.cpp,
+// data channels are made in session_data.cpp.
 #include "proxy/session.hpp"
 
 #include <spdlog/spdlog.h>
@@ -59,7 +59,15 @@ awaitable<void> Session::run() {
                  to_string(client_local_));
     if (!choose_server()) co_return;
     if (!co_await connect_to_server()) co_return;
-    pending_.emplace_back(Expect::Greeting);
+    ftp::DialogueConfig config;
+    config.anonymous_only = settings_.anonymous_only;
+    config.passive_to_server = settings_.passive_to_server;
+    config.verbose = settings_.verbose;
+    config.client_ipv4 = client_local_.address().is_v4();
+    config.server_ipv4 = server_local_.address().is_v4();
+    config.client = client_peer_.address();
+    config.server = canonical(server_endpoint_.address());
+    dialogue_.emplace(std::move(config));
     asio::co_spawn(
         io_, [self]() { return self->server_loop(); }, asio::detached);
     asio::co_spawn(
@@ -138,7 +146,7 @@ awaitable<bool> Session::connect_to_server() {
 // control stops it. The server loop stops at the same backlog, so no queue
 // of the session grows with what a peer sends.
 bool Session::client_room() const {
-    return pending_.size() < kMaxPendingReplies && writer_.backlog() <= kMaxClientBacklog;
+    return dialogue_->replies_due() < kMaxPendingReplies && writer_.backlog() <= kMaxClientBacklog;
 }
 
 awaitable<void> Session::wait_for_client_room() {
@@ -159,18 +167,11 @@ awaitable<void> Session::client_loop() {
         auto space = client_in_.prepare();
         std::size_t n = co_await client_.async_read_some(asio::buffer(space.data(), space.size()),
                                                          with_error(error));
-        if (error == asio::error::eof && !pending_.empty()) {
-            // A client that half-closes right after its last command (a
-            // script: printf 'USER ...\r\nPWD\r\n' | nc -N) still reads the
-            // replies due. The session ends once the last of them is relayed
-            // (pop_pending), or by the idle timeout.
-            spdlog::trace("{} client half-closed; {} repl{} still due", tag_, pending_.size(),
-                          pending_.size() == 1 ? "y" : "ies");
-            client_closed_ = true;
-            break;
-        }
         if (error == asio::error::eof) {
-            end("client closed");
+            // With replies still due the session goes on until they are
+            // relayed (a script's printf ... | nc -N), or until -t.
+            dialogue_->client_closed(client_actions_);
+            co_await carry_out(client_actions_);
             break;
         }
         if (error) {
@@ -184,14 +185,11 @@ awaitable<void> Session::client_loop() {
             if (ended_) break;
             auto line = client_in_.next();
             if (!line) break;
-            if (line->overlong) {
-                activity_->log_provoked(spdlog::level::warn, tag_,
-                                        "command line over {} bytes refused", ftp::kMaxCommandLine);
-                reply_local("500 Command line too long (limit " +
-                            std::to_string(ftp::kMaxCommandLine) + " bytes).");
-                continue;
-            }
-            co_await handle_client_line(line->text);
+            if (line->overlong)
+                dialogue_->client_overlong(client_actions_);
+            else
+                dialogue_->client_line(line->text, client_actions_);
+            co_await carry_out(client_actions_);
         }
     }
 }
@@ -219,21 +217,11 @@ awaitable<void> Session::server_loop() {
         while (!ended_) {
             auto line = server_in_.next();
             if (!line) break;
-            if (line->overlong) {
-                spdlog::warn("{} server reply line over {} bytes", tag_, ftp::kMaxReplyLine);
-                writer_.post("421 Service not available: the server sent an invalid reply.\r\n");
-                end("server protocol error");
-                break;
-            }
-            auto parsed = replies_.feed(line->text);
-            if (auto* problem = std::get_if<ftp::ReplyError>(&parsed)) {
-                spdlog::warn("{} server sent a malformed reply ({}): closing", tag_,
-                             ftp::describe(*problem));
-                writer_.post("421 Service not available: the server sent an invalid reply.\r\n");
-                end("server protocol error");
-                break;
-            }
-            co_await handle_reply_line(std::get<ftp::ReplyLine>(parsed), line->text);
+            if (line->overlong)
+                dialogue_->server_overlong(server_actions_);
+            else
+                dialogue_->server_line(line->text, server_actions_);
+            co_await carry_out(server_actions_);
             // A client that does not read must not make us buffer its replies.
             co_await writer_.wait_backlog_below(kMaxClientBacklog);
         }
@@ -281,34 +269,6 @@ awaitable<void> Session::greeting_watch() {
     end("no greeting from the server");
 }
 
-void Session::replace_channel(std::shared_ptr<DataChannel> channel, bool adopt_pipelined) {
-    if (channel_) channel_->close();
-    channel_ = nullptr;
-    if (!channel) return;
-    // Every channel is remembered so that the end of the session closes it,
-    // wherever it is referenced from by then.
-    std::erase_if(channels_, [](const auto& weak) { return weak.expired(); });
-    channels_.push_back(channel);
-    if (settings_.firewall)
-        channel->on_accepted([firewall = settings_.firewall, id = id_] {
-            firewall->connection_arrived(id);  // the one expected connection came
-        });
-    channel->start();
-    // "PASV\r\nLIST\r\n" in one segment: the LIST went to the server before
-    // the 227 that created this channel came back, so it has no channel yet.
-    // Replies come in order, so any such transfer behind the head is ours.
-    if (adopt_pipelined) {
-        for (auto& pending : pending_) {
-            if (pending.kind == Expect::Transfer && !pending.channel) {
-                pending.channel = channel;
-                channel->start_transfer(pending.text, pending.download);
-                return;
-            }
-        }
-    }
-    channel_ = std::move(channel);
-}
-
 void Session::abort(std::string_view why) {
     if (ended_) return;
     // The client's control connection broke: the server learns it the same
@@ -329,8 +289,8 @@ void Session::end(std::string_view why) {
     server_.shutdown(tcp::socket::shutdown_both, ignored);
     server_.close(ignored);
     client_.shutdown(tcp::socket::shutdown_receive, ignored);
-    for (auto& weak : channels_)
-        if (auto channel = weak.lock()) channel->close();
+    for (auto& [id, channel] : channels_) channel->close();
+    channels_.clear();
     if (settings_.firewall) settings_.firewall->clear_session(id_);
     idle_timer_.cancel();
     server_deadline_.cancel();

@@ -1,25 +1,24 @@
-// One client's FTP session: the client control connection, the proxy's
-// connection to the server, and the data channel currently negotiated.
+// One client's FTP session: the shell around its ftp::Dialogue. The session
+// owns the sockets, timers and data channels; the dialogue decides what each
+// command and reply line means (src/ftp/dialogue.hpp) and the session
+// carries out its actions in order.
 //
 // Three coroutines share the session: client_loop reads commands and writes
 // them to the server (the only writer toward the server), server_loop reads
 // replies and relays them (through the ControlWriter, the only writer toward
-// the client), idle_watch enforces -t. Replies stay in command order because
-// every command that expects a reply has an entry in `pending_`, and replies
-// the proxy makes itself wait in that queue behind the server's.
+// the client), idle_watch enforces -t.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "ftp/command.hpp"
+#include "ftp/dialogue.hpp"
 #include "ftp/line_buffer.hpp"
-#include "ftp/reply.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/control_writer.hpp"
 #include "proxy/data_channel.hpp"
@@ -38,31 +37,6 @@ class Session : public std::enable_shared_from_this<Session> {
     void stop(std::string_view reply);
 
   private:
-    // What the next server reply answers.
-    enum class Expect {
-        Greeting,        // the 220 banner
-        Plain,           // relayed unchanged
-        Feat,            // relayed without the features the proxy cannot carry
-        ClientPasv,      // client PASV: rewrite the server's 227/229 to a 227
-        ClientEpsv,      // client EPSV: ... to a 229
-        PortViaPassive,  // client PORT/EPRT, server asked for PASV/EPSV
-        ActivePort,      // client PORT/EPRT, server got our PORT/EPRT
-        Transfer,        // RETR/STOR/LIST...: completion waits for the data
-        Quit,
-        Rein,   // accepted: the proxy's own session state is reset too
-        Local,  // not a server reply: the proxy's own, in order
-    };
-    struct Pending {
-        explicit Pending(Expect kind_, std::string text_ = {})
-            : kind(kind_), text(std::move(text_)) {}
-        Expect kind;
-        std::string text;  // Local: the reply; PortViaPassive: the client's verb;
-                           // Transfer: the command, for the transfer log line
-        std::shared_ptr<DataChannel> channel;
-        tcp::endpoint client_data;  // PortViaPassive: where the client listens
-        bool download = false;      // Transfer: data flows server -> client
-    };
-
     awaitable<void> run();
     bool choose_server();
     awaitable<bool> connect_to_server();
@@ -75,27 +49,24 @@ class Session : public std::enable_shared_from_this<Session> {
     awaitable<void> wait_for_client_room();
     bool client_room() const;
 
-    // Client side.
-    awaitable<void> handle_client_line(std::string_view line);
-    awaitable<void> handle_command(const ftp::Command& command);
-    awaitable<void> handle_pasv(const ftp::Command& command);
-    awaitable<void> handle_port(const ftp::Command& command);
-    awaitable<void> forward(const ftp::Command& command, Pending pending);
-    awaitable<void> forward(const ftp::Command& command, Expect kind);
-    awaitable<void> send_to_server(std::string line);
-    tcp::endpoint active_source() const;
-
-    // Server side.
-    awaitable<void> handle_reply_line(const ftp::ReplyLine& reply, std::string_view line);
-    void complete_passive_reply(Pending& head, int code);
+    // session_actions.cpp: what the dialogue decided, carried out in order;
+    // each request is answered through the dialogue before the next action.
+    awaitable<void> carry_out(ftp::Actions& batch);
+    void carry_out_now(ftp::Action& action, ftp::Actions& batch);
+    awaitable<void> send_to_server(std::string line, bool own);
     void reply_to_client(std::string_view line);
-    std::string withheld_passive_reply(const ftp::ReplyLine& reply);
-    void reply_local(std::string text);
-    void pop_pending();
+    void log(const ftp::action::Log& entry);
+    awaitable<void> finish_transfer(const ftp::action::FinishTransfer& finish, ftp::Actions& batch);
 
-    // Data channels.
-    std::optional<tcp::endpoint> server_data_endpoint(int code, std::string_view text);
-    void replace_channel(std::shared_ptr<DataChannel> channel, bool adopt_pipelined = false);
+    // session_data.cpp: data channels, their listeners and firewall state.
+    void open_passive(const ftp::action::OpenPassive& request, ftp::Actions& batch);
+    void open_active(const ftp::action::OpenActive& request, ftp::Actions& batch);
+    void expect_client_leg(const ftp::action::ExpectClientLeg& request, ftp::Actions& batch);
+    void connect_both(const ftp::action::ConnectBoth& request);
+    void adopt(ftp::ChannelId id, std::shared_ptr<DataChannel> channel);
+    std::shared_ptr<DataChannel> take_channel(ftp::ChannelId id);
+    std::shared_ptr<DataChannel> find_channel(ftp::ChannelId id) const;
+    tcp::endpoint active_source() const;
     // Forward mode: where the client's data listener is bound, what the
     // 227/229 announce, and the firewall state that makes the two meet.
     asio::ip::address client_listen_address() const;
@@ -103,7 +74,7 @@ class Session : public std::enable_shared_from_this<Session> {
     bool expect_client_connection(std::uint16_t port);
     bool expect_server_connection(const tcp::endpoint& ours, const tcp::endpoint& source,
                                   const tcp::endpoint& client_data);
-    bool expect_client_leg(const tcp::endpoint& source, const tcp::endpoint& client_data);
+    bool expect_onward_leg(const tcp::endpoint& source, const tcp::endpoint& client_data);
     firewall::OnwardLeg leg_to_client(const tcp::endpoint& source,
                                       const tcp::endpoint& client_data) const;
 
@@ -122,20 +93,19 @@ class Session : public std::enable_shared_from_this<Session> {
     std::shared_ptr<SessionActivity> activity_;  // shared with the data channels
     ControlWriter writer_;
     ftp::LineBuffer client_in_, server_in_;
-    ftp::ReplyReader replies_;
-    std::deque<Pending> pending_;
-    std::vector<std::string> held_reply_;   // lines of a multi-line 227/229 being rewritten
-    std::shared_ptr<DataChannel> channel_;  // negotiated, waiting for its transfer command
-    std::vector<std::weak_ptr<DataChannel>> channels_;  // every live one, closed at the end
+    std::optional<ftp::Dialogue> dialogue_;         // from the connection to the server on
+    ftp::Actions client_actions_, server_actions_;  // one batch buffer per loop
+    // The data channels the dialogue asked for and has not yet closed: the
+    // prepared one and those of transfers under way (bounded by the replies
+    // due). The end of the session closes them all.
+    std::vector<std::pair<ftp::ChannelId, std::shared_ptr<DataChannel>>> channels_;
     tcp::endpoint client_peer_, client_local_, server_local_;
     tcp::endpoint server_endpoint_;  // -R, or the original destination in forward mode
     asio::steady_timer idle_timer_;
     asio::steady_timer server_deadline_;  // connect, then the greeting
-    Wakeup replies_popped_;               // pending_ got shorter
+    Wakeup replies_popped_;               // fewer replies are due
     std::chrono::steady_clock::time_point last_activity_;
     std::uint64_t data_bytes_seen_ = 0;  // activity_->data_bytes at the last idle check
-    bool epsv_all_ = false;
-    bool client_closed_ = false;  // EOF from the client with replies still due
     bool ended_ = false;
     bool server_writing_ = false;  // an async_write to the server is in flight
 };

@@ -1,23 +1,23 @@
-#include "proxy/policy.hpp"
+#include "ftp/policy.hpp"
 
 #include <gtest/gtest.h>
 
-namespace proxy {
+namespace ftp {
 namespace {
 
-tcp::endpoint ep(const char* address, std::uint16_t port) {
-    return {asio::ip::make_address(address), port};
+Endpoint ep(const char* address, std::uint16_t port) {
+    return {boost::asio::ip::make_address(address), port};
 }
 
 TEST(Policy, ActiveTargetMustBeTheClientItself) {
-    auto client = asio::ip::make_address("198.18.0.10");
+    auto client = boost::asio::ip::make_address("198.18.0.10");
     EXPECT_FALSE(check_active_target(ep("198.18.0.10", 40000), client));
     EXPECT_EQ(check_active_target(ep("198.18.0.11", 40000), client),
               "the data address must be your own");
 }
 
 TEST(Policy, ActiveTargetBelow1024IsABounce) {
-    auto client = asio::ip::make_address("fd18::10");
+    auto client = boost::asio::ip::make_address("fd18::10");
     EXPECT_EQ(check_active_target(ep("fd18::10", 25), client), "ports below 1024 are refused");
     EXPECT_EQ(check_active_target(ep("fd18::10", 1023), client), "ports below 1024 are refused");
     EXPECT_FALSE(check_active_target(ep("fd18::10", 1024), client));
@@ -33,18 +33,18 @@ TEST(Policy, AnonymousUsers) {
 }
 
 TEST(Policy, PasswordsAreMaskedWhateverTheCase) {
-    EXPECT_EQ(loggable_command({"pass", ftp::Verb::Pass, "secret"}), "PASS ****");
-    EXPECT_EQ(loggable_command({"PaSs", ftp::Verb::Pass, ""}), "PASS ****");
-    EXPECT_EQ(loggable_command({"ACCT", ftp::Verb::Acct, "secret"}), "ACCT ****");
-    EXPECT_EQ(loggable_command({"retr", ftp::Verb::Retr, "a b.txt"}), "RETR a b.txt");
-    EXPECT_EQ(loggable_command({"NOOP", ftp::Verb::Other, ""}), "NOOP");
+    EXPECT_EQ(loggable_command({"pass", Verb::Pass, "secret"}), "PASS ****");
+    EXPECT_EQ(loggable_command({"PaSs", Verb::Pass, ""}), "PASS ****");
+    EXPECT_EQ(loggable_command({"ACCT", Verb::Acct, "secret"}), "ACCT ****");
+    EXPECT_EQ(loggable_command({"retr", Verb::Retr, "a b.txt"}), "RETR a b.txt");
+    EXPECT_EQ(loggable_command({"NOOP", Verb::Other, ""}), "NOOP");
 }
 
 TEST(Policy, Downloads) {
-    EXPECT_TRUE(is_download(ftp::Verb::Retr));
-    EXPECT_TRUE(is_download(ftp::Verb::Mlsd));
-    EXPECT_FALSE(is_download(ftp::Verb::Stor));
-    EXPECT_FALSE(is_download(ftp::Verb::Appe));
+    EXPECT_TRUE(is_download(Verb::Retr));
+    EXPECT_TRUE(is_download(Verb::Mlsd));
+    EXPECT_FALSE(is_download(Verb::Stor));
+    EXPECT_FALSE(is_download(Verb::Appe));
 }
 
 TEST(Policy, EpsvProtocols) {
@@ -55,4 +55,4 @@ TEST(Policy, EpsvProtocols) {
 }
 
 }  // namespace
-}  // namespace proxy
+}  // namespace ftp

@@ -6,10 +6,10 @@
 #include <string>
 #include <string_view>
 
+#include "ftp/address_codec.hpp"
 #include "ftp/command.hpp"
-#include "proxy/asio.hpp"
 
-namespace proxy {
+namespace ftp {
 
 // Ports below this are refused as PORT/EPRT targets (bounce attacks against
 // services such as SMTP on port 25).
@@ -17,17 +17,16 @@ inline constexpr std::uint16_t kMinActiveDataPort = 1024;
 
 // Why an active-mode target is refused, or nullopt when it is allowed: the
 // client may only ask for data connections to itself, on an unprivileged port.
-std::optional<std::string_view> check_active_target(const tcp::endpoint& target,
-                                                    const asio::ip::address& client);
+std::optional<std::string_view> check_active_target(const Endpoint& target, const Address& client);
 
 // USER arguments that mean an anonymous login (case-insensitive).
 bool is_anonymous_user(std::string_view user);
 
 // The command for the log: PASS arguments are masked, always.
-std::string loggable_command(const ftp::Command& command);
+std::string loggable_command(const Command& command);
 
 // Transfers whose data flows from the server to the client.
-bool is_download(ftp::Verb verb);
+bool is_download(Verb verb);
 
 // "EPSV 1" / "EPSV 2": the protocol asked for, or nullopt when malformed.
 std::optional<int> epsv_protocol(std::string_view argument);
@@ -35,4 +34,4 @@ std::optional<int> epsv_protocol(std::string_view argument);
 std::string upper(std::string_view text);
 bool iequals(std::string_view a, std::string_view b);
 
-}  // namespace proxy
+}  // namespace ftp

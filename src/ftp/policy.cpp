@@ -1,12 +1,11 @@
-#include "proxy/policy.hpp"
+#include "ftp/policy.hpp"
 
 #include <algorithm>
 #include <cctype>
 
-namespace proxy {
+namespace ftp {
 
-std::optional<std::string_view> check_active_target(const tcp::endpoint& target,
-                                                    const asio::ip::address& client) {
+std::optional<std::string_view> check_active_target(const Endpoint& target, const Address& client) {
     if (target.address() != client) return "the data address must be your own";
     if (target.port() < kMinActiveDataPort) return "ports below 1024 are refused";
     return std::nullopt;
@@ -16,10 +15,10 @@ bool is_anonymous_user(std::string_view user) {
     return iequals(user, "anonymous") || iequals(user, "ftp");
 }
 
-std::string loggable_command(const ftp::Command& command) {
+std::string loggable_command(const Command& command) {
     std::string line = upper(command.verb_text);
     // PASS always; ACCT is a password too on some servers.
-    if (command.verb == ftp::Verb::Pass || command.verb == ftp::Verb::Acct) return line + " ****";
+    if (command.verb == Verb::Pass || command.verb == Verb::Acct) return line + " ****";
     if (!command.argument.empty()) {
         line += ' ';
         line += command.argument;
@@ -27,8 +26,7 @@ std::string loggable_command(const ftp::Command& command) {
     return line;
 }
 
-bool is_download(ftp::Verb verb) {
-    using ftp::Verb;
+bool is_download(Verb verb) {
     return verb == Verb::Retr || verb == Verb::List || verb == Verb::Nlst || verb == Verb::Mlsd;
 }
 
@@ -52,4 +50,4 @@ bool iequals(std::string_view a, std::string_view b) {
            });
 }
 
-}  // namespace proxy
+}  // namespace ftp
