@@ -166,8 +166,9 @@ class Dialogue {
         ActivePort,      // client PORT/EPRT, server got our PORT/EPRT
         Transfer,        // RETR/STOR/LIST...: completion waits for the data
         Quit,
-        Rein,   // accepted: the proxy's own session state is reset too
-        Local,  // not a server reply: the proxy's own, in order
+        Rein,         // accepted: the proxy's own session state is reset too
+        Local,        // not a server reply: the proxy's own, in order
+        Unsolicited,  // a multi-line reply nothing asked for, until its last line
     };
     struct Pending {
         explicit Pending(Expect kind_, std::string text_ = {})
@@ -196,6 +197,7 @@ class Dialogue {
 
     // dialogue_replies.cpp
     void handle_reply(const ReplyLine& reply, std::string_view line, Actions& out);
+    void hold_passive_line(const ReplyLine& reply, std::string_view line, Actions& out);
     void complete_passive_reply(int code, Actions& out);
     std::optional<Endpoint> server_data_endpoint(int code, std::string_view text, Actions& out);
     std::string withheld_passive_reply(const ReplyLine& reply, Actions& out);

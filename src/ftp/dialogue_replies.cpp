@@ -10,8 +10,8 @@
 namespace ftp {
 namespace {
 
-// A multi-line 227/229 is legal but rare; more lines than this is not a
-// passive reply we can rewrite, so it is relayed as it is.
+// A multi-line 227/229 is legal but rare; of a longer one, the lines past
+// this many are not read for the address (the last line always is).
 constexpr std::size_t kMaxHeldReplyLines = 16;
 
 bool is_passive_reply(int code) {
@@ -61,11 +61,18 @@ void Dialogue::handle_reply(const ReplyLine& reply, std::string_view line, Actio
         line = withheld;
     }
     if (pending_.empty()) {  // unsolicited, e.g. a 421 before the server closes
+        // Over several lines, it holds back the proxy's own replies: one
+        // inside it would read as one of its lines.
+        if (!reply.last) pending_.emplace_front(Expect::Unsolicited);
         out.push_back(action::ToClient{std::string(line)});
         return;
     }
     Pending& head = pending_.front();
     switch (head.kind) {
+        case Expect::Unsolicited:
+            out.push_back(action::ToClient{std::string(line)});
+            if (reply.last) pop_pending(out);
+            return;
         case Expect::Greeting:
             if (final) out.push_back(action::GreetingReceived{});
             break;
@@ -74,17 +81,15 @@ void Dialogue::handle_reply(const ReplyLine& reply, std::string_view line, Actio
             break;
         case Expect::ClientPasv:
         case Expect::ClientEpsv:
+            // Any other answer to the client's PASV/EPSV is its to read.
+            if (!is_passive_reply(reply.code)) break;
+            hold_passive_line(reply, line, out);
+            return;
         case Expect::PortViaPassive:
-            // Held until the reply is complete; reply.text is where the
-            // address is, on inner lines too (they have no code).
-            held_.push_back(
-                {std::string(line), static_cast<std::size_t>(reply.text.data() - line.data())});
-            if (reply.last) {
-                complete_passive_reply(reply.code, out);
-            } else if (held_.size() >= kMaxHeldReplyLines) {
-                for (auto& held : held_) out.push_back(action::ToClient{std::move(held.line)});
-                held_.clear();
-            }
+            // The client sent PORT: the server's answer to our PASV is not
+            // for it to see, whatever it is.
+            if (is_preliminary(reply.code)) return;
+            hold_passive_line(reply, line, out);
             return;
         case Expect::Transfer:
             if (final && head.channel != 0) {
@@ -116,17 +121,22 @@ void Dialogue::handle_reply(const ReplyLine& reply, std::string_view line, Actio
     if (final) pop_pending(out);
 }
 
+// A line of the server's answer to our PASV/EPSV, held until the reply is
+// complete: the client gets one line in its place (a 227/229 of ours, a 200
+// for its PORT, or a 425), so the server's address never reaches it and a
+// multi-line reply never stays open. Bounded: the first lines are kept (a
+// 227's address may be on an inner line), the last closes; inner lines
+// beyond that are dropped.
+void Dialogue::hold_passive_line(const ReplyLine& reply, std::string_view line, Actions& out) {
+    if (!reply.last && held_.size() >= kMaxHeldReplyLines - 1) return;
+    // reply.text is where the address is, on inner lines too (they have no code).
+    held_.push_back({std::string(line), static_cast<std::size_t>(reply.text.data() - line.data())});
+    if (reply.last) complete_passive_reply(reply.code, out);
+}
+
 // The server's passive reply is complete (held_): ask for the matching data
-// channel and answer the client in the form it asked for.
+// channel, or answer the client that there is none.
 void Dialogue::complete_passive_reply(int code, Actions& out) {
-    auto relay_held = [&] {
-        for (auto& held : held_) out.push_back(action::ToClient{std::move(held.line)});
-        held_.clear();
-    };
-    if (is_preliminary(code)) {
-        relay_held();
-        return;
-    }
     const Pending& head = pending_.front();
     std::optional<Endpoint> server_data;
     if (is_passive_reply(code)) {
@@ -141,18 +151,12 @@ void Dialogue::complete_passive_reply(int code, Actions& out) {
                    out);
     }
     if (!server_data) {
-        if (head.kind == Expect::PortViaPassive) {
-            out.push_back(action::ToClient{
-                "425 Cannot open data connection: the server refused passive mode (" +
-                held_.back().line + ")."});
-            held_.clear();
-        } else if (is_passive_reply(code)) {
-            out.push_back(action::ToClient{
-                "425 Cannot open data connection: unusable passive reply from the server."});
-            held_.clear();
-        } else {
-            relay_held();
-        }
+        out.push_back(action::ToClient{
+            head.kind == Expect::PortViaPassive
+                ? "425 Cannot open data connection: the server refused passive mode (" +
+                      held_.back().line + ")."
+                : "425 Cannot open data connection: unusable passive reply from the server."});
+        held_.clear();
         pop_pending(out);
         return;
     }

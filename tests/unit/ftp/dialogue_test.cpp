@@ -230,6 +230,35 @@ TEST_F(DialogueTest, MultiLine227IsReadWholeAndItsInnerLineParsed) {
     EXPECT_EQ(server("227 OK"), (Lines{"open-passive 1 198.18.0.2:40000"}));
 }
 
+// However long the server's 227, the client gets one line for it: never the
+// server's address, never a multi-line reply left open (found by fuzzing:
+// the 16-line limit used to send the held lines and then a 425 inside them).
+TEST_F(DialogueTest, LongMultiLine227IsStillAnsweredWithOneLine) {
+    logged_in();
+    client("PASV");
+    EXPECT_EQ(server("227-Entering Passive Mode"), Lines{});
+    EXPECT_EQ(server("198,18,0,2,156,64"), Lines{});
+    for (int i = 0; i < 40; ++i) EXPECT_EQ(server("filler"), Lines{});
+    EXPECT_EQ(server("227 OK"), (Lines{"open-passive 1 198.18.0.2:40000"}));
+    passive_opened(ep("198.18.0.3", 50000));
+    client("PASV");
+    server("227-no address");
+    for (int i = 0; i < 20; ++i) server("filler");
+    for (int i = 0; i < 20; ++i) server("198,18,0,2,156,64");  // past the limit: not read
+    EXPECT_EQ(
+        server("227 end"),
+        (Lines{"log! warning: unusable 227 reply from server: 227 end",
+               "C 425 Cannot open data connection: unusable passive reply from the server."}));
+}
+
+TEST_F(DialogueTest, OtherAnswersToPasvAreTheClientsToRead) {
+    logged_in();
+    client("PASV");
+    EXPECT_EQ(server("500-not now"), (Lines{"C 500-not now"}));
+    EXPECT_EQ(server("500 really"), (Lines{"C 500 really"}));
+    EXPECT_EQ(d().replies_due(), 0u);
+}
+
 TEST_F(DialogueTest, UnusablePassiveRepliesAreRefusedToTheClient) {
     logged_in();
     client("PASV");
@@ -410,6 +439,18 @@ TEST_F(DialogueTest, MalformedServerReplyEndsTheSessionWith421) {
 TEST_F(DialogueTest, UnsolicitedRepliesAreRelayed) {
     logged_in();
     EXPECT_EQ(server("421 going down"), (Lines{"C 421 going down"}));
+    EXPECT_EQ(d().replies_due(), 0u);
+}
+
+// The client would read a reply of the proxy's own inside a multi-line
+// reply as one of its lines.
+TEST_F(DialogueTest, LocalRepliesWaitForTheEndOfAnUnsolicitedMultiLineReply) {
+    logged_in();
+    EXPECT_EQ(server("211-news"), (Lines{"C 211-news"}));
+    EXPECT_EQ(client("LPSV"), Lines{});
+    EXPECT_EQ(server("211 end"),
+              (Lines{"C 211 end", "C 502 LPSV is not supported; use EPRT/EPSV."}));
+    EXPECT_EQ(d().replies_due(), 0u);
 }
 
 TEST_F(DialogueTest, InputWhileARequestIsUnansweredIsAProgrammingError) {
