@@ -1,16 +1,12 @@
 """Fixtures of the ftp-proxy integration tests. See README.md."""
 import hashlib
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from ftpx import net                                     # noqa: E402
-from ftpx.proxy import PROXY_BIN, Proxy, Route, direct_mode, direct_reason  # noqa: E402
-from ftpx.servers import SERVER_KINDS, Pyftpd, make_cert  # noqa: E402
+from ftpx import net
+from ftpx.proxy import PROXY_BIN, Proxy, Route, direct_mode, direct_reason
+from ftpx.servers import SERVER_KINDS, Pyftpd, make_cert
 
 BIG_SIZE = 32 * 1024 * 1024
 DIRECT = direct_mode()

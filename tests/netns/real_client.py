@@ -11,17 +11,16 @@ CLIENT: curl, lftp. MODE: PASV, EPSV, PORT, EPRT. OP: retr, stor (uploads
 --file to PATH). --verify-address (lftp): refuse a data connection whose
 peer is not the host dialled (`ftp:verify-address`), as some clients do.
 The clients themselves are the loopback suite's
-(tests/integration/ftpx/clients.py); only the address they dial differs.
+(tests/ftpx/clients.py); only the address they dial differs. Needs tests/
+on PYTHONPATH (World.real_client sets it).
 """
 import argparse
 import hashlib
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
-from ftpx.clients import Curl, run_lftp  # noqa: E402
-from ftpx.scenario import file_sha  # noqa: E402
+from ftpx.clients import Curl, run_lftp
+from ftpx.scenario import file_sha
 
 
 class _Server:

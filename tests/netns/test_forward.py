@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from ftpx.servers import PYFTPD_SERVER
 from topology import ADDR, Topology
 from world import DATA_MODE_IDS, DATA_MODES, REDIRECT, assert_data_from, wait_for
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 PROXY = os.environ.get("FTP_PROXY_BIN", str(REPO / "build/src/proxy/ftp-proxy"))
-PYFTPD = REPO / "tests/integration/servers/pyftpd_server.py"
 DATA_TIMEOUT = 5
 
 
@@ -40,7 +40,7 @@ def world(tmp_path_factory):
             events = work / f"events-{fam}.jsonl"
             log = open(work / f"server-{fam}.log", "w")
             procs.append(subprocess.Popen(
-                topo.cmd("server", "/usr/bin/python3", str(PYFTPD), "--host",
+                topo.cmd("server", "/usr/bin/python3", str(PYFTPD_SERVER), "--host",
                          ADDR[fam]["server"], "--port", "21", "--root", str(root),
                          "--events", str(events)), stdout=log, stderr=log))
         topo.nft("fw", REDIRECT)

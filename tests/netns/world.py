@@ -9,23 +9,19 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+from ftpx.clients import CLIENT_MODES, MODE_REPLY, Transcript, assert_mode_used  # noqa: F401
+from ftpx.scenario import file_sha  # noqa: F401
+from ftpx.servers import PYFTPD_SERVER, PYTHON, VSFTPD_BIN, Vsftpd
 from topology import ADDR, Topology
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
+TESTS = HERE.parent                 # where the package ftpx is (real_client.py needs it)
 PROXY = os.environ.get("FTP_PROXY_BIN", str(REPO / "build/src/proxy/ftp-proxy"))
-PYFTPD = REPO / "tests/integration/servers/pyftpd_server.py"
-PYTHON = "/usr/bin/python3"
 DATA_TIMEOUT = 5
-
-sys.path.insert(0, str(REPO / "tests/integration"))
-from ftpx.clients import CLIENT_MODES, MODE_REPLY, Transcript, assert_mode_used  # noqa: E402,F401
-from ftpx.scenario import file_sha  # noqa: E402,F401
-from ftpx.servers import VSFTPD_BIN, Vsftpd  # noqa: E402
 
 USERS = {"pyftpdlib": ("test", "secret"), "vsftpd": (Vsftpd.user, Vsftpd.password)}
 SERVER_ADDR = {"pyftpdlib": "server", "vsftpd": "server2"}   # role in topology.ADDR
@@ -199,7 +195,7 @@ class World:
         self.sha = file_sha(big)
         for fam in ("v4", "v6"):
             self.spawn(f"pyftpd-{fam}", "server",
-                       [PYTHON, PYFTPD, "--host", ADDR[fam]["server"], "--port", "21",
+                       [PYTHON, PYFTPD_SERVER, "--host", ADDR[fam]["server"], "--port", "21",
                         "--root", self.root, "--events", self.work / f"events-{fam}.jsonl"])
         if vsftpd:
             assert VSFTPD_BIN.exists(), f"{VSFTPD_BIN} missing: run deploy/install-test-deps.sh"
@@ -264,8 +260,10 @@ class World:
             args += ["--file", upload]
         if verify_address:
             args.append("--verify-address")
+        # The script imports ftpx: tests/ on its path too.
         done = subprocess.run(self.topo.cmd("client", *map(str, args)), capture_output=True,
-                              text=True, timeout=150)
+                              text=True, timeout=150,
+                              env=dict(os.environ, PYTHONPATH=str(TESTS)))
         assert done.returncode == 0, done.stderr[-6000:] + "\n" + self._proxy_logs()
         out = json.loads(done.stdout)
         out["transcript"] = Transcript(tuple(x) for x in out["transcript"])

@@ -12,10 +12,13 @@ import pwd
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
+
+# Address and port helpers and the server are the shared ones (tests/ftpx).
+from ftpx.net import free_port, is_listening  # noqa: F401
+from ftpx.servers import PYFTPD_SERVER, PYTHON
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -23,17 +26,11 @@ BUILD = Path(os.environ.get("FTPPROXY_BUILD", REPO / "build"))
 FTPPROXYD = Path(os.environ.get("FTPPROXYD_BIN", BUILD / "src/supervisor/ftpproxyd"))
 FTPPROXYCTL = Path(os.environ.get("FTPPROXYCTL_BIN", BUILD / "src/ctl/ftpproxyctl"))
 WORKER = Path(os.environ.get("FTP_PROXY_BIN", BUILD / "src/proxy/ftp-proxy"))
-PYTHON = "/usr/bin/python3"                     # Debian's, with pyftpdlib
-PYFTPD_SERVER = REPO / "tests/integration/servers/pyftpd_server.py"
 
 CLIENT = "127.0.0.1"      # address plan of tests/integration/README.md
 LISTEN = "127.0.0.2"
 SERVER = "127.0.0.4"
 USER, PASSWORD = "test", "secret"
-
-# Address and port helpers are the integration suite's (same address plan).
-sys.path.insert(0, str(REPO / "tests/integration"))
-from ftpx.net import free_port, is_listening  # noqa: E402,F401
 
 
 def wait_until(pred, timeout, what, interval=0.02):
