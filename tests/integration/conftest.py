@@ -1,10 +1,10 @@
 """Fixtures of the ftp-proxy integration tests. See README.md."""
-import hashlib
 import os
 
 import pytest
 
 from ftpx import net
+from ftpx.digest import sha256
 from ftpx.proxy import PROXY_BIN, Proxy, Route, direct_mode, direct_reason
 from ftpx.servers import SERVER_KINDS, Pyftpd, make_cert
 
@@ -71,7 +71,7 @@ class BigFile:
         self.path = path
         self.data = path.read_bytes()
         self.size = len(self.data)
-        self.sha = hashlib.sha256(self.data).hexdigest()
+        self.sha = sha256(self.data)
 
 
 @pytest.fixture(scope="session")
@@ -81,18 +81,6 @@ def big(workdir):
         f.write(os.urandom(BIG_SIZE))
     os.chmod(p, 0o644)
     return BigFile(p)
-
-
-def sha256(data):
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------- servers

@@ -12,8 +12,10 @@ import pytest
 
 from ftpx import net
 from ftpx.clients import ftplib_connect
+from ftpx.digest import sha256
 from ftpx.ftpraw import Raw, open_passive, recv_all
 from ftpx.proxy import PROXY_BIN
+from ftpx.wait import wait_until
 
 pytestmark = pytest.mark.proxy_only
 
@@ -56,7 +58,7 @@ def retr_big_through(r, route, host, port, big):
     data = recv_all(d)
     d.close()
     assert r.reply().code == 226
-    assert hashlib.sha256(data).hexdigest() == big.sha
+    assert sha256(data) == big.sha
 
 
 # ------------------------------------------------------------ PORT / EPRT
@@ -232,7 +234,7 @@ def test_port_theft_thief_first_then_retr(make_route, big):
             stolen = b""
         thief.close()
         assert stolen == b""
-        assert hashlib.sha256(data).hexdigest() == big.sha
+        assert sha256(data) == big.sha
 
 
 # ------------------------------------------------------------ limits
@@ -249,16 +251,18 @@ def test_session_limit(make_route, big):
         assert a.cmd("NOOP").code == 200 and b.cmd("NOOP").code == 200
         b.cmd("QUIT")
         b.close()
+
         # a slot is free again once the proxy has seen b go: bounded poll
-        deadline = time.monotonic() + 5
-        while True:
+        def free_slot():
             d = Raw(route.host, route.port, route.client_addr)
             rep = d.reply()
             if rep.code == 220:
-                break
+                return d
             d.close()
-            assert rep.code == 421 and time.monotonic() < deadline, f"no free slot: {rep.lines}"
-            time.sleep(0.05)
+            assert rep.code == 421, f"no free slot: {rep.lines}"
+            return None
+
+        d = wait_until(free_slot, 5, "a free slot", interval=0.05)
         d.login(route.server.user, route.server.password)
         assert d.cmd("NOOP").code == 200
         d.close()
@@ -314,8 +318,8 @@ def test_data_timeout(fam, make_route, big):
         t0 = time.monotonic()
         _, host, port = open_passive(r, fam, route.host)
         assert net.is_listening(host, port), "the proxy does not listen on its announced port"
-        net.wait_until(lambda: not net.is_listening(host, port), 10,
-                       "the proxy to close its unused data listener")
+        wait_until(lambda: not net.is_listening(host, port), 10,
+                   "the proxy to close its unused data listener")
         took = time.monotonic() - t0
         assert took >= 1.5, f"closed after {took:.1f}s, before the 2 s data timeout"
         assert net.connect_refused(host, port, source=route.client_addr)
@@ -367,8 +371,8 @@ def test_sigusr1_drains(make_route, big):
     r = session(route)
     try:
         route.proxy.proc.p.send_signal(signal.SIGUSR1)
-        net.wait_until(lambda: not net.is_listening(route.host, route.port), 5,
-                       "the draining proxy to stop listening")
+        wait_until(lambda: not net.is_listening(route.host, route.port), 5,
+                   "the draining proxy to stop listening")
         assert route.proxy.alive(), "the proxy exited with a session still open"
         r.cmd("TYPE I")
         _, host, port = open_passive(r, "v4", route.host)

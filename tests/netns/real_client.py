@@ -15,12 +15,11 @@ The clients themselves are the loopback suite's
 on PYTHONPATH (World.real_client sets it).
 """
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
 from ftpx.clients import Curl, run_lftp
-from ftpx.scenario import file_sha
+from ftpx.digest import sha256, sha256_file
 
 
 class _Server:
@@ -63,21 +62,21 @@ def main():
         curl = Curl(route, a.mode, work, timeout=60)
         if a.op == "retr":
             out, tr = curl(a.path)
-            sha = hashlib.sha256(out).hexdigest()
+            sha = sha256(out)
         else:
             _, tr = curl(a.path, "-T", a.file)
-            sha = file_sha(a.file)
+            sha = sha256_file(a.file)
     else:
         if a.op == "retr":
             local = work / "lftp-download.bin"
             _, tr, _ = run_lftp(route, a.mode, settings + [f"get {a.path} -o {local}"], work,
                                 timeout=90)
-            sha = file_sha(local)
+            sha = sha256_file(local)
             local.unlink()
         else:
             _, tr, _ = run_lftp(route, a.mode, settings + [f"put {a.file} -o {a.path}"], work,
                                 timeout=90)
-            sha = file_sha(a.file)
+            sha = sha256_file(a.file)
     print(json.dumps({"sha256": sha, "transcript": list(tr)}))
 
 

@@ -9,12 +9,12 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 from ftpx.clients import CLIENT_MODES, MODE_REPLY, Transcript, assert_mode_used  # noqa: F401
-from ftpx.scenario import file_sha  # noqa: F401
+from ftpx.digest import sha256_file
 from ftpx.servers import PYFTPD_SERVER, PYTHON, VSFTPD_BIN, Vsftpd
+from ftpx.wait import wait_until
 from topology import ADDR, Topology
 
 HERE = Path(__file__).resolve().parent
@@ -49,15 +49,6 @@ table inet ftp_divert {
     }
 }
 """
-
-
-def wait_for(predicate, what, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def comma_addr(addr):
@@ -100,7 +91,7 @@ def check_round_trip(world, fam, host, mode, honour, tmp_path, label, pasv_addr,
     upload.write_bytes(os.urandom(3 * 1024 * 1024 + 7))
     name = f"pub/{label}-{fam}-{mode}-{honour}.bin"
     result = world.ftplib(fam, host, mode, "stor", name, upload=upload, **ftplib_kw)
-    assert file_sha(world.root / name) == result["sha256"] == file_sha(upload)
+    assert sha256_file(world.root / name) == result["sha256"] == sha256_file(upload)
     assert_data_from(result, host)
     assert world.server_peers("pyftpdlib", fam) == {ADDR[fam]["fw_wan"]}
 
@@ -156,8 +147,8 @@ class World:
 
     def wait_listening(self, name, role, addr, port):
         p = self.procs[name][0]
-        wait_for(lambda: self.listening(role, addr, port) or p.poll() is not None,
-                 f"{name} on {addr}:{port}", timeout=15)
+        wait_until(lambda: self.listening(role, addr, port) or p.poll() is not None, 15,
+                   f"{name} on {addr}:{port}")
         assert p.poll() is None, f"{name} exited {p.returncode}:\n{self.log(name)}"
 
     def proxy(self, name, *args):
@@ -192,7 +183,7 @@ class World:
         big = self.root / "pub" / "big.bin"
         big.write_bytes(os.urandom(8 * 1024 * 1024))
         os.chmod(big, 0o644)
-        self.sha = file_sha(big)
+        self.sha = sha256_file(big)
         for fam in ("v4", "v6"):
             self.spawn(f"pyftpd-{fam}", "server",
                        [PYTHON, PYFTPD_SERVER, "--host", ADDR[fam]["server"], "--port", "21",
