@@ -15,9 +15,8 @@ import pytest
 from ftpx import net
 from ftpx.ftpraw import Raw, open_passive
 from ftpx.servers import Pyftpd
+from ftpx.sessions import clean_session, retr_big_through, session
 from ftpx.wait import wait_until
-
-from test_abuse import clean_session, retr_big_through, session
 
 
 def rss_kib(pid):
