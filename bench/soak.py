@@ -50,7 +50,7 @@ import soak_report  # noqa: E402
 from soak_client import Catalog, Load  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
-REAPER = os.path.join(REPO, "tests/integration/servers/reaper.py")
+REAPER = os.path.join(REPO, "tests/ftpx/reaper.py")
 PRLIMIT = ["prlimit", f"--nofile={bench.NOFILE}:{bench.NOFILE}", "--"]
 ADDR, PORT = bench.ADDR, bench.PORT
 # (size in bytes, weight): empty and tiny files, a few sizes that are not a

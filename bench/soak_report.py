@@ -23,7 +23,7 @@ SERVER_CHOICE = (
     "backends, and one worker has one `-R`. vsftpd's listen queue is 32: new control "
     "connections are paced (`--connect-rate`), and sessions are long (`--transfers` per "
     "session) so that the steady turnover stays under that pace. It runs under "
-    "tests/integration/servers/reaper.py, a subreaper, because PID 1 here does not reap "
+    "tests/ftpx/reaper.py, a subreaper, because PID 1 here does not reap "
     "vsftpd's session processes.")
 
 

@@ -31,7 +31,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests/supervisor"))
+# The supervisor tests' harness, and the package it uses (tests/ftpx).
+sys.path[:0] = [str(REPO / "tests/supervisor"), str(REPO / "tests")]
 
 import harness  # noqa: E402
 from harness import CLIENT, LISTEN, Backend, Daemon, free_port, wait_until  # noqa: E402

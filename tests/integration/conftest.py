@@ -1,16 +1,12 @@
 """Fixtures of the ftp-proxy integration tests. See README.md."""
-import hashlib
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from ftpx import net                                     # noqa: E402
-from ftpx.proxy import PROXY_BIN, Proxy, Route, direct_mode, direct_reason  # noqa: E402
-from ftpx.servers import SERVER_KINDS, Pyftpd, make_cert  # noqa: E402
+from ftpx import net
+from ftpx.digest import sha256
+from ftpx.proxy import PROXY_BIN, Proxy, Route, direct_mode, direct_reason
+from ftpx.servers import SERVER_KINDS, Pyftpd, make_cert
 
 BIG_SIZE = 32 * 1024 * 1024
 DIRECT = direct_mode()
@@ -75,7 +71,7 @@ class BigFile:
         self.path = path
         self.data = path.read_bytes()
         self.size = len(self.data)
-        self.sha = hashlib.sha256(self.data).hexdigest()
+        self.sha = sha256(self.data)
 
 
 @pytest.fixture(scope="session")
@@ -85,18 +81,6 @@ def big(workdir):
         f.write(os.urandom(BIG_SIZE))
     os.chmod(p, 0o644)
     return BigFile(p)
-
-
-def sha256(data):
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------- servers

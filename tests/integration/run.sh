@@ -2,7 +2,7 @@
 # Run the integration tests inside a fresh network namespace.
 #
 #   tests/integration/run.sh [pytest args...]      e.g. -k vsftpd -x
-#   tests/integration/run.sh tests/integration/test_abuse.py
+#   tests/integration/run.sh tests/integration/test_bounce.py
 #
 # env: FTP_PROXY_BIN  the proxy binary (default build/src/proxy/ftp-proxy)
 #      FTPX_DIRECT=1  talk to the servers directly (validates the harness)

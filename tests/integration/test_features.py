@@ -13,7 +13,8 @@ from ftpx import net
 from ftpx.checks import assert_server_saw, expected_server_verbs
 from ftpx.clients import assert_mode_used, ftplib_connect, run_lftp
 from ftpx.ftpraw import Raw, parse_227, parse_229, recv_all
-from ftpx.scenario import RUNNERS, file_sha
+from ftpx.digest import sha256_file
+from ftpx.scenario import RUNNERS
 
 TLS_VERBS = ("AUTH", "PBSZ", "PROT", "CCC", "ADAT", "CONF", "ENC", "MIC")
 
@@ -49,7 +50,7 @@ def test_passive_to_server(server, client, mode, cfam, sfam, make_route, big, lo
 
     def check_stored(res):
         for name, want in res.stored:
-            assert file_sha(srv.pub / name) == want, f"{name}: sha256 on the server differs"
+            assert sha256_file(srv.pub / name) == want, f"{name}: sha256 on the server differs"
 
     res = RUNNERS[client](route, mode, big, logdir, f"pts-{client}-{mode}-{cfam}{sfam}",
                           check_stored)
@@ -86,7 +87,7 @@ def test_relay_kinds(relay, server, mode, cfam, sfam, make_route, big, logdir, d
 
     def check_stored(res):
         for name, want in res.stored:
-            assert file_sha(srv.pub / name) == want, f"{name}: sha256 on the server differs"
+            assert sha256_file(srv.pub / name) == want, f"{name}: sha256 on the server differs"
 
     res = RUNNERS["ftplib"](route, mode, big, logdir, f"relay-{relay}-{mode}-{cfam}{sfam}",
                             check_stored)
@@ -136,7 +137,7 @@ def test_relay_without_pipe_budget(make_route, big, logdir, diag):
 
         def check_stored(res):
             for name, want in res.stored:
-                assert file_sha(route.server.pub / name) == want, f"{name}: sha256 differs"
+                assert sha256_file(route.server.pub / name) == want, f"{name}: sha256 differs"
 
         res = RUNNERS["ftplib"](route, "EPSV", big, logdir, "relay-no-budget", check_stored)
         diag.append(lambda: ("client transcript", res.transcript_text()))

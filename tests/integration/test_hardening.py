@@ -9,15 +9,14 @@ import select
 import signal
 import socket
 import struct
-import time
 
 import pytest
 
 from ftpx import net
 from ftpx.ftpraw import Raw, open_passive
 from ftpx.servers import Pyftpd
-
-from test_abuse import clean_session, retr_big_through, session
+from ftpx.sessions import clean_session, retr_big_through, session
+from ftpx.wait import wait_until
 
 
 def rss_kib(pid):
@@ -80,8 +79,8 @@ def test_client_that_never_reads_is_not_read_either(line, make_route, big):
         clean_session(route, big)                 # meanwhile, others are served
     finally:
         r.close()
-    net.wait_until(lambda: rss_kib(pid) - baseline < 8 * 1024, 10,
-                   "the worker's memory to return to its idle baseline")
+    wait_until(lambda: rss_kib(pid) - baseline < 8 * 1024, 10,
+               "the worker's memory to return to its idle baseline")
 
 
 # ------------------------------------------------ 2. -t counts data connections
@@ -121,23 +120,24 @@ def test_session_with_a_stalled_retr_is_reaped(make_route, big):
     d = net.connect(host, port, source=route.client_addr)
     # the proxy's data connection to the server exists before the RETR, so
     # the server can hold it open and silent
-    net.wait_until(lambda: route.server.seen_since(mark).data_peers, 10,
-                   "the server to accept the proxy's data connection")
+    wait_until(lambda: route.server.seen_since(mark).data_peers, 10,
+               "the server to accept the proxy's data connection")
     r.send("RETR pub/stall-after-150\r\n")
     assert r.reply().code == 150
     d.close()
     r.close()
-    deadline = time.monotonic() + 20
-    while True:
+
+    def slot_back():
         with Raw(route.host, route.port, route.client_addr) as c:
             got = c.reply()
             if got.code == 220:
                 c.login(route.server.user, route.server.password)
                 assert c.cmd("NOOP").code == 200
-                break
+                return True
             assert got.lines == ["421 Too many sessions (limit 1), try again later."]
-        assert time.monotonic() < deadline, "the stalled session was never reaped"
-        time.sleep(0.2)
+            return False
+
+    wait_until(slot_back, 20, "the stalled session to be reaped", interval=0.2)
     assert "idle for 2 s, closing" in route.proxy.stderr_text()
 
 
@@ -285,8 +285,8 @@ def test_repeated_refusals_are_logged_within_a_budget(make_route, big):
                 "502 AUTH is not supported by this proxy (FTPS is not carried yet)."]
         assert r.cmd("NOOP").code == 200
         r.cmd("QUIT")
-    net.wait_until(lambda: "session ended" in route.proxy.stderr_text(), 10,
-                   "the session's end in the log")
+    wait_until(lambda: "session ended" in route.proxy.stderr_text(), 10,
+               "the session's end in the log")
     log = route.proxy.stderr_text()
     logged = log.count("AUTH refused: FTPS is not carried")
     assert 1 <= logged <= 20, f"{logged} lines for {n} refusals"

@@ -7,7 +7,8 @@ import pytest
 
 from ftpx.checks import assert_server_saw, expected_server_verbs
 from ftpx.clients import CLIENT_MODES, PASSIVE, assert_mode_used
-from ftpx.scenario import RUNNERS, file_sha
+from ftpx.digest import sha256_file
+from ftpx.scenario import RUNNERS
 
 SERVERS = ("pyftpdlib", "vsftpd")
 # (client family, server family, id suffix)
@@ -39,7 +40,7 @@ def test_interop(server, client, mode, cfam, sfam, make_route, big, logdir, diag
         for name, want in res.stored:
             p = srv.pub / name
             assert p.exists(), f"{name} not on the server's disk"
-            assert file_sha(p) == want, f"{name}: sha256 on the server differs"
+            assert sha256_file(p) == want, f"{name}: sha256 on the server differs"
 
     res = RUNNERS[client](route, mode, big, logdir, tag, check_stored)
     holder["res"] = res

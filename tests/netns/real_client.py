@@ -11,17 +11,15 @@ CLIENT: curl, lftp. MODE: PASV, EPSV, PORT, EPRT. OP: retr, stor (uploads
 --file to PATH). --verify-address (lftp): refuse a data connection whose
 peer is not the host dialled (`ftp:verify-address`), as some clients do.
 The clients themselves are the loopback suite's
-(tests/integration/ftpx/clients.py); only the address they dial differs.
+(tests/ftpx/clients.py); only the address they dial differs. Needs tests/
+on PYTHONPATH (World.real_client sets it).
 """
 import argparse
-import hashlib
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
-from ftpx.clients import Curl, run_lftp  # noqa: E402
-from ftpx.scenario import file_sha  # noqa: E402
+from ftpx.clients import Curl, run_lftp
+from ftpx.digest import sha256, sha256_file
 
 
 class _Server:
@@ -64,21 +62,21 @@ def main():
         curl = Curl(route, a.mode, work, timeout=60)
         if a.op == "retr":
             out, tr = curl(a.path)
-            sha = hashlib.sha256(out).hexdigest()
+            sha = sha256(out)
         else:
             _, tr = curl(a.path, "-T", a.file)
-            sha = file_sha(a.file)
+            sha = sha256_file(a.file)
     else:
         if a.op == "retr":
             local = work / "lftp-download.bin"
             _, tr, _ = run_lftp(route, a.mode, settings + [f"get {a.path} -o {local}"], work,
                                 timeout=90)
-            sha = file_sha(local)
+            sha = sha256_file(local)
             local.unlink()
         else:
             _, tr, _ = run_lftp(route, a.mode, settings + [f"put {a.file} -o {a.path}"], work,
                                 timeout=90)
-            sha = file_sha(a.file)
+            sha = sha256_file(a.file)
     print(json.dumps({"sha256": sha, "transcript": list(tr)}))
 
 

@@ -22,9 +22,11 @@ import os
 
 import pytest
 
+from ftpx.digest import sha256_file
+from ftpx.wait import wait_until
 from topology import ADDR
 from world import (DATA_MODES, REDIRECT, TPROXY, World, assert_data_from, assert_mode_used,
-                   check_round_trip, comma_addr, file_sha, wait_for)
+                   check_round_trip, comma_addr)
 
 # docs/forward-proxy.md, "dnat" (IPv4 only: Linux cannot dnat to ::1).
 DNAT = """
@@ -91,8 +93,8 @@ def start(w, form):
 def finish(w):
     """Every session has ended: none of its elements (expectations or source
     NAT) outlives it; then the worker exits 0 and removes its table."""
-    wait_for(lambda: "comment \"#" not in w.topo.run("fw", "nft", "list", "ruleset").stdout,
-             f"{w.form}: the sessions' elements to go")
+    wait_until(lambda: "comment \"#" not in w.topo.run("fw", "nft", "list", "ruleset").stdout,
+               10, f"{w.form}: the sessions' elements to go")
     w.stop_proxy("proxy")
     assert not w.worker_tables(), f"{w.form}: the worker left its table behind"
 
@@ -161,7 +163,7 @@ def test_lftp_verifying_the_data_peer(world, fam, mode, tmp_path):
     got = world.real_client("lftp", fam, "pyftpdlib", server, mode, "stor", name,
                             tmp_path / "stor", upload=upload, verify_address=True)
     assert_mode_used(got["transcript"], mode, who + " (upload)")
-    assert file_sha(world.root / name) == got["sha256"] == file_sha(upload)
+    assert sha256_file(world.root / name) == got["sha256"] == sha256_file(upload)
 
 
 @pytest.mark.parametrize("world,fam,mode", CURL[0], ids=CURL[1], indirect=["world"])

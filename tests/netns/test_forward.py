@@ -5,7 +5,6 @@ firewall namespace diverts port 21 to ftp-proxy with nftables `redirect`,
 forwards nothing itself, and the worker's nftables backend lets exactly the
 expected data connections reach the proxy.
 """
-import hashlib
 import json
 import os
 import subprocess
@@ -13,13 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from ftpx.digest import sha256_file
+from ftpx.servers import PYFTPD_SERVER
+from ftpx.wait import wait_until
 from topology import ADDR, Topology
-from world import DATA_MODE_IDS, DATA_MODES, REDIRECT, assert_data_from, wait_for
+from world import DATA_MODE_IDS, DATA_MODES, REDIRECT, assert_data_from
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 PROXY = os.environ.get("FTP_PROXY_BIN", str(REPO / "build/src/proxy/ftp-proxy"))
-PYFTPD = REPO / "tests/integration/servers/pyftpd_server.py"
 DATA_TIMEOUT = 5
 
 
@@ -35,12 +36,12 @@ def world(tmp_path_factory):
         os.chmod(root, 0o755)
         big = root / "pub" / "big.bin"
         big.write_bytes(os.urandom(8 * 1024 * 1024))
-        sha = hashlib.sha256(big.read_bytes()).hexdigest()
+        sha = sha256_file(big)
         for fam in ("v4", "v6"):
             events = work / f"events-{fam}.jsonl"
             log = open(work / f"server-{fam}.log", "w")
             procs.append(subprocess.Popen(
-                topo.cmd("server", "/usr/bin/python3", str(PYFTPD), "--host",
+                topo.cmd("server", "/usr/bin/python3", str(PYFTPD_SERVER), "--host",
                          ADDR[fam]["server"], "--port", "21", "--root", str(root),
                          "--events", str(events)), stdout=log, stderr=log))
         topo.nft("fw", REDIRECT)
@@ -51,9 +52,9 @@ def world(tmp_path_factory):
             stdout=open(proxy_log, "w"), stderr=subprocess.STDOUT)
         procs.append(proxy)
         listening = lambda role, port: f":{port} " in topo.run(role, "ss", "-ltnH").stdout
-        wait_for(lambda: listening("fw", 8021) or proxy.poll() is not None, "the proxy")
+        wait_until(lambda: listening("fw", 8021) or proxy.poll() is not None, 10, "the proxy")
         assert proxy.poll() is None, proxy_log.read_text()
-        wait_for(lambda: listening("server", 21), "the servers")
+        wait_until(lambda: listening("server", 21), 10, "the servers")
         state = {"topo": topo, "work": work, "root": root, "sha": sha, "proxy": proxy,
                  "proxy_log": proxy_log}
         yield state
@@ -106,7 +107,7 @@ def test_retr_and_stor_through_the_firewall(world, fam, mode, honour, tmp_path):
     name = f"pub/up-{fam}-{mode}-{honour}.bin"
     result = ftplib_run(world, fam, mode, "stor", name, upload=upload)
     stored = world["root"] / name
-    assert hashlib.sha256(stored.read_bytes()).hexdigest() == result["sha256"]
+    assert sha256_file(stored) == result["sha256"]
     assert_data_from(result, server)
     peers = {e["peer"][0] if isinstance(e["peer"], list) else e["peer"]
              for e in server_events(world, fam) if "peer" in e}
@@ -122,7 +123,7 @@ def test_curl_ignoring_the_227_address(world):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "> PASV" in done.stderr
-    assert hashlib.sha256(out.read_bytes()).hexdigest() == world["sha"]
+    assert sha256_file(out) == world["sha"]
 
 
 def test_direct_connection_to_the_proxy_is_refused(world):
@@ -195,15 +196,15 @@ def test_third_host_is_not_let_in_and_the_client_still_is(world):
         assert probe("cmd QUIT")["reply"].startswith("221")
     finally:
         probe.close()
-    wait_for(lambda: not session_elements(world), "no state after QUIT")
+    wait_until(lambda: not session_elements(world), 10, "no state after QUIT")
 
 
 def test_expired_expectation_lets_nothing_in(world):
     probe = Probe(world)
     try:
         port = pasv(probe)
-        wait_for(lambda: not session_elements(world), "the expectation to expire",
-                 timeout=DATA_TIMEOUT + 5)
+        wait_until(lambda: not session_elements(world), DATA_TIMEOUT + 5,
+                   "the expectation to expire")
         a = ADDR["v4"]
         late = probe(f"data {a['server']} {port} {a['client']}")
         assert "error" in late, f"connected after the expectation expired: {late}"
@@ -217,7 +218,7 @@ def test_client_reset_leaves_no_state(world):
         pasv(probe, "v6")
         assert session_elements(world)
         assert probe("reset") == {"reset": True}
-        wait_for(lambda: not session_elements(world), "no state after a client RST")
+        wait_until(lambda: not session_elements(world), 10, "no state after a client RST")
     finally:
         probe.close()
 
@@ -240,8 +241,8 @@ def test_zz_killed_worker_state_is_cleared_by_the_next(world):
                  "--firewall", "nftables", "--data-timeout", str(DATA_TIMEOUT)),
         stdout=open(log, "w"), stderr=subprocess.STDOUT)
     world["proxy_log"] = log
-    wait_for(lambda: worker_tables(world) and not set(worker_tables(world)) & set(stale),
-             "the new worker to replace the stale table")
+    wait_until(lambda: worker_tables(world) and not set(worker_tables(world)) & set(stale), 10,
+               "the new worker to replace the stale table")
     assert not session_elements(world)
     result = ftplib_run(world, "v4", "EPSV", "retr", "pub/big.bin")
     assert result["sha256"] == world["sha"]

@@ -14,9 +14,9 @@ import os
 
 import pytest
 
+from ftpx.digest import sha256_file
 from topology import ADDR
-from world import (CLIENT_MODES, REDIRECT, SERVER_ADDR, World, assert_mode_used,
-                   comma_addr, file_sha)
+from world import CLIENT_MODES, REDIRECT, SERVER_ADDR, World, assert_mode_used, comma_addr
 
 
 
@@ -68,5 +68,5 @@ def test_real_client_through_the_firewall(world, client, kind, fam, mode, tmp_pa
     assert_mode_used(tr, mode, who + " (upload)")
     assert [r[:4] for r in tr.reply_to("STOR")] == ["226 "], tr.text()
     stored = world.server_root(kind, fam) / "pub" / name
-    assert file_sha(stored) == got["sha256"] == file_sha(upload)
+    assert sha256_file(stored) == got["sha256"] == sha256_file(upload)
     assert world.server_peers(kind, fam) == {ADDR[fam]["fw_wan"]}

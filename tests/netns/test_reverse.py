@@ -9,9 +9,9 @@ import os
 
 import pytest
 
+from ftpx.digest import sha256_file
 from topology import ADDR
-from world import (DATA_MODE_IDS, DATA_MODES, World, assert_mode_used, check_round_trip,
-                   file_sha)
+from world import DATA_MODE_IDS, DATA_MODES, World, assert_mode_used, check_round_trip
 
 
 @pytest.fixture(scope="module")
@@ -66,5 +66,5 @@ def test_curl_to_vsftpd_in_reverse_mode(world, fam, mode, tmp_path):
                             tmp_path / "stor", upload=upload, port=2121)
     assert_mode_used(got["transcript"], mode, f"curl {mode} {fam} reverse (upload)")
     assert [r[:4] for r in got["transcript"].reply_to("STOR")] == ["226 "]
-    assert file_sha(world.server_root("vsftpd", fam) / "pub" / name) == file_sha(upload)
+    assert sha256_file(world.server_root("vsftpd", fam) / "pub" / name) == sha256_file(upload)
     assert world.server_peers("vsftpd", fam) == {ADDR[fam]["fw_wan"]}

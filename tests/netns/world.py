@@ -9,23 +9,19 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-import time
 from pathlib import Path
 
+from ftpx.clients import CLIENT_MODES, MODE_REPLY, Transcript, assert_mode_used  # noqa: F401
+from ftpx.digest import sha256_file
+from ftpx.servers import PYFTPD_SERVER, PYTHON, VSFTPD_BIN, Vsftpd
+from ftpx.wait import wait_until
 from topology import ADDR, Topology
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
+TESTS = HERE.parent                 # where the package ftpx is (real_client.py needs it)
 PROXY = os.environ.get("FTP_PROXY_BIN", str(REPO / "build/src/proxy/ftp-proxy"))
-PYFTPD = REPO / "tests/integration/servers/pyftpd_server.py"
-PYTHON = "/usr/bin/python3"
 DATA_TIMEOUT = 5
-
-sys.path.insert(0, str(REPO / "tests/integration"))
-from ftpx.clients import CLIENT_MODES, MODE_REPLY, Transcript, assert_mode_used  # noqa: E402,F401
-from ftpx.scenario import file_sha  # noqa: E402,F401
-from ftpx.servers import VSFTPD_BIN, Vsftpd  # noqa: E402
 
 USERS = {"pyftpdlib": ("test", "secret"), "vsftpd": (Vsftpd.user, Vsftpd.password)}
 SERVER_ADDR = {"pyftpdlib": "server", "vsftpd": "server2"}   # role in topology.ADDR
@@ -53,15 +49,6 @@ table inet ftp_divert {
     }
 }
 """
-
-
-def wait_for(predicate, what, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def comma_addr(addr):
@@ -104,7 +91,7 @@ def check_round_trip(world, fam, host, mode, honour, tmp_path, label, pasv_addr,
     upload.write_bytes(os.urandom(3 * 1024 * 1024 + 7))
     name = f"pub/{label}-{fam}-{mode}-{honour}.bin"
     result = world.ftplib(fam, host, mode, "stor", name, upload=upload, **ftplib_kw)
-    assert file_sha(world.root / name) == result["sha256"] == file_sha(upload)
+    assert sha256_file(world.root / name) == result["sha256"] == sha256_file(upload)
     assert_data_from(result, host)
     assert world.server_peers("pyftpdlib", fam) == {ADDR[fam]["fw_wan"]}
 
@@ -160,8 +147,8 @@ class World:
 
     def wait_listening(self, name, role, addr, port):
         p = self.procs[name][0]
-        wait_for(lambda: self.listening(role, addr, port) or p.poll() is not None,
-                 f"{name} on {addr}:{port}", timeout=15)
+        wait_until(lambda: self.listening(role, addr, port) or p.poll() is not None, 15,
+                   f"{name} on {addr}:{port}")
         assert p.poll() is None, f"{name} exited {p.returncode}:\n{self.log(name)}"
 
     def proxy(self, name, *args):
@@ -196,10 +183,10 @@ class World:
         big = self.root / "pub" / "big.bin"
         big.write_bytes(os.urandom(8 * 1024 * 1024))
         os.chmod(big, 0o644)
-        self.sha = file_sha(big)
+        self.sha = sha256_file(big)
         for fam in ("v4", "v6"):
             self.spawn(f"pyftpd-{fam}", "server",
-                       [PYTHON, PYFTPD, "--host", ADDR[fam]["server"], "--port", "21",
+                       [PYTHON, PYFTPD_SERVER, "--host", ADDR[fam]["server"], "--port", "21",
                         "--root", self.root, "--events", self.work / f"events-{fam}.jsonl"])
         if vsftpd:
             assert VSFTPD_BIN.exists(), f"{VSFTPD_BIN} missing: run deploy/install-test-deps.sh"
@@ -264,8 +251,10 @@ class World:
             args += ["--file", upload]
         if verify_address:
             args.append("--verify-address")
+        # The script imports ftpx: tests/ on its path too.
         done = subprocess.run(self.topo.cmd("client", *map(str, args)), capture_output=True,
-                              text=True, timeout=150)
+                              text=True, timeout=150,
+                              env=dict(os.environ, PYTHONPATH=str(TESTS)))
         assert done.returncode == 0, done.stderr[-6000:] + "\n" + self._proxy_logs()
         out = json.loads(done.stdout)
         out["transcript"] = Transcript(tuple(x) for x in out["transcript"])

@@ -1,15 +1,12 @@
 """Fixtures of the ftpproxyd / ftpproxyctl tests. See README.md."""
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import harness  # noqa: E402
-from harness import Backend, Daemon, free_port, LISTEN  # noqa: E402
+import harness
+from harness import Backend, Daemon, free_port, LISTEN
 
 BIG_SIZE = 16 * 1024 * 1024
 

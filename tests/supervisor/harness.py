@@ -2,20 +2,25 @@
 real ftp-proxy workers, ftpproxyctl, FTP clients, and bounded waits.
 
 Every wait has a deadline; nothing sleeps to synchronise (the only sleeps
-are the poll interval of wait_until).
+are the poll interval of wait_until, tests/ftpx/wait.py).
 """
 import ftplib
-import hashlib
 import json
 import os
 import pwd
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
+
+# Address and port helpers, the server, waits and sha256 are the shared
+# ones (tests/ftpx); the tests take them from here.
+from ftpx.digest import sha256  # noqa: F401
+from ftpx.net import free_port, is_listening  # noqa: F401
+from ftpx.servers import PYFTPD_SERVER, PYTHON
+from ftpx.wait import wait_until
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -23,29 +28,11 @@ BUILD = Path(os.environ.get("FTPPROXY_BUILD", REPO / "build"))
 FTPPROXYD = Path(os.environ.get("FTPPROXYD_BIN", BUILD / "src/supervisor/ftpproxyd"))
 FTPPROXYCTL = Path(os.environ.get("FTPPROXYCTL_BIN", BUILD / "src/ctl/ftpproxyctl"))
 WORKER = Path(os.environ.get("FTP_PROXY_BIN", BUILD / "src/proxy/ftp-proxy"))
-PYTHON = "/usr/bin/python3"                     # Debian's, with pyftpdlib
-PYFTPD_SERVER = REPO / "tests/integration/servers/pyftpd_server.py"
 
 CLIENT = "127.0.0.1"      # address plan of tests/integration/README.md
 LISTEN = "127.0.0.2"
 SERVER = "127.0.0.4"
 USER, PASSWORD = "test", "secret"
-
-# Address and port helpers are the integration suite's (same address plan).
-sys.path.insert(0, str(REPO / "tests/integration"))
-from ftpx.net import free_port, is_listening  # noqa: E402,F401
-
-
-def wait_until(pred, timeout, what, interval=0.02):
-    """Poll pred() until it returns a true value, which is returned."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def process_state(pid):
@@ -67,10 +54,6 @@ def stop_process(pid):
     asynchronous)."""
     os.kill(pid, signal.SIGSTOP)
     wait_until(lambda: process_state(pid) == "T", 10, f"process {pid} to stop")
-
-
-def sha256(data):
-    return hashlib.sha256(data).hexdigest()
 
 
 # ---------------------------------------------------------------- backend

@@ -13,7 +13,7 @@ from pathlib import Path
 from . import net
 from .procs import Proc
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 PROXY_BIN = Path(os.environ.get("FTP_PROXY_BIN", REPO / "build/src/proxy/ftp-proxy"))
 
 

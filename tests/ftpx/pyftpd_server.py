@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""A real pyftpdlib FTP server for the integration tests.
+"""A real pyftpdlib FTP server for the tests (integration, netns, supervisor).
 
 Users: `test`/`secret` and anonymous, both with full permissions on --root.
 Every control connection, every command, and every data connection (passive

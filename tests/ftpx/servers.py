@@ -16,10 +16,12 @@ from pathlib import Path
 from . import net
 from .procs import Proc
 
-HERE = Path(__file__).resolve().parent.parent          # tests/integration
+HERE = Path(__file__).resolve().parent                 # tests/ftpx
 REPO = HERE.parent.parent
 VSFTPD_BIN = Path(os.environ.get("FTPX_VSFTPD", REPO / ".deps/vsftpd/usr/sbin/vsftpd"))
 PYTHON = "/usr/bin/python3"                             # Debian's, with pyftpdlib
+PYFTPD_SERVER = HERE / "pyftpd_server.py"
+REAPER = HERE / "reaper.py"
 
 DATA_CMDS = ("PASV", "EPSV", "PORT", "EPRT")
 
@@ -132,7 +134,7 @@ class Pyftpd(Server):
         return self.dir / "events.jsonl"
 
     def argv(self):
-        a = [PYTHON, HERE / "servers/pyftpd_server.py", "--host", self.addr,
+        a = [PYTHON, PYFTPD_SERVER, "--host", self.addr,
              "--port", self.port, "--root", self.root, "--events", self.event_path()]
         if self.tls_cert:
             a += ["--tls", "--certfile", self.tls_cert]
@@ -227,7 +229,7 @@ class Vsftpd(Server):
     def argv(self):
         # under a subreaper: vsftpd's per-session processes would otherwise
         # end as zombies of PID 1, which does not reap on these machines
-        return [PYTHON, HERE / "servers/reaper.py", VSFTPD_BIN, self.conf_path]
+        return [PYTHON, REAPER, VSFTPD_BIN, self.conf_path]
 
     _connect = re.compile(r'\] CONNECT: Client "([^"]+)"')
     _cmd = re.compile(r'\] FTP command: Client "([^"]+)", "(.*)"$')

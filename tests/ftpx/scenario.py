@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 
 from .clients import Curl, ftplib_connect, run_lftp
+from .digest import sha256, sha256_file
 
 HALF = 16 * 1024 * 1024
 APPE_PART = 1024 * 1024
@@ -40,18 +41,6 @@ class Result:
 
     def transcript_text(self):
         return "\n----\n".join(t.text() for t in self.transcripts)
-
-
-def sha(b):
-    return hashlib.sha256(b).hexdigest()
-
-
-def file_sha(p):
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # ------------------------------------------------------------------ ftplib
@@ -82,7 +71,7 @@ def run_ftplib(route, mode, big, work, tag, check_stored):
         f.storbinary(f"STOR pub/{ap}", io.BytesIO(big.data[:APPE_PART]))
         f.storbinary(f"APPE pub/{ap}", io.BytesIO(big.data[APPE_PART:2 * APPE_PART]))
         res.appe_replies = f.transcript.reply_to("APPE")
-        res.stored.append((ap, sha(big.data[:2 * APPE_PART])))
+        res.stored.append((ap, sha256(big.data[:2 * APPE_PART])))
         check_stored(res)
         for name, _ in res.stored:
             res.dele_replies.append(f.delete(f"pub/{name}"))
@@ -108,14 +97,14 @@ def run_curl(route, mode, big, work, tag, check_stored):
         res.mlsd = [l.partition(" ")[2] for l in out.decode(errors="replace").splitlines() if l]
     retr = work / "retr.bin"
     c("pub/big.bin", "-o", retr)
-    res.retr_sha = file_sha(retr)
+    res.retr_sha = sha256_file(retr)
     _, tr = c("pub/big.bin", "-I")                 # curl -I sends SIZE (and MDTM)
     res.size_reply = (tr.reply_to("SIZE") or [""])[0]
     part = work / "resume.bin"
     part.write_bytes(big.data[:HALF])
     _, tr = c("pub/big.bin", "-C", "-", "-o", part)
     res.rest_replies = tr.reply_to("REST")
-    res.resume_sha = file_sha(part)
+    res.resume_sha = sha256_file(part)
     up = f"up-{tag}.bin"
     c(f"pub/{up}", "-T", big.path)
     res.stored.append((up, big.sha))
@@ -126,7 +115,7 @@ def run_curl(route, mode, big, work, tag, check_stored):
     c(f"pub/{ap}", "-T", p1)
     _, tr = c(f"pub/{ap}", "-T", p2, "--append")
     res.appe_replies = tr.reply_to("APPE")
-    res.stored.append((ap, sha(big.data[:2 * APPE_PART])))
+    res.stored.append((ap, sha256(big.data[:2 * APPE_PART])))
     check_stored(res)
     for name, _ in res.stored:
         _, tr = c("", "-Q", f"DELE pub/{name}", "-I")   # -I: no transfer, only the quote
@@ -157,9 +146,9 @@ def run_lftp_scenario(route, mode, big, work, tag, check_stored):
     res.listing = (work / "list.txt").read_text(errors="replace")
     if route.server.has_mlsd:
         res.mlsd = [n.strip() for n in (work / "mlsd.txt").read_text().splitlines() if n.strip()]
-    res.retr_sha = file_sha(work / "retr.bin")
+    res.retr_sha = sha256_file(work / "retr.bin")
     res.size_reply = (work / "size.txt").read_text().strip()
-    res.resume_sha = file_sha(work / "resume.bin")
+    res.resume_sha = sha256_file(work / "resume.bin")
     res.rest_replies = tr.reply_to("REST")
     res.stored.append((up, big.sha))
     res.pasv_hosts = _lftp_pasv_hosts(dbg)

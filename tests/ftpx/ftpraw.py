@@ -126,24 +126,6 @@ class Raw:
             self.buf += chunk
 
 
-def wait_peer_closed(sock, timeout=10.0):
-    """True when the other end of `sock` closes it (EOF/RST) within timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        sock.settimeout(left)
-        try:
-            chunk = sock.recv(65536)
-        except socket.timeout:
-            return False
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        if not chunk:
-            return True
-
-
 def parse_227(text):
     m = re.search(r"\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)", text)
     assert m, f"cannot parse 227: {text!r}"

@@ -1,4 +1,4 @@
-"""Addresses, free ports and bounded waits on sockets.
+"""Addresses, free ports and bounded waits on sockets (ftpx.wait).
 
 Address plan (all on `lo` of the test's own network namespace, see run.sh):
 
@@ -15,7 +15,8 @@ that sees 127.0.0.1 was reached by the client directly.
 """
 import errno
 import socket
-import time
+
+from .wait import wait_until
 
 ADDR = {
     "v4": {"client": "127.0.0.1", "listen": "127.0.0.2", "source": "127.0.0.3",
@@ -88,22 +89,6 @@ def is_listening(addr, port):
                 if got in (want, "::"):
                     return True
     return False
-
-
-def wait_until(pred, timeout, what, interval=0.02, proc=None):
-    """Poll pred() until true; fail after timeout seconds (never unbounded).
-
-    proc: a subprocess.Popen that must stay alive while we wait.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        if pred():
-            return
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"{what}: process exited with {proc.returncode} while waiting")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def wait_listening(addr, port, timeout=10.0, proc=None, what=None):

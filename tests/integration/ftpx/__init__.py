@@ -1,1 +1,0 @@
-"""Helpers of the ftp-proxy integration tests (servers, proxy, clients)."""
