@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -19,6 +20,7 @@
 
 // clang-format off
 #include <utility>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 // clang-format on
 
@@ -93,21 +95,34 @@ class Error : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// How an expectation came out: called once with an empty string when it is
+// in place, or with why not (the session answers the client 425). Called
+// either before expect_*() returns (nftables, none: one netlink round trip)
+// or later, on the worker's io_context (pf: pfctl runs in another process),
+// so the caller must accept both.
+using Done = std::function<void(std::string error)>;
+
+// For backends whose work is done before the call returns: runs `work`,
+// then tells `done` how it went (an Error's message, or success).
+void settle(const Done& done, const std::function<void()>& work);
+
 class Backend {
   public:
     virtual ~Backend() = default;
     // Creates the backend's own table/anchor; removes stale state left by
     // workers of the same instance whose process is gone (a crash), never a
-    // live one's (an old worker draining during a reload). Throws Error.
+    // live one's (an old worker draining during a reload). Throws Error: it
+    // runs once, at start, where an error ends the worker.
     virtual void init() = 0;
-    // Each throws Error on failure; the session answers the client 425.
-    // A session has one expectation at a time: a new one replaces what the
-    // session had (pf replaces the session's anchor; nftables removes the
-    // session's elements in the same transaction). Addresses of one call
-    // must share a family (IPv4-mapped IPv6 counts as IPv4).
-    virtual void expect_passive(const PassiveExpectation& expectation) = 0;
-    virtual void expect_active(const ActiveExpectation& expectation) = 0;
-    virtual void expect_onward(const OnwardExpectation& expectation) = 0;
+    // Never throw; the outcome goes to `done`. A session has one
+    // expectation at a time: a new one replaces what the session had (pf
+    // replaces the session's anchor; nftables removes the session's elements
+    // in the same transaction). Changes for one session take effect in the
+    // order they were asked for; other sessions' go on meanwhile. Addresses
+    // of one call must share a family (IPv4-mapped IPv6 counts as IPv4).
+    virtual void expect_passive(const PassiveExpectation& expectation, Done done) = 0;
+    virtual void expect_active(const ActiveExpectation& expectation, Done done) = 0;
+    virtual void expect_onward(const OnwardExpectation& expectation, Done done) = 0;
     // The expected connection arrived: remove what lets it in. The onward
     // leg's state stays (its nat_to must still apply: the proxy makes that
     // connection right after the arrival) until clear_session() or the next
@@ -116,7 +131,8 @@ class Backend {
     // The negotiation failed or was replaced, or the session ended: remove
     // everything expect_*() added for this session. Never throws.
     virtual void clear_session(std::uint64_t session) noexcept = 0;
-    // Removes everything the backend created (worker exit). Never throws.
+    // Removes everything the backend created (worker exit, after the
+    // io_context stopped: waits for what is still under way). Never throws.
     virtual void shutdown() noexcept = 0;
     // A human-readable name for logs: "nftables", "pf", "none".
     virtual std::string name() const = 0;
@@ -127,7 +143,8 @@ class Backend {
 // the nftables table `inet ftpproxy_<instance>_<pid>`). Throws Error for an
 // unknown name or a backend that cannot work on this system (pf without an
 // executable pfctl: /sbin/pfctl, or $FTPPROXY_PFCTL).
+// io: the worker's; pf's privileged helper answers through it.
 std::unique_ptr<Backend> make_backend(const std::string& name, const RuleOptions& options,
-                                      const std::string& instance);
+                                      const std::string& instance, boost::asio::io_context& io);
 
 }  // namespace firewall

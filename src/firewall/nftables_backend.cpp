@@ -62,31 +62,39 @@ void NftablesBackend::init() {
     sessions_.clear();
 }
 
-void NftablesBackend::expect_passive(const PassiveExpectation& expectation) {
-    expect(expectation.session, expectation.timeout, [&] {
-        return SessionElements{nft::passive_element(expectation), std::nullopt};
+// One netlink round trip: the outcome is known before the call returns.
+void NftablesBackend::expect_passive(const PassiveExpectation& expectation, Done done) {
+    settle(done, [&] {
+        expect(expectation.session, expectation.timeout, [&] {
+            return SessionElements{nft::passive_element(expectation), std::nullopt};
+        });
     });
 }
 
 // The server's connection is let in (act4/act6); the proxy's connection to
 // the client that follows leaves with the server's address (snat4/snat6).
-void NftablesBackend::expect_active(const ActiveExpectation& expectation) {
-    expect(expectation.session, expectation.timeout, [&] {
-        SessionElements elements{nft::active_element(expectation), std::nullopt};
-        if (expectation.onward && expectation.onward->nat_to)
-            elements.nat = nft::source_nat_element(*expectation.onward);
-        return elements;
+void NftablesBackend::expect_active(const ActiveExpectation& expectation, Done done) {
+    settle(done, [&] {
+        expect(expectation.session, expectation.timeout, [&] {
+            SessionElements elements{nft::active_element(expectation), std::nullopt};
+            if (expectation.onward && expectation.onward->nat_to)
+                elements.nat = nft::source_nat_element(*expectation.onward);
+            return elements;
+        });
     });
 }
 
 // Without nat_to there is nothing to add: the session's previous elements go.
-void NftablesBackend::expect_onward(const OnwardExpectation& expectation) {
+void NftablesBackend::expect_onward(const OnwardExpectation& expectation, Done done) {
     if (!expectation.leg.nat_to) {
         clear_session(expectation.session);
+        done({});
         return;
     }
-    expect(expectation.session, expectation.timeout, [&] {
-        return SessionElements{std::nullopt, nft::source_nat_element(expectation.leg)};
+    settle(done, [&] {
+        expect(expectation.session, expectation.timeout, [&] {
+            return SessionElements{std::nullopt, nft::source_nat_element(expectation.leg)};
+        });
     });
 }
 

@@ -36,9 +36,9 @@ class NftablesBackend : public Backend {
     ~NftablesBackend() override;
 
     void init() override;
-    void expect_passive(const PassiveExpectation& expectation) override;
-    void expect_active(const ActiveExpectation& expectation) override;
-    void expect_onward(const OnwardExpectation& expectation) override;
+    void expect_passive(const PassiveExpectation& expectation, Done done) override;
+    void expect_active(const ActiveExpectation& expectation, Done done) override;
+    void expect_onward(const OnwardExpectation& expectation, Done done) override;
     void connection_arrived(std::uint64_t session) noexcept override;
     void clear_session(std::uint64_t session) noexcept override;
     void shutdown() noexcept override;

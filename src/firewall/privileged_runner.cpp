@@ -1,158 +1,223 @@
 #include "firewall/privileged_runner.hpp"
 
-#include <signal.h>
+#include <poll.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/generic/seq_packet_protocol.hpp>
 #include <cerrno>
-#include <cstdint>
+#include <chrono>
 #include <cstring>
-#include <memory>
-#include <optional>
+#include <deque>
+#include <map>
 
 #include "common/unique_fd.hpp"
 #include "firewall/firewall.hpp"
+#include "firewall/pfctl_wire.hpp"
+#include "firewall/privileged_helper.hpp"
 
 namespace firewall {
 namespace {
 
-// One request or reply per SOCK_SEQPACKET message. Rules for one session are
-// a few hundred bytes; this bounds what a confused peer can make us hold.
-constexpr std::size_t kMaxMessage = 256 * 1024;
+namespace asio = boost::asio;
+using SeqPacket = asio::generic::seq_packet_protocol;
 
-bool is_digits(std::string_view text) {
-    return !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
-}
+// At start and exit the worker waits for pfctl; a helper that does not
+// answer in this time is broken.
+constexpr std::chrono::seconds kWaitLimit{10};
 
-// "ftp-proxy/PID.SESSION"
-bool is_session_anchor(std::string_view anchor) {
-    constexpr std::string_view prefix = "ftp-proxy/";
-    if (anchor.substr(0, prefix.size()) != prefix) return false;
-    anchor.remove_prefix(prefix.size());
-    const auto dot = anchor.find('.');
-    return dot != std::string_view::npos && is_digits(anchor.substr(0, dot)) &&
-           is_digits(anchor.substr(dot + 1));
-}
-
-void put_u32(std::string& out, std::uint32_t value) {
-    out.append(reinterpret_cast<const char*>(&value), sizeof value);
-}
-void put_string(std::string& out, const std::string& text) {
-    put_u32(out, static_cast<std::uint32_t>(text.size()));
-    out += text;
-}
-
-// A cursor over a received message; every read is bounds-checked.
-struct Reader {
-    std::string_view data;
-    std::optional<std::uint32_t> u32() {
-        std::uint32_t value = 0;
-        if (data.size() < sizeof value) return std::nullopt;
-        std::memcpy(&value, data.data(), sizeof value);
-        data.remove_prefix(sizeof value);
-        return value;
+class DirectRunner : public PfctlRunner {
+  public:
+    explicit DirectRunner(ProgramRunner program) : program_(std::move(program)) {}
+    ProgramResult run_now(const std::vector<std::string>& argv, const std::string& input) override {
+        return program_(argv, input);
     }
-    std::optional<std::string> string() {
-        auto length = u32();
-        if (!length || data.size() < *length) return std::nullopt;
-        std::string text(data.substr(0, *length));
-        data.remove_prefix(*length);
-        return text;
+    void run(std::vector<std::string> argv, std::string input, Done done) override {
+        ProgramResult result;
+        try {
+            result = program_(argv, input);
+        } catch (const Error& e) {
+            result = {-1, e.what()};
+        }
+        done(std::move(result));
     }
+
+  private:
+    ProgramRunner program_;
 };
 
-std::string encode_request(const std::vector<std::string>& argv, const std::string& input) {
-    std::string message;
-    put_u32(message, static_cast<std::uint32_t>(argv.size()));
-    for (const auto& arg : argv) put_string(message, arg);
-    put_string(message, input);
-    return message;
-}
+// The worker's end of the helper's socket. Requests carry an id; the
+// helper answers them in the order they finish. At most
+// kMaxConcurrentPfctl are sent; the rest wait here (a few per session at
+// most: the pf backend runs one at a time per session).
+class HelperRunner : public PfctlRunner, public std::enable_shared_from_this<HelperRunner> {
+  public:
+    HelperRunner(asio::io_context& io, common::UniqueFd socket)
+        : socket_(io, SeqPacket(AF_UNIX, 0), socket.release()), buffer_(wire::kMaxMessage, '\0') {}
 
-bool decode_request(std::string_view message, std::vector<std::string>& argv, std::string& input) {
-    Reader reader{message};
-    auto count = reader.u32();
-    if (!count || *count > 16) return false;
-    for (std::uint32_t i = 0; i < *count; ++i) {
-        auto arg = reader.string();
-        if (!arg) return false;
-        argv.push_back(std::move(*arg));
+    void run(std::vector<std::string> argv, std::string input, Done done) override {
+        if (broken_) {
+            done({-1, "pfctl helper is gone"});
+            return;
+        }
+        const std::uint32_t id = ++last_id_;
+        std::string message = wire::encode(wire::Request{id, std::move(argv), std::move(input)});
+        if (message.size() > wire::kMaxMessage) {
+            done({-1, "pfctl request too large"});
+            return;
+        }
+        queued_.push_back({id, std::move(message), std::move(done)});
+        send_queued();
     }
-    auto text = reader.string();
-    if (!text || !reader.data.empty()) return false;
-    input = std::move(*text);
-    return true;
+
+    ProgramResult run_now(const std::vector<std::string>& argv, const std::string& input) override;
+
+  private:
+    struct Queued {
+        std::uint32_t id;
+        std::string message;
+        Done done;
+    };
+
+    void send_queued();
+    void read_replies();
+    void fail_all(const std::string& why);
+    // Blocking use of the socket at start and exit (no io_context running).
+    void wait_ready(short events, std::chrono::steady_clock::time_point deadline);
+    wire::Reply receive_now(std::chrono::steady_clock::time_point deadline);
+
+    SeqPacket::socket socket_;
+    std::string buffer_;
+    std::uint32_t last_id_ = 0;
+    std::deque<Queued> queued_;
+    std::map<std::uint32_t, Done> in_flight_;
+    bool reading_ = false;
+    bool broken_ = false;
+};
+
+void HelperRunner::send_queued() {
+    while (!broken_ && !queued_.empty() && in_flight_.size() < kMaxConcurrentPfctl) {
+        auto& next = queued_.front();
+        const ssize_t sent = ::send(socket_.native_handle(), next.message.data(),
+                                    next.message.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        // Full: the next reply makes room (at least one is in flight, or
+        // the socket buffer would be empty).
+        if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !in_flight_.empty()) break;
+        if (sent < 0) {
+            fail_all(std::string("pfctl helper is gone: ") + std::strerror(errno));
+            return;
+        }
+        in_flight_.emplace(next.id, std::move(next.done));
+        queued_.pop_front();
+    }
+    read_replies();
 }
 
-std::string encode_reply(const ProgramResult& result) {
-    std::string message;
-    put_u32(message, static_cast<std::uint32_t>(result.exit_code));
-    message += result.output.substr(0, kMaxMessage - sizeof(std::uint32_t));
-    return message;
-}
-
-// The helper's whole life. Never returns.
-[[noreturn]] void serve(int socket, const std::string& pfctl) {
-    // Ctrl-C on a foreground worker must not kill the helper before the
-    // worker has emptied its anchors; the helper ends with the socket.
-    ::signal(SIGINT, SIG_IGN);
-    ::signal(SIGTERM, SIG_IGN);
-    ::signal(SIGHUP, SIG_IGN);
-    std::string buffer(kMaxMessage, '\0');
-    for (;;) {
-        const ssize_t n = ::recv(socket, buffer.data(), buffer.size(), 0);
-        if (n <= 0) ::_exit(0);
-        std::vector<std::string> argv;
-        std::string input;
-        ProgramResult result;
-        if (!decode_request({buffer.data(), static_cast<std::size_t>(n)}, argv, input)) {
-            result.output = "refused: malformed request";
-        } else if (!pfctl_request_allowed(argv, pfctl)) {
-            result.output = "refused: not a pfctl request of the pf backend";
-        } else {
-            try {
-                result = run_program(argv, input);
-            } catch (const Error& e) {
-                result.output = e.what();
+// Reads only while a reply is due: a pending read would keep the worker's
+// io_context from ending.
+void HelperRunner::read_replies() {
+    if (reading_ || in_flight_.empty()) return;
+    reading_ = true;
+    socket_.async_wait(SeqPacket::socket::wait_read, [self = shared_from_this()](
+                                                         boost::system::error_code error) {
+        self->reading_ = false;
+        if (error == asio::error::operation_aborted) return;
+        const ssize_t n = error ? -1
+                                : ::recv(self->socket_.native_handle(), self->buffer_.data(),
+                                         self->buffer_.size(), MSG_DONTWAIT);
+        if (n < 0 && !error && (errno == EAGAIN || errno == EINTR)) {
+            self->read_replies();
+            return;
+        }
+        if (n <= 0) {
+            self->fail_all("pfctl helper is gone");
+            return;
+        }
+        if (auto reply = wire::decode_reply({self->buffer_.data(), static_cast<std::size_t>(n)})) {
+            auto it = self->in_flight_.find(reply->id);
+            if (it != self->in_flight_.end()) {
+                Done done = std::move(it->second);
+                self->in_flight_.erase(it);
+                done(std::move(reply->result));
             }
         }
-        const std::string reply = encode_reply(result);
-        if (::send(socket, reply.data(), reply.size(), MSG_NOSIGNAL) < 0) ::_exit(0);
+        self->send_queued();
+    });
+}
+
+void HelperRunner::fail_all(const std::string& why) {
+    broken_ = true;
+    auto in_flight = std::move(in_flight_);
+    auto queued = std::move(queued_);
+    in_flight_.clear();
+    queued_.clear();
+    for (auto& [id, done] : in_flight) done({-1, why});
+    for (auto& waiting : queued) waiting.done({-1, why});
+}
+
+void HelperRunner::wait_ready(short events, std::chrono::steady_clock::time_point deadline) {
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            throw Error("pfctl helper did not answer within " + std::to_string(kWaitLimit.count()) +
+                        " s");
+        pollfd fd{socket_.native_handle(), events, 0};
+        const int ready = ::poll(&fd, 1, static_cast<int>(left.count()));
+        if (ready > 0) return;
+        if (ready < 0 && errno != EINTR)
+            throw Error(std::string("pfctl helper: poll: ") + std::strerror(errno));
     }
 }
 
-// The worker's end: one request, one reply, in order.
-struct Channel {
-    common::UniqueFd socket;
-    ProgramResult call(const std::vector<std::string>& argv, const std::string& input) {
-        const std::string request = encode_request(argv, input);
-        if (request.size() > kMaxMessage) throw Error("pfctl request too large");
-        if (::send(socket.get(), request.data(), request.size(), MSG_NOSIGNAL) < 0)
-            throw Error(std::string("pfctl helper is gone: ") + std::strerror(errno));
-        std::string buffer(kMaxMessage, '\0');
-        const ssize_t n = ::recv(socket.get(), buffer.data(), buffer.size(), 0);
-        if (n <= 0) throw Error("pfctl helper is gone");
-        Reader reader{{buffer.data(), static_cast<std::size_t>(n)}};
-        ProgramResult result;
-        auto code = reader.u32();
-        if (!code) throw Error("pfctl helper sent a malformed reply");
-        result.exit_code = static_cast<int>(static_cast<std::int32_t>(*code));
-        result.output = std::string(reader.data);
-        return result;
+wire::Reply HelperRunner::receive_now(std::chrono::steady_clock::time_point deadline) {
+    for (;;) {
+        wait_ready(POLLIN, deadline);
+        const ssize_t n =
+            ::recv(socket_.native_handle(), buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (n <= 0) {
+            broken_ = true;
+            throw Error("pfctl helper is gone");
+        }
+        auto reply = wire::decode_reply({buffer_.data(), static_cast<std::size_t>(n)});
+        if (!reply) throw Error("pfctl helper sent a malformed reply");
+        return *reply;
     }
-};
+}
+
+// Runs still under way are waited for first (their callbacks belong to an
+// io_context that no longer runs, and are dropped): an anchor emptied at
+// exit must not be filled again by a load that finishes after.
+ProgramResult HelperRunner::run_now(const std::vector<std::string>& argv,
+                                    const std::string& input) {
+    if (broken_) throw Error("pfctl helper is gone");
+    const auto deadline = std::chrono::steady_clock::now() + kWaitLimit;
+    queued_.clear();
+    while (!in_flight_.empty()) in_flight_.erase(receive_now(deadline).id);
+    const std::uint32_t id = ++last_id_;
+    const std::string message = wire::encode(wire::Request{id, argv, input});
+    if (message.size() > wire::kMaxMessage) throw Error("pfctl request too large");
+    wait_ready(POLLOUT, deadline);
+    if (::send(socket_.native_handle(), message.data(), message.size(), MSG_NOSIGNAL) < 0) {
+        broken_ = true;
+        throw Error(std::string("pfctl helper is gone: ") + std::strerror(errno));
+    }
+    for (;;) {
+        wire::Reply reply = receive_now(deadline);
+        if (reply.id == id) return std::move(reply.result);
+    }
+}
 
 }  // namespace
 
-bool pfctl_request_allowed(const std::vector<std::string>& argv, const std::string& pfctl) {
-    if (argv.size() < 4 || argv[0] != pfctl || argv[1] != "-a") return false;
-    if (argv.size() == 4) return argv[2] == "ftp-proxy" && argv[3] == "-sA";
-    if (argv.size() != 5 || !is_session_anchor(argv[2])) return false;
-    return (argv[3] == "-f" && argv[4] == "-") || (argv[3] == "-F" && argv[4] == "rules");
+std::shared_ptr<PfctlRunner> make_direct_runner(ProgramRunner program) {
+    return std::make_shared<DirectRunner>(std::move(program));
 }
 
-ProgramRunner start_privileged_runner(const std::string& pfctl) {
+std::shared_ptr<PfctlRunner> start_privileged_runner(const std::string& pfctl,
+                                                     asio::io_context& io) {
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
         throw Error(std::string("socketpair: ") + std::strerror(errno));
@@ -165,14 +230,10 @@ ProgramRunner start_privileged_runner(const std::string& pfctl) {
         const int socket = ::dup2(theirs.get(), 3);
         if (socket < 0) ::_exit(1);
         ::closefrom(4);
-        serve(socket, pfctl);
+        serve_pfctl_requests(socket, pfctl);
     }
     theirs.reset();
-    auto channel = std::make_shared<Channel>();
-    channel->socket = std::move(ours);
-    return [channel](const std::vector<std::string>& argv, const std::string& input) {
-        return channel->call(argv, input);
-    };
+    return std::make_shared<HelperRunner>(io, std::move(ours));
 }
 
 }  // namespace firewall

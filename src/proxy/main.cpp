@@ -164,7 +164,7 @@ int run(const std::vector<std::string>& args) {
     try {
         firewall = firewall::make_backend(firewall_name,
                                           {options.queue, options.tag, options.verbose ? 1 : 0},
-                                          "p" + std::to_string(listening.port()));
+                                          "p" + std::to_string(listening.port()), io);
         firewall->init();
     } catch (const firewall::Error& e) {
         throw StartError{kExitUnavailable, "--firewall " + firewall_name + ": " + e.what()};

@@ -52,29 +52,31 @@ class Session : public std::enable_shared_from_this<Session> {
     // session_actions.cpp: what the dialogue decided, carried out in order;
     // each request is answered through the dialogue before the next action.
     awaitable<void> carry_out(ftp::Actions& batch);
-    void carry_out_now(ftp::Action& action, ftp::Actions& batch);
+    void carry_out_now(ftp::Action& action);
     awaitable<void> send_to_server(std::string line, bool own);
     void reply_to_client(std::string_view line);
     void log(const ftp::action::Log& entry);
     awaitable<void> finish_transfer(const ftp::action::FinishTransfer& finish, ftp::Actions& batch);
 
-    // session_data.cpp: data channels, their listeners and firewall state.
-    void open_passive(const ftp::action::OpenPassive& request, ftp::Actions& batch);
-    void open_active(const ftp::action::OpenActive& request, ftp::Actions& batch);
-    void expect_client_leg(const ftp::action::ExpectClientLeg& request, ftp::Actions& batch);
+    // session_data.cpp: data channels and their listeners.
+    awaitable<void> open_passive(ftp::action::OpenPassive request, ftp::Actions& batch);
+    awaitable<void> open_active(ftp::action::OpenActive request, ftp::Actions& batch);
+    awaitable<void> expect_client_leg(ftp::action::ExpectClientLeg request, ftp::Actions& batch);
     void connect_both(const ftp::action::ConnectBoth& request);
     void adopt(ftp::ChannelId id, std::shared_ptr<DataChannel> channel);
     std::shared_ptr<DataChannel> take_channel(ftp::ChannelId id);
     std::shared_ptr<DataChannel> find_channel(ftp::ChannelId id) const;
     tcp::endpoint active_source() const;
-    // Forward mode: where the client's data listener is bound, what the
-    // 227/229 announce, and the firewall state that makes the two meet.
+    // session_firewall.cpp. Forward mode: where the client's data listener
+    // is bound, what the 227/229 announce, and the firewall state that makes
+    // the two meet (awaited: true when it is in place).
     asio::ip::address client_listen_address() const;
     asio::ip::address announced_address() const;
-    bool expect_client_connection(std::uint16_t port);
-    bool expect_server_connection(const tcp::endpoint& ours, const tcp::endpoint& source,
-                                  const tcp::endpoint& client_data);
-    bool expect_onward_leg(const tcp::endpoint& source, const tcp::endpoint& client_data);
+    awaitable<bool> firewall_agrees(std::function<void(firewall::Done)> ask);
+    awaitable<bool> expect_client_connection(std::uint16_t port);
+    awaitable<bool> expect_server_connection(tcp::endpoint ours, tcp::endpoint source,
+                                             tcp::endpoint client_data);
+    awaitable<bool> expect_onward_leg(tcp::endpoint source, tcp::endpoint client_data);
     firewall::OnwardLeg leg_to_client(const tcp::endpoint& source,
                                       const tcp::endpoint& client_data) const;
 

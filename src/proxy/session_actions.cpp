@@ -23,14 +23,20 @@ awaitable<void> Session::carry_out(ftp::Actions& batch) {
             co_await send_to_server(std::move(line->line), line->own);
         else if (auto* finish = std::get_if<ftp::action::FinishTransfer>(&action))
             co_await finish_transfer(*finish, batch);
+        else if (auto* passive = std::get_if<ftp::action::OpenPassive>(&action))
+            co_await open_passive(*passive, batch);
+        else if (auto* active = std::get_if<ftp::action::OpenActive>(&action))
+            co_await open_active(*active, batch);
+        else if (auto* leg = std::get_if<ftp::action::ExpectClientLeg>(&action))
+            co_await expect_client_leg(*leg, batch);
         else
-            carry_out_now(action, batch);
+            carry_out_now(action);
     }
     batch.clear();
     if (dialogue_->replies_due() < due_before) replies_popped_.notify();
 }
 
-void Session::carry_out_now(ftp::Action& action, ftp::Actions& batch) {
+void Session::carry_out_now(ftp::Action& action) {
     namespace act = ftp::action;
     if (auto* line = std::get_if<act::ToClient>(&action)) {
         reply_to_client(line->line);
@@ -38,12 +44,6 @@ void Session::carry_out_now(ftp::Action& action, ftp::Actions& batch) {
         log(*entry);
     } else if (std::holds_alternative<act::GreetingReceived>(action)) {
         server_deadline_.cancel();  // greeting_watch: it came
-    } else if (auto* passive = std::get_if<act::OpenPassive>(&action)) {
-        open_passive(*passive, batch);
-    } else if (auto* active = std::get_if<act::OpenActive>(&action)) {
-        open_active(*active, batch);
-    } else if (auto* leg = std::get_if<act::ExpectClientLeg>(&action)) {
-        expect_client_leg(*leg, batch);
     } else if (auto* both = std::get_if<act::ConnectBoth>(&action)) {
         connect_both(*both);
     } else if (auto* start = std::get_if<act::StartTransfer>(&action)) {

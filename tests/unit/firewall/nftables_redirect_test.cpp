@@ -15,6 +15,7 @@
 #include "common/unique_fd.hpp"
 #include "firewall/nftables_backend.hpp"
 #include "netns.hpp"
+#include "outcome.hpp"
 
 namespace firewall {
 namespace {
@@ -182,7 +183,7 @@ TEST_P(NftablesRedirect, ExpectedClientLandsOnListenerOnlyWhileElementExists) {
 
     EXPECT_FALSE(client_connects(family.client)) << "connected before any expectation";
 
-    backend_->expect_passive(expectation());
+    backend_->expect_passive(expectation(), test::kOk);
     ASSERT_TRUE(client_connects(family.client)) << "expected connection not redirected";
     const auto got = accepted(listening.get());
     ASSERT_TRUE(got) << "the listener did not get the connection";
@@ -214,7 +215,7 @@ TEST_P(NftablesRedirect, UsersDropPolicyNeedsCtStatusDnatAccept) {
                                 "nft add rule inet filter input ct state established,related "
                                 "accept && nft add rule inet filter input meta l4proto "
                                 "ipv6-icmp accept"));  // neighbour discovery
-    backend_->expect_passive(expectation());
+    backend_->expect_passive(expectation(), test::kOk);
     EXPECT_FALSE(client_connects(family.client)) << "the user's drop policy was overridden";
     ASSERT_EQ(0, firewall_->run("nft add rule inet filter input ct status dnat accept"));
     EXPECT_TRUE(client_connects(family.client));
