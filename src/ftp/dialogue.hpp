@@ -192,7 +192,7 @@ class Dialogue {
     void handle_command(const Command& command, Actions& out);
     void handle_passive(const Command& command, Actions& out);
     void handle_port(const Command& command, Actions& out);
-    void forward(const Command& command, Pending pending, Actions& out);
+    void pass_to_server(const Command& command, Pending pending, Actions& out);
     std::string request_line() const;
 
     // dialogue_replies.cpp

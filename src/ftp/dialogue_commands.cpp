@@ -49,13 +49,13 @@ void Dialogue::handle_command(const Command& command, Actions& out) {
                         out);
             return;
         case Verb::Feat:
-            forward(command, Pending(Expect::Feat), out);
+            pass_to_server(command, Pending(Expect::Feat), out);
             return;
         case Verb::Quit:
-            forward(command, Pending(Expect::Quit), out);
+            pass_to_server(command, Pending(Expect::Quit), out);
             return;
         case Verb::Rein:
-            forward(command, Pending(Expect::Rein), out);
+            pass_to_server(command, Pending(Expect::Rein), out);
             return;
         default:
             break;
@@ -75,10 +75,10 @@ void Dialogue::handle_command(const Command& command, Actions& out) {
         if (!command.argument.empty()) pending.text += " " + std::string(command.argument);
         if (pending.channel != 0)
             out.push_back(action::StartTransfer{pending.channel, pending.text, pending.download});
-        forward(command, std::move(pending), out);
+        pass_to_server(command, std::move(pending), out);
         return;
     }
-    forward(command, Pending(Expect::Plain), out);
+    pass_to_server(command, Pending(Expect::Plain), out);
 }
 
 // Client PASV/EPSV: ask the server for a passive port in the form its family
@@ -162,7 +162,7 @@ void Dialogue::handle_port(const Command& command, Actions& out) {
     out.push_back(action::OpenActive{channel, client_data});
 }
 
-void Dialogue::forward(const Command& command, Pending pending, Actions& out) {
+void Dialogue::pass_to_server(const Command& command, Pending pending, Actions& out) {
     std::string line(command.verb_text);
     if (!command.argument.empty() || command.verb == Verb::Pass) {
         line += ' ';

@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "proxy/net.hpp"
-#include "proxy/splice_relay.hpp"
+#include "proxy/splice_pipe.hpp"
 
 namespace proxy {
 namespace {

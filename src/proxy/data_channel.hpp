@@ -13,7 +13,7 @@
 
 #include "proxy/asio.hpp"
 #include "proxy/session_activity.hpp"
-#include "proxy/splice_relay.hpp"
+#include "proxy/splice_pipe.hpp"
 #include "proxy/wakeup.hpp"
 
 namespace proxy {

@@ -7,7 +7,7 @@
 #include "firewall/firewall.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/options.hpp"
-#include "proxy/splice_relay.hpp"
+#include "proxy/splice_pipe.hpp"
 
 namespace proxy {
 

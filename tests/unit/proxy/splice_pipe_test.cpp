@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "common/unique_fd.hpp"
-#include "proxy/splice_relay.hpp"
+#include "proxy/splice_pipe.hpp"
 
 namespace proxy {
 namespace {

@@ -1,4 +1,4 @@
-#include "proxy/splice_relay.hpp"
+#include "proxy/splice_pipe.hpp"
 
 #include <cerrno>
 
