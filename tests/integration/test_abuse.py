@@ -398,6 +398,25 @@ def test_usage_errors(args, flag):
     assert "usage" in err.lower()
 
 
+@pytest.mark.parametrize("args,env,code,message", [
+    pytest.param(["-R", "no-such-host.invalid"], {}, 68,
+                 '-R: cannot resolve "no-such-host.invalid"', id="backend-unresolvable"),
+    pytest.param(["--firewall", "pf"], {"FTPPROXY_PFCTL": "/nonexistent/pfctl"}, 69,
+                 "--firewall pf: /nonexistent/pfctl is not an executable",
+                 id="firewall-unavailable"),
+])
+def test_start_failures_have_their_own_exit_codes(args, env, code, message):
+    """ftpproxyd explains a worker's exit by its code alone (LAST-EXIT), so
+    each cause has its own (docs/ftp-proxy.md, Exit codes)."""
+    port = net.free_port("127.0.0.1")
+    r = subprocess.run([str(PROXY_BIN), "-d", "-b", "127.0.0.1", "-p", str(port)] + args,
+                       capture_output=True, timeout=30, stdin=subprocess.DEVNULL,
+                       env=dict(os.environ, **env))
+    err = r.stderr.decode(errors="replace")
+    assert r.returncode == code, f"exit {r.returncode}: {err}"
+    assert err.startswith("ftp-proxy: " + message), err
+
+
 # ------------------------------------------------------------ EPSV arguments
 
 EPSV_CASES = [
