@@ -39,7 +39,7 @@ void PfBackend::init() {
 }
 
 void PfBackend::expect_passive(const PassiveExpectation& expectation) {
-    expect(expectation.session, expectation.onward,
+    expect(expectation.session, std::nullopt,
            [&] { return pf::passive_rules(expectation, options_); });
 }
 
