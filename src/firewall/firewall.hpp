@@ -36,11 +36,11 @@ struct RuleOptions {
     int log = 0;                       // -v count: 1 log, 2 log (all)
 };
 
-// The proxy's own connection for the other leg of the relay (to the
-// server's real data port in passive mode, to the client's PORT address in
-// active mode). pf renders it as the reference's `pass out` rule, for
-// rulesets that block the firewall's own outbound traffic. An unspecified
-// `from` means any address of the firewall.
+// The proxy's own connection for the other leg of an active-mode relay: to
+// the client's PORT address. pf renders it as the reference's `pass out`
+// rule, for rulesets that block the firewall's own outbound traffic. An
+// unspecified `from` means any address of the firewall. (The passive leg,
+// the proxy's connection to the server's data port, gets no rule.)
 //
 // With `nat_to` the connection leaves with that source address instead of
 // the firewall's: in forward mode's active data connection, the server's,
@@ -67,7 +67,6 @@ struct PassiveExpectation {
     Address proxy;                 // where the proxy listens (client side)
     std::uint16_t local_port = 0;  // the proxy's listener port
     std::chrono::seconds timeout{30};
-    std::optional<OnwardLeg> onward;  // see OnwardLeg
 };
 
 // Server connects to proxy:port (our PORT/EPRT); the firewall lets exactly

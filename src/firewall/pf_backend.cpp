@@ -46,7 +46,7 @@ void PfBackend::init() {
 
 void PfBackend::expect_passive(const PassiveExpectation& expectation, Done done) {
     expect(
-        expectation.session, expectation.onward,
+        expectation.session, std::nullopt,
         [&] { return pf::passive_rules(expectation, options_); }, std::move(done));
 }
 

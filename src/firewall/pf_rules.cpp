@@ -73,7 +73,6 @@ std::string passive_rules(const PassiveExpectation& e, const RuleOptions& option
     all_ipv4({e.client, proxy});
     std::string text = rule(options, "in", v4, e.client, e.server, e.port,
                             " rdr-to " + host(proxy) + " port " + std::to_string(e.local_port));
-    if (e.onward) text += onward_rule(*e.onward, options);
     return text;
 }
 

@@ -28,8 +28,7 @@ struct AnchorOwner {
 std::vector<AnchorOwner> session_anchors(const std::string& listing);
 
 // Passive: the client's connection to SERVER:port is redirected (rdr-to)
-// to the proxy's listener; with `onward`, the proxy's own connection to the
-// server's data port is passed out. Throws Error for mixed families.
+// to the proxy's listener. Throws Error for mixed families.
 std::string passive_rules(const PassiveExpectation& expectation, const RuleOptions& options);
 
 // Active: the server's connection to the proxy's own address:port is

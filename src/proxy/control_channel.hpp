@@ -1,7 +1,7 @@
 // The worker's side of the supervisor's control socketpair (--control-fd).
 //
 // Line protocol, one request per line, one JSON line per answer:
-//   stats  -> {"sessions":N,"accepted":N,"refused":N,"draining":false}
+//   stats  -> {"sessions":N,"accepted":N}
 //   drain  -> {"ok":true}   (as SIGUSR1: stop accepting, exit after the last session)
 //   other  -> {"error":"unknown request"}
 // Data never passes here; the supervisor asks, the worker answers.

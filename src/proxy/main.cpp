@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "common/logging.hpp"
+#include "common/worker_exit_codes.hpp"
 #include "firewall/firewall.hpp"
 #include "proxy/control_channel.hpp"
 #include "proxy/net.hpp"
@@ -28,10 +29,11 @@ namespace {
 
 using namespace proxy;
 
-// sysexits.h values, as OpenBSD's tools use them.
-constexpr int kExitUsage = 64;
-constexpr int kExitUnavailable = 69;
-constexpr int kExitOsError = 71;
+// sysexits.h values, defined where ftpproxyd reads them too.
+constexpr int kExitUsage = common::kWorkerExitUsage;
+constexpr int kExitNoHost = common::kWorkerExitNoHost;
+constexpr int kExitUnavailable = common::kWorkerExitUnavailable;
+constexpr int kExitOsError = common::kWorkerExitOsError;
 
 // OpenBSD's ftp-proxy drives pf; on Linux the firewall is nftables.
 #if defined(__OpenBSD__) || defined(__FreeBSD__)
@@ -62,8 +64,8 @@ tcp::endpoint resolve_server(asio::io_context& io, const Options& options,
     auto results = resolver.resolve(*options.reverse_host, std::to_string(options.server_port),
                                     tcp::resolver::numeric_service, error);
     if (error || results.empty())
-        throw StartError{kExitUnavailable, "-R: cannot resolve \"" + *options.reverse_host +
-                                               "\": " + error.message()};
+        throw StartError{kExitNoHost, "-R: cannot resolve \"" + *options.reverse_host +
+                                          "\": " + error.message()};
     for (const auto& entry : results) {
         auto endpoint = canonical(entry.endpoint());
         if (!source || endpoint.address().is_v4() == source->is_v4()) return endpoint;

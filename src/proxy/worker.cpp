@@ -122,7 +122,6 @@ void Worker::serve(tcp::socket socket) {
         return;
     }
     if (static_cast<int>(sessions_.size()) >= max_sessions_) {
-        ++refused_;
         error_code ignored;
         spdlog::warn("session limit {} reached: refusing {}", max_sessions_,
                      to_string(socket.remote_endpoint(ignored)));
@@ -187,9 +186,7 @@ void Worker::drain() {
 
 std::string Worker::stats_json() const {
     return "{\"sessions\":" + std::to_string(sessions_.size()) +
-           ",\"accepted\":" + std::to_string(next_id_ - 1) +
-           ",\"refused\":" + std::to_string(refused_) +
-           ",\"draining\":" + (draining_ ? "true" : "false") + "}";
+           ",\"accepted\":" + std::to_string(next_id_ - 1) + "}";
 }
 
 // Nothing left to serve: release what keeps io_context running.

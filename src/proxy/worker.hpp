@@ -24,7 +24,7 @@ class Worker {
     // Graceful drain (SIGUSR1 or the supervisor): stop accepting, exit after
     // the last session.
     void drain();
-    // {"sessions":N,"accepted":N,"refused":N,"draining":false}
+    // {"sessions":N,"accepted":N}: what ftpproxyd's status shows.
     std::string stats_json() const;
     // Called once when the worker has nothing left to do (stopped or drained).
     void on_finished(std::function<void()> callback) { on_finished_ = std::move(callback); }
@@ -54,7 +54,6 @@ class Worker {
     bool trim_armed_ = false;
     std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;
     std::uint64_t next_id_ = 1;
-    std::uint64_t refused_ = 0;
     std::uint64_t accept_failures_ = 0;  // in a row, for the rate-limited log
     std::chrono::steady_clock::time_point last_accept_log_;
     std::function<void()> on_finished_;

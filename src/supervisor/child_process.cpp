@@ -11,6 +11,7 @@
 #include <iterator>
 
 #include "common/unique_fd.hpp"
+#include "common/worker_exit_codes.hpp"
 
 namespace supervisor {
 
@@ -121,17 +122,10 @@ std::string describe_wait_status(int status) {
 std::string describe_worker_exit(int status) {
     std::string text = describe_wait_status(status);
     if (!WIFEXITED(status)) return text;
-    // ftp-proxy's exit codes (docs/ftp-proxy.md); its own message went to the log.
-    switch (WEXITSTATUS(status)) {
-        case 64:
-            return text + " (usage error)";
-        case 69:
-            return text + " (backend name unresolvable)";
-        case 71:
-            return text + " (cannot listen or drop privileges)";
-        default:
-            return text;
-    }
+    // The worker's own message went to the log.
+    const std::string_view meaning = common::worker_exit_meaning(WEXITSTATUS(status));
+    if (meaning.empty()) return text;
+    return text + " (" + std::string(meaning) + ")";
 }
 
 }  // namespace supervisor

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 
-#include "supervisor/nft_rules.hpp"
-#include "supervisor/pf_rules.hpp"
+#include "firewall/nft_fragment.hpp"
+#include "firewall/pf_fragment.hpp"
+#include "supervisor/firewall_rules.hpp"
 #include "supervisor/worker_argv.hpp"
 
 namespace supervisor {
@@ -19,14 +20,21 @@ const Instance* find_instance(const Config& config, const std::string& name) {
 // The rules are compared in every syntax, whatever the firewall setting: they
 // are the instance's own, while a switch of global.firewall or pf_syntax only
 // rewrites the file and restarts no worker.
+bool same_rules(const Instance& old_instance, const Instance& new_instance) {
+    using firewall::PfSyntax;
+    const firewall::FragmentInstance before = fragment_instance(old_instance);
+    const firewall::FragmentInstance after = fragment_instance(new_instance);
+    return firewall::nft_instance_rules(before) == firewall::nft_instance_rules(after) &&
+           firewall::pf_instance_rules(PfSyntax::openbsd, before) ==
+               firewall::pf_instance_rules(PfSyntax::openbsd, after) &&
+           firewall::pf_instance_rules(PfSyntax::freebsd, before) ==
+               firewall::pf_instance_rules(PfSyntax::freebsd, after);
+}
+
 bool same_effect(const Config& before, const Instance& old_instance, const Config& after,
                  const Instance& new_instance) {
     return worker_argv(before.global, old_instance) == worker_argv(after.global, new_instance) &&
-           nft_instance_rules(old_instance) == nft_instance_rules(new_instance) &&
-           pf_instance_rules(PfSyntax::openbsd, old_instance) ==
-               pf_instance_rules(PfSyntax::openbsd, new_instance) &&
-           pf_instance_rules(PfSyntax::freebsd, old_instance) ==
-               pf_instance_rules(PfSyntax::freebsd, new_instance);
+           same_rules(old_instance, new_instance);
 }
 
 }  // namespace

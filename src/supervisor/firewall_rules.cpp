@@ -1,25 +1,51 @@
 #include "supervisor/firewall_rules.hpp"
 
-#include "supervisor/nft_rules.hpp"
-#include "supervisor/pf_rules.hpp"
+#include "firewall/nft_fragment.hpp"
+#include "firewall/pf_fragment.hpp"
 
 namespace supervisor {
+
+namespace {
+
+firewall::PfSyntax fragment_syntax(PfSyntax syntax) {
+    return syntax == PfSyntax::freebsd ? firewall::PfSyntax::freebsd : firewall::PfSyntax::openbsd;
+}
+
+}  // namespace
 
 std::optional<std::string> render_firewall_rules(const Config& config) {
     switch (config.global.firewall) {
         case Firewall::nftables:
-            return render_nft_rules(config.instances);
+            return firewall::render_nft_fragment(fragment_instances(config.instances));
         case Firewall::pf:
-            return render_pf_rules(config.global.pf_syntax, config.instances);
+            return firewall::render_pf_fragment(fragment_syntax(config.global.pf_syntax),
+                                                fragment_instances(config.instances));
         case Firewall::none:
             return std::nullopt;
     }
     return std::nullopt;
 }
 
-bool has_firewall_rules(const Instance& instance) {
-    return instance.public_address ||
-           (instance.mode == Mode::forward && !instance.interface.empty());
+firewall::FragmentInstance fragment_instance(const Instance& instance) {
+    firewall::FragmentInstance fragment;
+    fragment.name = instance.name;
+    fragment.description = describe_instance(instance);
+    fragment.forward = instance.mode == Mode::forward;
+    fragment.listen_address = instance.listen_address;
+    fragment.listen_port = instance.listen_port;
+    fragment.public_address = instance.public_address;
+    fragment.public_port = instance.public_port;
+    fragment.interface = instance.interface;
+    if (instance.passive_ports)
+        fragment.passive_ports = {instance.passive_ports->low, instance.passive_ports->high};
+    return fragment;
+}
+
+std::vector<firewall::FragmentInstance> fragment_instances(const std::vector<Instance>& instances) {
+    std::vector<firewall::FragmentInstance> fragments;
+    fragments.reserve(instances.size());
+    for (const Instance& instance : instances) fragments.push_back(fragment_instance(instance));
+    return fragments;
 }
 
 std::string describe_instance(const Instance& instance) {

@@ -4,9 +4,9 @@
 
 #include <system_error>
 
+#include "firewall/nft_fragment.hpp"
 #include "supervisor/atomic_file.hpp"
 #include "supervisor/firewall_rules.hpp"
-#include "supervisor/nft_rules.hpp"
 #include "supervisor/run_command.hpp"
 
 namespace supervisor {
@@ -51,12 +51,8 @@ awaitable<FirewallResult> clear_firewall(ChildReaper& reaper, Config config) {
     config.instances.clear();
     auto text = render_firewall_rules(config);
     if (!text) co_return FirewallResult{true, "none: no rules written"};
-    if (config.global.firewall == Firewall::nftables) {
-        // The table is ours alone: remove it rather than leave it empty.
-        const std::string table(kNftTable);
-        text = std::string(kGeneratedNotice) + "\n# ftpproxyd is stopped: its table is removed.\n" +
-               "table " + table + " {}\ndelete table " + table + "\n";
-    }
+    if (config.global.firewall == Firewall::nftables)
+        text = firewall::render_nft_fragment_removal();
     co_return co_await write_and_load(reaper, std::move(config), std::move(*text));
 }
 

@@ -44,7 +44,6 @@ class WorkerProcess {
     pid_t pid() const { return pid_; }
     Clock::time_point started() const { return started_; }
     const std::shared_ptr<WorkerControl>& control() const { return control_; }
-    bool draining() const { return draining_; }
     Clock::time_point deadline() const { return deadline_; }  // while draining
 
     // Stop accepting, let the sessions end (SIGUSR1); stop() after `timeout`.

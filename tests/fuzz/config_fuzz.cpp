@@ -96,7 +96,7 @@ void check_model(const Config& config) {
         variant.global.firewall = firewall;
         const auto text = render_firewall_rules(variant);
         FUZZ_CHECK(text.has_value() == (firewall != Firewall::none));
-        if (text) FUZZ_CHECK(text->starts_with(kGeneratedNotice));
+        if (text) FUZZ_CHECK(text->starts_with(firewall::kGeneratedNotice));
     }
     const ConfigDiff diff = diff_configs(config, config);
     FUZZ_CHECK(diff.changed.empty() && diff.added.empty() && diff.removed.empty());

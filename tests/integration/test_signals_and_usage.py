@@ -1,6 +1,7 @@
 """The worker as a process: SIGTERM closes the sessions with 421 and exits 0,
 SIGUSR1 stops listening and lets the open sessions finish, and a bad
 command line exits 64 with one clear line and the usage."""
+import os
 import signal
 import subprocess
 
@@ -65,3 +66,22 @@ def test_usage_errors(args, flag):
     first = err.splitlines()[0] if err else ""
     assert first.startswith("ftp-proxy: ") and flag in first, err
     assert "usage" in err.lower()
+
+
+@pytest.mark.parametrize("args,env,code,message", [
+    pytest.param(["-R", "no-such-host.invalid"], {}, 68,
+                 '-R: cannot resolve "no-such-host.invalid"', id="backend-unresolvable"),
+    pytest.param(["--firewall", "pf"], {"FTPPROXY_PFCTL": "/nonexistent/pfctl"}, 69,
+                 "--firewall pf: /nonexistent/pfctl is not an executable",
+                 id="firewall-unavailable"),
+])
+def test_start_failures_have_their_own_exit_codes(args, env, code, message):
+    """ftpproxyd explains a worker's exit by its code alone (LAST-EXIT), so
+    each cause has its own (docs/ftp-proxy.md, Exit codes)."""
+    port = net.free_port("127.0.0.1")
+    r = subprocess.run([str(PROXY_BIN), "-d", "-b", "127.0.0.1", "-p", str(port)] + args,
+                       capture_output=True, timeout=30, stdin=subprocess.DEVNULL,
+                       env=dict(os.environ, **env))
+    err = r.stderr.decode(errors="replace")
+    assert r.returncode == code, f"exit {r.returncode}: {err}"
+    assert err.startswith("ftp-proxy: " + message), err

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from harness import (CLIENT, LISTEN, PausedDownload, download, login, pid_alive, sha256,
-                     wait_until)
+from harness import (CLIENT, LISTEN, PausedDownload, download, free_port, login, pid_alive,
+                     sha256, wait_until)
 
 
 def test_starts_every_instance_and_serves(make_daemon, backend):
@@ -81,6 +81,18 @@ def test_a_worker_that_keeps_dying_backs_off(make_daemon, worker, reason):
     # stop ends the backoff.
     assert daemon.ctl("stop", "ftp01").returncode == 0
     assert daemon.instance_status("ftp01")["state"] == "STOPPED"
+
+
+def test_a_worker_whose_backend_does_not_resolve_says_so(make_daemon):
+    """The worker's exit code names the cause (68), and status says it in
+    words: not the firewall's failure (69)."""
+    daemon = make_daemon([{"name": "ftp01", "listen": f"{LISTEN}:{free_port(LISTEN)}",
+                           "backend": "no-such-host.invalid"}], start=False)
+    daemon.start(wait_running=False)
+    item = wait_until(lambda: (lambda i: i if i["restarts"] >= 1 else None)(
+        daemon.instance_status("ftp01")), 15, "a failed start")
+    assert item["last_exit"]["reason"] == "exit 68 (backend name unresolvable)", item
+    assert "-R: cannot resolve \"no-such-host.invalid\"" in daemon.log()
 
 
 def test_stop_start_restart(make_daemon, backend):

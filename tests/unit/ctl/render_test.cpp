@@ -25,7 +25,7 @@ json sample_status() {
         {"name": "ftp02-long-name", "state": "BACKOFF", "pid": null, "uptime": null,
          "listen": "[::]:8022", "public": "[2001:db8::2]:21", "backend": "files.example.org:2121",
          "sessions": null, "restarts": 4,
-         "last_exit": {"reason": "exit 69 (backend name unresolvable)", "ago": 2}}
+         "last_exit": {"reason": "exit 68 (backend name unresolvable)", "ago": 2}}
       ],
       "old_workers": [{"name": "ftp01", "pid": 4000, "uptime": 9000, "sessions": 2,
                        "deadline_in": 200}]
@@ -49,7 +49,7 @@ TEST(RenderStatus, FixedColumnsAlignedThenASummary) {
               "ftp01            RUNNING  4242  2h03m   127.0.0.1:8021  198.18.0.1:21     "
               "198.19.0.1:21           3         0         -\n"
               "ftp02-long-name  BACKOFF  -     -       [::]:8022       [2001:db8::2]:21  "
-              "files.example.org:2121  -         4         exit 69 (backend name "
+              "files.example.org:2121  -         4         exit 68 (backend name "
               "unresolvable), 2s ago\n"
               "2 instances: 1 running, 1 backoff; 1 old worker draining (2 sessions); "
               "firewall: nftables rules loaded 5m00s ago\n");

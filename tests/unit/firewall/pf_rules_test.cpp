@@ -47,9 +47,10 @@ TEST(PfRules, PassiveIpv6TagQueueLogAllAndOnwardLeg) {
     e.port = 50003;
     e.proxy = make_address("fd18::1");
     e.local_port = 50003;
-    e.onward = OnwardLeg{make_address("fd18:1::1"), make_address("fd18:1::80"), 40123, {}, 0};
+    const OnwardLeg onward{make_address("fd18:1::1"), make_address("fd18:1::80"), 40123, {}, 0};
+    const RuleOptions options{"ftpq", "FTPDATA", 2};
     expect_golden("pf_passive_v6_tag_queue_logall.txt",
-                  pf::passive_rules(e, RuleOptions{"ftpq", "FTPDATA", 2}));
+                  pf::passive_rules(e, options) + pf::onward_rule(onward, options));
 }
 
 // After divert-to, the control connection's local address is the server's

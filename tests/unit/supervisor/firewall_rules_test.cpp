@@ -1,4 +1,5 @@
-// pf and nftables fragments: golden files, and the real nft parser.
+// The configuration's pf and nftables fragments: from ftpproxy.yaml to the
+// firewall module's generators, and the real nft parser on the result.
 #include "supervisor/firewall_rules.hpp"
 
 #include <gtest/gtest.h>
@@ -11,9 +12,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "firewall/nft_fragment.hpp"
+#include "firewall/pf_fragment.hpp"
 #include "supervisor/atomic_file.hpp"
-#include "supervisor/nft_rules.hpp"
-#include "supervisor/pf_rules.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -43,19 +44,20 @@ void expect_golden(const std::string& name, const std::string& actual) {
         << "differs from " << path << " (FTPPROXY_UPDATE_GOLDEN=1 rewrites it)";
 }
 
-TEST(FirewallRules, PfOpenbsdGolden) {
-    const Config config = load_file_ok(kGoldenDir + "/rules.yaml");
-    expect_golden("pf-openbsd.conf", render_pf_rules(PfSyntax::openbsd, config.instances));
-}
-
-TEST(FirewallRules, PfFreebsdGolden) {
-    const Config config = load_file_ok(kGoldenDir + "/rules.yaml");
-    expect_golden("pf-freebsd.conf", render_pf_rules(PfSyntax::freebsd, config.instances));
-}
-
-TEST(FirewallRules, NftGolden) {
-    const Config config = load_file_ok(kGoldenDir + "/rules.yaml");
-    expect_golden("ftpproxy.nft", render_nft_rules(config.instances));
+// rules.yaml is the input of the firewall module's golden files
+// (tests/unit/firewall/golden/): the configuration reaches the fragment
+// generators whole (tests/unit/firewall/fragment_test.cpp builds the same
+// instances by hand).
+TEST(FirewallRules, RulesYamlGivesTheFirewallModulesGoldenFiles) {
+    Config config = load_file_ok(kGoldenDir + "/rules.yaml");
+    const std::string firewall_golden = FTPPROXY_SOURCE_DIR "/tests/unit/firewall/golden/";
+    config.global.firewall = Firewall::pf;
+    config.global.pf_syntax = PfSyntax::openbsd;
+    EXPECT_EQ(render_firewall_rules(config), read_file(firewall_golden + "pf-openbsd.conf"));
+    config.global.pf_syntax = PfSyntax::freebsd;
+    EXPECT_EQ(render_firewall_rules(config), read_file(firewall_golden + "pf-freebsd.conf"));
+    config.global.firewall = Firewall::nftables;
+    EXPECT_EQ(render_firewall_rules(config), read_file(firewall_golden + "ftpproxy.nft"));
 }
 
 TEST(FirewallRules, ClusterExampleGolden) {
@@ -65,43 +67,15 @@ TEST(FirewallRules, ClusterExampleGolden) {
     expect_golden("cluster-12-carp.pf.conf", *text);
 }
 
-TEST(FirewallRules, SeedStyleDivertRule) {
-    const Config config = load_ok(R"(
-global: {firewall: pf}
-instances:
-  - {name: ftp01, listen: "127.0.0.1:8021", public: 198.18.0.1, interface: em0, backend: h}
-)");
-    const auto rules = pf_instance_rules(PfSyntax::openbsd, config.instances.at(0));
-    EXPECT_TRUE(rules.translation.empty());
-    EXPECT_EQ(rules.filter,
-              (std::vector<std::string>{"pass in on em0 inet proto tcp from any to 198.18.0.1 "
-                                        "port 21 flags S/SA keep state divert-to 127.0.0.1 port "
-                                        "8021"}));
-    const auto freebsd = pf_instance_rules(PfSyntax::freebsd, config.instances.at(0));
-    EXPECT_EQ(freebsd.translation,
-              (std::vector<std::string>{
-                  "rdr pass on em0 inet proto tcp from any to 198.18.0.1 port 21 -> 127.0.0.1 "
-                  "port 8021"}));
-    EXPECT_TRUE(freebsd.filter.empty());
-}
-
 TEST(FirewallRules, DispatchFollowsTheFirewallSetting) {
     Config config = load_ok("instances: []\n");
     EXPECT_EQ(render_firewall_rules(config), std::nullopt);
     config.global.firewall = Firewall::nftables;
-    EXPECT_EQ(render_firewall_rules(config), render_nft_rules({}));
+    EXPECT_EQ(render_firewall_rules(config), firewall::render_nft_fragment({}));
     config.global.firewall = Firewall::pf;
     config.global.pf_syntax = PfSyntax::freebsd;
-    EXPECT_EQ(render_firewall_rules(config), render_pf_rules(PfSyntax::freebsd, {}));
-}
-
-TEST(FirewallRules, InstancesWithoutPublicAddressGetNoRule) {
-    // Only possible with firewall: none, e.g. the demo.
-    const Config config = load_file_ok(FTPPROXY_SOURCE_DIR "/examples/demo.yaml");
-    for (const Instance& instance : config.instances) {
-        EXPECT_TRUE(nft_instance_rules(instance).empty());
-        EXPECT_EQ(pf_instance_rules(PfSyntax::openbsd, instance), PfInstanceRules{});
-    }
+    EXPECT_EQ(render_firewall_rules(config),
+              firewall::render_pf_fragment(firewall::PfSyntax::freebsd, {}));
 }
 
 // --- the real nft parser --------------------------------------------------
@@ -165,7 +139,7 @@ TEST(FirewallRulesNft, RealNftAcceptsTheGoldenInput) {
         GTEST_SKIP() << why;
     }
     const Config config = load_file_ok(kGoldenDir + "/rules.yaml");
-    const std::string rules = render_nft_rules(config.instances);
+    const std::string rules = firewall::render_nft_fragment(fragment_instances(config.instances));
     const CommandResult result = nft_check(rules);
     EXPECT_EQ(result.status, 0) << "nft -c -f rejected:\n" << result.output << "\n" << rules;
 }
@@ -175,7 +149,9 @@ TEST(FirewallRulesNft, RealNftAcceptsTheClusterAndNoInstances) {
         GTEST_SKIP() << why;
     }
     const Config config = load_file_ok(FTPPROXY_SOURCE_DIR "/examples/cluster-12-carp.yaml");
-    for (const std::string& rules : {render_nft_rules(config.instances), render_nft_rules({})}) {
+    for (const std::string& rules :
+         {firewall::render_nft_fragment(fragment_instances(config.instances)),
+          firewall::render_nft_fragment({})}) {
         const CommandResult result = nft_check(rules);
         EXPECT_EQ(result.status, 0) << "nft -c -f rejected:\n" << result.output << "\n" << rules;
     }
@@ -187,7 +163,7 @@ TEST(FirewallRulesNft, RealNftRejectsABrokenRule) {
         GTEST_SKIP() << why;
     }
     const Config config = load_file_ok(kGoldenDir + "/rules.yaml");
-    std::string rules = render_nft_rules(config.instances);
+    std::string rules = firewall::render_nft_fragment(fragment_instances(config.instances));
     const auto at = rules.find("redirect to :");
     ASSERT_NE(at, std::string::npos);
     rules.replace(at, std::string_view("redirect to").size(), "redirect too");

@@ -11,9 +11,13 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
+#include <string_view>
+#include <utility>
 
 #include "common/unique_fd.hpp"
+#include "common/worker_exit_codes.hpp"
 #include "supervisor/child_process.hpp"
 #include "supervisor/listen_socket.hpp"
 #include "supervisor/sd_notify.hpp"
@@ -94,6 +98,31 @@ TEST(WaitStatus, InWords) {
     const SpawnResult exit71 = spawn_process({"/bin/sh", "-c", "exit 71"}, {});
     EXPECT_EQ(describe_worker_exit(wait_for(exit71.pid)),
               "exit 71 (cannot listen or drop privileges)");
+}
+
+// One cause per exit code of the worker: 69 was both an unresolvable backend
+// name and a firewall that could not work, and status named only the first.
+TEST(WaitStatus, EveryWorkerExitCodeHasItsOwnWords) {
+    const std::pair<int, std::string> expected[] = {
+        {64, "exit 64 (usage error)"},
+        {68, "exit 68 (backend name unresolvable)"},
+        {69, "exit 69 (firewall unavailable)"},
+        {71, "exit 71 (cannot listen or drop privileges)"},
+        {1, "exit 1"},
+        {70, "exit 70"},
+    };
+    for (const auto& [code, words] : expected) {
+        const SpawnResult spawned =
+            spawn_process({"/bin/sh", "-c", "exit " + std::to_string(code)}, {});
+        EXPECT_EQ(describe_worker_exit(wait_for(spawned.pid)), words);
+    }
+    std::set<std::string_view> meanings;
+    for (const auto& entry : common::kWorkerExitCodes) {
+        EXPECT_FALSE(entry.meaning.empty()) << entry.code;
+        EXPECT_TRUE(meanings.insert(entry.meaning).second) << entry.meaning;
+    }
+    EXPECT_EQ(common::worker_exit_meaning(common::kWorkerExitNoHost), "backend name unresolvable");
+    EXPECT_EQ(common::worker_exit_meaning(common::kWorkerExitUnavailable), "firewall unavailable");
 }
 
 TEST(ListenSocket, BusyPortIsAClearError) {

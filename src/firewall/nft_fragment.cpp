@@ -1,19 +1,17 @@
-#include "supervisor/nft_rules.hpp"
+#include "firewall/nft_fragment.hpp"
 
 #include <algorithm>
 
-#include "supervisor/firewall_rules.hpp"
-
-namespace supervisor {
+namespace firewall {
 
 namespace {
 
-bool dnat_to_loopback(const Instance& instance) {
-    return has_firewall_rules(instance) && instance.listen_address.is_v4() &&
+bool dnat_to_loopback(const FragmentInstance& instance) {
+    return has_fragment_rules(instance) && instance.listen_address.is_v4() &&
            instance.listen_address.is_loopback();
 }
 
-std::string action(const Instance& instance) {
+std::string action(const FragmentInstance& instance) {
     const std::string port = std::to_string(instance.listen_port);
     if (instance.listen_address.is_unspecified()) {
         return "redirect to :" + port;
@@ -24,10 +22,10 @@ std::string action(const Instance& instance) {
     return "dnat ip6 to [" + instance.listen_address.to_string() + "]:" + port;
 }
 
-std::string join_ports(const std::vector<Instance>& instances) {
+std::string join_ports(const std::vector<FragmentInstance>& instances) {
     std::string text;
-    for (const Instance& instance : instances) {
-        if (has_firewall_rules(instance)) {
+    for (const FragmentInstance& instance : instances) {
+        if (has_fragment_rules(instance)) {
             text += (text.empty() ? "" : ", ") + std::to_string(instance.listen_port);
         }
     }
@@ -36,8 +34,8 @@ std::string join_ports(const std::vector<Instance>& instances) {
 
 }  // namespace
 
-std::vector<std::string> nft_instance_rules(const Instance& instance) {
-    if (!has_firewall_rules(instance)) {
+std::vector<std::string> nft_instance_rules(const FragmentInstance& instance) {
+    if (!has_fragment_rules(instance)) {
         return {};
     }
     // iifname, not iif: it matches by name, so the file loads while an
@@ -56,8 +54,8 @@ std::vector<std::string> nft_instance_rules(const Instance& instance) {
     return {rule + " comment \"" + instance.name + "\""};
 }
 
-std::string render_nft_rules(const std::vector<Instance>& instances) {
-    const std::string table(kNftTable);
+std::string render_nft_fragment(const std::vector<FragmentInstance>& instances) {
+    const std::string table(kNftFragmentTable);
     std::string text(kGeneratedNotice);
     text +=
         "\n"
@@ -68,12 +66,12 @@ std::string render_nft_rules(const std::vector<Instance>& instances) {
     text += "table " + table + " {\n";
     text += "\tchain prerouting {\n";
     text += "\t\ttype nat hook prerouting priority dstnat; policy accept;\n";
-    for (const Instance& instance : instances) {
+    for (const FragmentInstance& instance : instances) {
         const auto rules = nft_instance_rules(instance);
         if (rules.empty()) {
             continue;
         }
-        text += "\t\t# " + describe_instance(instance) + "\n";
+        text += "\t\t# " + instance.description + "\n";
         if (dnat_to_loopback(instance)) {
             const std::string interface = instance.interface.empty() ? "all" : instance.interface;
             text += "\t\t# needs sysctl net.ipv4.conf." + interface + ".route_localnet=1\n";
@@ -102,4 +100,10 @@ std::string render_nft_rules(const std::vector<Instance>& instances) {
     return text;
 }
 
-}  // namespace supervisor
+std::string render_nft_fragment_removal() {
+    const std::string table(kNftFragmentTable);
+    return std::string(kGeneratedNotice) + "\n# ftpproxyd is stopped: its table is removed.\n" +
+           "table " + table + " {}\ndelete table " + table + "\n";
+}
+
+}  // namespace firewall

@@ -1,8 +1,6 @@
-#include "supervisor/pf_rules.hpp"
+#include "firewall/pf_fragment.hpp"
 
-#include "supervisor/firewall_rules.hpp"
-
-namespace supervisor {
+namespace firewall {
 
 namespace {
 
@@ -12,7 +10,7 @@ constexpr std::string_view kAnchor = "\"ftp-proxy/*\"";
 
 // pf needs a real address to divert to: a worker listening on the
 // unspecified address is reached on the loopback address of its family.
-std::string divert_address(const Instance& instance) {
+std::string divert_address(const FragmentInstance& instance) {
     if (!instance.listen_address.is_unspecified()) {
         return instance.listen_address.to_string();
     }
@@ -21,7 +19,8 @@ std::string divert_address(const Instance& instance) {
 
 // "pass in on em0 inet proto tcp from any to 198.18.0.1 port 21"; `rule` is
 // "pass in" or "rdr pass".
-std::string match(std::string_view rule, const Instance& instance, const std::string& ports) {
+std::string match(std::string_view rule, const FragmentInstance& instance,
+                  const std::string& ports) {
     const bool ipv6 = instance.public_address ? instance.public_address->is_v6()
                                               : instance.listen_address.is_v6();
     std::string text(rule);
@@ -36,9 +35,9 @@ std::string match(std::string_view rule, const Instance& instance, const std::st
 
 }  // namespace
 
-PfInstanceRules pf_instance_rules(PfSyntax syntax, const Instance& instance) {
+PfInstanceRules pf_instance_rules(PfSyntax syntax, const FragmentInstance& instance) {
     PfInstanceRules rules;
-    if (!has_firewall_rules(instance)) {
+    if (!has_fragment_rules(instance)) {
         return rules;
     }
     const std::string port = std::to_string(instance.public_port);
@@ -61,16 +60,16 @@ PfInstanceRules pf_instance_rules(PfSyntax syntax, const Instance& instance) {
     return rules;
 }
 
-std::string render_pf_rules(PfSyntax syntax, const std::vector<Instance>& instances) {
+std::string render_pf_fragment(PfSyntax syntax, const std::vector<FragmentInstance>& instances) {
     std::string text(kGeneratedNotice);
     text += "\n";
     const auto section = [&](auto member) {
-        for (const Instance& instance : instances) {
+        for (const FragmentInstance& instance : instances) {
             const auto lines = pf_instance_rules(syntax, instance).*member;
             if (lines.empty()) {
                 continue;
             }
-            text += "# " + describe_instance(instance) + "\n";
+            text += "# " + instance.description + "\n";
             for (const std::string& line : lines) {
                 text += line + "\n";
             }
@@ -92,4 +91,4 @@ std::string render_pf_rules(PfSyntax syntax, const std::vector<Instance>& instan
     return text;
 }
 
-}  // namespace supervisor
+}  // namespace firewall
