@@ -159,8 +159,9 @@ awaitable<json> Supervisor::status(const json& request) {
     }
     // Ask first, describe after: workers may come and go while we wait.
     std::vector<std::pair<pid_t, std::shared_ptr<WorkerControl>>> controls;
-    for (const auto& [pid, worker] : workers_)
-        controls.emplace_back(pid, worker.process->control());
+    for (const auto* runner : all_runners())
+        for (const auto* process : runner->processes())
+            controls.emplace_back(process->pid(), process->control());
     const Replies replies = co_await ask_every_worker(io_, std::move(controls));
 
     const auto now = Clock::now();
@@ -173,14 +174,17 @@ awaitable<json> Supervisor::status(const json& request) {
             instances.push_back(instance_json(*runner, replies, now));
     }
     json old_workers = json::array();
-    for (const auto& [pid, worker] : workers_) {
-        if (worker.owner || !wanted(worker.name)) continue;
-        old_workers.push_back({{"name", worker.name},
-                               {"pid", pid},
-                               {"uptime", seconds_between(worker.process->started(), now)},
-                               {"sessions", stats_json(replies, pid, &WorkerStats::sessions)},
-                               {"responding", responding_json(replies, pid)},
-                               {"deadline_in", seconds_between(now, worker.process->deadline())}});
+    for (const auto* runner : all_runners()) {
+        if (!wanted(runner->instance().name)) continue;
+        for (const auto& process : runner->old_workers()) {
+            const pid_t pid = process->pid();
+            old_workers.push_back({{"name", runner->instance().name},
+                                   {"pid", pid},
+                                   {"uptime", seconds_between(process->started(), now)},
+                                   {"sessions", stats_json(replies, pid, &WorkerStats::sessions)},
+                                   {"responding", responding_json(replies, pid)},
+                                   {"deadline_in", seconds_between(now, process->deadline())}});
+        }
     }
     json firewall = {{"type", to_string(config_.global.firewall)},
                      {"rules_file", config_.global.rules_file}};

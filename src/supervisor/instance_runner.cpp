@@ -2,29 +2,42 @@
 
 #include <spdlog/spdlog.h>
 
-#include "supervisor/listen_socket.hpp"
+#include <algorithm>
+
+#include "supervisor/child_process.hpp"
+#include "supervisor/worker_argv.hpp"
 
 namespace supervisor {
 
-InstanceRunner::InstanceRunner(asio::io_context& io, WorkerHost& host, Instance instance,
-                               RestartPolicy policy)
-    : host_(host), instance_(std::move(instance)), lifecycle_(policy), timer_(io) {}
+InstanceRunner::InstanceRunner(RunnerContext& context, Instance instance)
+    : context_(context),
+      instance_(std::move(instance)),
+      lifecycle_(context.policy),
+      timer_(context.io) {}
 
+// Normally a runner goes only once idle (retire()); at an abrupt end its
+// workers are told to stop and their exits are no longer watched.
 InstanceRunner::~InstanceRunner() {
-    retire_current(WorkerHost::Retire::drain);
+    for (auto* process : processes()) context_.reaper.forget(process->pid());
+    stop_all_now();
+}
+
+std::vector<const WorkerProcess*> InstanceRunner::processes() const {
+    std::vector<const WorkerProcess*> all;
+    if (current_) all.push_back(current_.get());
+    for (const auto& old : old_) all.push_back(old.get());
+    return all;
 }
 
 void InstanceRunner::start() {
     const State before = lifecycle_.state();
-    if (before == State::draining) {
-        retire_current(WorkerHost::Retire::drain);  // it goes on draining as an old worker
-    }
+    if (before == State::draining) retire_current();  // it goes on draining as an old worker
     run(lifecycle_.start(Clock::now()), before);
 }
 
 void InstanceRunner::restart() {
     const State before = lifecycle_.state();
-    retire_current(WorkerHost::Retire::drain);
+    retire_current();
     run(lifecycle_.restart(Clock::now()), before);
 }
 
@@ -32,43 +45,37 @@ void InstanceRunner::replace(Instance instance) {
     const bool same_socket = instance.listen_address == instance_.listen_address &&
                              instance.listen_port == instance_.listen_port;
     instance_ = std::move(instance);
-    if (!same_socket) close_listener();  // the old worker keeps its own copy while it drains
+    if (!same_socket) listen_.reset();  // the old worker keeps its own copy while it drains
     restart();
 }
 
 void InstanceRunner::stop() {
     const State before = lifecycle_.state();
-    close_listener();
+    listen_.reset();
     run(lifecycle_.stop(Clock::now()), before);
 }
 
 void InstanceRunner::drain() {
     const State before = lifecycle_.state();
-    close_listener();
+    listen_.reset();
     run(lifecycle_.drain(Clock::now()), before);
 }
 
-void InstanceRunner::worker_exited(pid_t pid, const std::string& reason) {
-    if (pid != pid_) return;
-    pid_ = 0;
-    const State before = lifecycle_.state();
-    const Step step = lifecycle_.worker_exited(reason, Clock::now());
-    if (before != State::draining) {
-        spdlog::warn("{}: worker {} died ({})", instance_.name, pid, reason);
-    } else {
-        spdlog::info("{}: worker {} ended ({})", instance_.name, pid, reason);
-    }
-    if (lifecycle_.state() == State::fatal) {
-        spdlog::error(
-            "{}: worker failed {} times in a row; giving up (FATAL). "
-            "`ftpproxyctl start {}` tries again",
-            instance_.name, lifecycle_.failures_in_a_row(), instance_.name);
-    }
-    run(step, before);
+void InstanceRunner::retire(std::function<void()> on_idle) {
+    cancel_timer();
+    listen_.reset();
+    retire_current();
+    on_idle_ = std::move(on_idle);
+    if (idle()) asio::post(context_.io, on_idle_);
+}
+
+void InstanceRunner::stop_all_now() {
+    if (current_) current_->stop();
+    for (auto& old : old_) old->stop();
 }
 
 std::string InstanceRunner::start_failure() const {
-    if (pid_ > 0) return {};
+    if (current_) return {};
     const auto& exit = lifecycle_.last_exit();
     return "could not start: " + (exit ? exit->reason : std::string("unknown")) + " (now " +
            std::string(to_string(lifecycle_.state())) + ")";
@@ -90,10 +97,10 @@ void InstanceRunner::run(Step step, State before) {
             arm_timer(step.delay);
             break;
         case Step::Do::drain_worker:
-            if (pid_ > 0) host_.drain_worker(pid_);
+            if (current_) current_->drain(context_.global->drain_timeout);
             break;
         case Step::Do::stop_worker:
-            if (pid_ > 0) host_.stop_worker(pid_);
+            if (current_) current_->stop();
             break;
     }
 }
@@ -101,40 +108,71 @@ void InstanceRunner::run(Step step, State before) {
 void InstanceRunner::spawn() {
     const State before = lifecycle_.state();
     std::string error;
-    if (!ensure_listening(error)) {
+    if (!listen_)
+        listen_ =
+            context_.listeners.acquire(instance_.listen_address, instance_.listen_port, error);
+    if (!listen_) {
         spdlog::error("{}: {}", instance_.name, error);
         run(lifecycle_.spawn_failed(error, Clock::now()), before);
         return;
     }
-    const WorkerHost::Started started = host_.start_worker(*this, listen_.get());
-    if (started.pid <= 0) {
+    std::vector<std::string> argv = worker_argv(*context_.global, instance_);
+    if (context_.debug) argv.emplace_back("-d");
+    WorkerStart started = WorkerProcess::start(context_.io, std::move(argv), listen_->get());
+    if (!started.worker) {
         spdlog::error("{}: {}", instance_.name, started.error);
         run(lifecycle_.spawn_failed(started.error, Clock::now()), before);
         return;
     }
-    pid_ = started.pid;
+    current_ = std::move(started.worker);
+    const pid_t pid = current_->pid();
+    context_.reaper.watch(pid, [this, pid](int status) { reaped(pid, status); });
     worker_started_ = Clock::now();
-    spdlog::info("{}: worker {} started", instance_.name, pid_);
+    spdlog::info("{}: worker {} started", instance_.name, pid);
     run(lifecycle_.spawned(worker_started_), before);
 }
 
-void InstanceRunner::retire_current(WorkerHost::Retire how) {
-    if (pid_ <= 0) return;
-    host_.retire_worker(pid_, how);
-    pid_ = 0;
+void InstanceRunner::reaped(pid_t pid, int status) {
+    const std::string reason = describe_worker_exit(status);
+    if (current_ && current_->pid() == pid) {
+        current_->exited();
+        current_.reset();
+        current_exited(pid, reason);
+    } else {
+        const auto old = std::find_if(old_.begin(), old_.end(),
+                                      [pid](const auto& process) { return process->pid() == pid; });
+        if (old == old_.end()) return;
+        (*old)->exited();
+        old_.erase(old);
+        spdlog::info("{}: old worker {} ended ({})", instance_.name, pid, reason);
+    }
+    if (on_idle_ && idle()) asio::post(context_.io, on_idle_);
 }
 
-bool InstanceRunner::ensure_listening(std::string& error) {
-    if (listen_) return true;
-    listen_ = host_.take_spare_listener(instance_.listen_address, instance_.listen_port);
-    if (listen_) return true;
-    ListenResult result = open_listen_socket(instance_.listen_address, instance_.listen_port);
-    if (!result.fd) {
-        error = std::move(result.error);
-        return false;
+void InstanceRunner::current_exited(pid_t pid, const std::string& reason) {
+    const State before = lifecycle_.state();
+    const Step step = lifecycle_.worker_exited(reason, Clock::now());
+    if (before != State::draining) {
+        spdlog::warn("{}: worker {} died ({})", instance_.name, pid, reason);
+    } else {
+        spdlog::info("{}: worker {} ended ({})", instance_.name, pid, reason);
     }
-    listen_ = std::move(result.fd);
-    return true;
+    if (lifecycle_.state() == State::fatal) {
+        spdlog::error(
+            "{}: worker failed {} times in a row; giving up (FATAL). "
+            "`ftpproxyctl start {}` tries again",
+            instance_.name, lifecycle_.failures_in_a_row(), instance_.name);
+    }
+    run(step, before);
+}
+
+// The worker is no longer the current one: it drains its sessions on its
+// own and is kept with the old workers until it exits.
+void InstanceRunner::retire_current() {
+    if (!current_) return;
+    current_->drain(context_.global->drain_timeout);
+    spdlog::info("{}: old worker {} drains its sessions", instance_.name, current_->pid());
+    old_.push_back(std::move(current_));
 }
 
 void InstanceRunner::arm_timer(milliseconds delay) {

@@ -1,55 +1,55 @@
-// One configured instance: its listening socket, its current worker and the
-// Lifecycle that decides when that worker is started again. The processes
-// themselves belong to a WorkerHost (the Supervisor), which reports their
-// exits back here; a worker that is replaced (restart, changed
-// configuration) is handed back to the host to drain on its own.
+// One configured instance and everything it runs: its listening socket (from
+// Listeners), its current worker, the old workers still draining after a
+// restart or a change, and the Lifecycle that decides when a worker is
+// started again. The runner owns its worker processes outright and hears
+// their exits itself; the Supervisor only creates runners, hands them a
+// reload, and lets a removed one go once its last old worker has ended.
 #pragma once
 
 #include <sys/types.h>
 
-#include "common/unique_fd.hpp"
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "supervisor/asio.hpp"
+#include "supervisor/child_reaper.hpp"
 #include "supervisor/config_model.hpp"
 #include "supervisor/lifecycle.hpp"
+#include "supervisor/listen_socket.hpp"
+#include "supervisor/worker_process.hpp"
 
 namespace supervisor {
 
-class InstanceRunner;
-
-class WorkerHost {
-  public:
-    struct Started {
-        pid_t pid = -1;     // > 0 on success
-        std::string error;  // why not
-    };
-    enum class Retire { drain, stop };
-
-    virtual ~WorkerHost() = default;
-    // Runs a worker for `runner` on `listen_fd`; its exit is reported with
-    // runner.worker_exited() unless it has been retired by then.
-    virtual Started start_worker(InstanceRunner& runner, int listen_fd) = 0;
-    virtual void drain_worker(pid_t pid) = 0;
-    virtual void stop_worker(pid_t pid) = 0;
-    // The worker is no longer the runner's: it drains (or stops) on its own.
-    virtual void retire_worker(pid_t pid, Retire how) = 0;
-    // A socket already listening on address:port that another instance gave
-    // up during a reload, if there is one.
-    virtual common::UniqueFd take_spare_listener(const IpAddress& address, std::uint16_t port) = 0;
+// What every runner needs from ftpproxyd. `global` points at the current
+// configuration's settings: a reload replaces them, and the next worker a
+// runner starts uses the new ones.
+struct RunnerContext {
+    asio::io_context& io;
+    ChildReaper& reaper;
+    Listeners& listeners;
+    const GlobalSettings* global = nullptr;
+    bool debug = false;  // workers get -d: their logs go to our stderr
+    RestartPolicy policy;
 };
 
 class InstanceRunner {
   public:
-    InstanceRunner(asio::io_context& io, WorkerHost& host, Instance instance,
-                   RestartPolicy policy = {});
-    // A runner that goes away retires its worker (graceful drain).
+    InstanceRunner(RunnerContext& context, Instance instance);
+    // Stops every worker it still has (ftpproxyd is going away at once).
     ~InstanceRunner();
     InstanceRunner(const InstanceRunner&) = delete;
     InstanceRunner& operator=(const InstanceRunner&) = delete;
 
     const Instance& instance() const { return instance_; }
     const Lifecycle& lifecycle() const { return lifecycle_; }
-    pid_t pid() const { return pid_; }  // 0: no worker
+    pid_t pid() const { return current_ ? current_->pid() : 0; }  // 0: no worker
     Clock::time_point worker_started() const { return worker_started_; }
+    // Workers replaced by a restart or a change, draining their sessions.
+    const std::vector<std::unique_ptr<WorkerProcess>>& old_workers() const { return old_; }
+    // Every worker process it has, current and old (for status questions).
+    std::vector<const WorkerProcess*> processes() const;
 
     void start();
     void stop();   // sessions get 421; the socket closes (connections are refused)
@@ -60,32 +60,38 @@ class InstanceRunner {
     void replace(Instance instance);
     // Reload, unchanged instance: the worker and its sessions go on.
     void update(Instance instance) { instance_ = std::move(instance); }
+    // Reload removed the instance, or ftpproxyd stops: the socket goes, the
+    // worker drains as an old one, nothing starts again. `on_idle` is called
+    // (later, from the io_context) once no worker of the runner is left.
+    void retire(std::function<void()> on_idle);
+    bool idle() const { return !current_ && old_.empty(); }
+    // Every worker closes its sessions now (a second SIGTERM).
+    void stop_all_now();
 
-    void worker_exited(pid_t pid, const std::string& reason);
     // After start(), restart() or replace(): "" when a worker runs, else
     // "could not start: cannot listen on 127.0.0.1:21: bind: Address
     // already in use (now BACKOFF)".
     std::string start_failure() const;
-    // Gives up the listening socket (reload: the port goes elsewhere).
-    common::UniqueFd release_listener() { return std::move(listen_); }
 
   private:
     void run(Step step, State before);
     void spawn();
-    void retire_current(WorkerHost::Retire how);
-    bool ensure_listening(std::string& error);
-    void close_listener() { listen_.reset(); }
+    void reaped(pid_t pid, int status);
+    void current_exited(pid_t pid, const std::string& reason);
+    void retire_current();
     void arm_timer(milliseconds delay);
     void cancel_timer();
 
-    WorkerHost& host_;
+    RunnerContext& context_;
     Instance instance_;
     Lifecycle lifecycle_;
     asio::steady_timer timer_;
     std::uint64_t timer_generation_ = 0;
-    common::UniqueFd listen_;  // kept across restarts; closed by stop and drain
-    pid_t pid_ = 0;
+    Listeners::Socket listen_;  // kept across restarts; let go by stop and drain
+    std::unique_ptr<WorkerProcess> current_;
+    std::vector<std::unique_ptr<WorkerProcess>> old_;
     Clock::time_point worker_started_{};
+    std::function<void()> on_idle_;  // set by retire()
 };
 
 }  // namespace supervisor

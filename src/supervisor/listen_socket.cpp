@@ -48,4 +48,28 @@ ListenResult open_listen_socket(const IpAddress& address, std::uint16_t port) {
     return ListenResult{std::move(fd), {}};
 }
 
+Listeners::Socket Listeners::acquire(const IpAddress& address, std::uint16_t port,
+                                     std::string& error) {
+    const std::string key = format_endpoint(address, port);
+    if (auto it = open_.find(key); it != open_.end()) {
+        if (auto socket = it->second.lock()) return socket;
+    }
+    ListenResult result = open_listen_socket(address, port);
+    if (!result.fd) {
+        error = std::move(result.error);
+        return nullptr;
+    }
+    auto socket = std::make_shared<const common::UniqueFd>(std::move(result.fd));
+    open_[key] = socket;
+    std::erase_if(open_, [](const auto& entry) { return entry.second.expired(); });
+    return socket;
+}
+
+std::vector<Listeners::Socket> Listeners::hold_all() const {
+    std::vector<Socket> held;
+    for (const auto& [key, weak] : open_)
+        if (auto socket = weak.lock()) held.push_back(std::move(socket));
+    return held;
+}
+
 }  // namespace supervisor

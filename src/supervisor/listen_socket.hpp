@@ -1,10 +1,14 @@
 // The listening sockets ftpproxyd owns and hands to its workers. They stay
 // open across worker restarts, so clients wait in the backlog instead of
-// being refused.
+// being refused, and across a reload that moves a port from one instance to
+// another, so the connections in its backlog are not lost.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "common/unique_fd.hpp"
 #include "supervisor/net_address.hpp"
@@ -24,5 +28,24 @@ struct ListenResult {
 // OpenBSD), and free bind where the system has it, so a CARP backup node can
 // listen on a VIP it does not hold yet.
 ListenResult open_listen_socket(const IpAddress& address, std::uint16_t port);
+
+// Every listening socket, one per address:port. The instances that use one
+// share it (a shared_ptr each); it closes when the last lets go. The one
+// place that opens them: an instance asks here, never binds itself.
+class Listeners {
+  public:
+    using Socket = std::shared_ptr<const common::UniqueFd>;
+
+    // The socket open on address:port, or a new one; null with `error` set
+    // when it cannot be opened.
+    Socket acquire(const IpAddress& address, std::uint16_t port, std::string& error);
+    // Every socket open now. A reload holds them while instances change, so
+    // that a port passed from one instance to another stays open; the ones
+    // nobody took close when the hold goes.
+    std::vector<Socket> hold_all() const;
+
+  private:
+    std::map<std::string, std::weak_ptr<const common::UniqueFd>> open_;
+};
 
 }  // namespace supervisor

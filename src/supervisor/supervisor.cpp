@@ -22,10 +22,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string endpoint_key(const IpAddress& address, std::uint16_t port) {
-    return format_endpoint(address, port);
-}
-
 void notify(std::string_view state) {
     std::string error;
     if (!sd_notify(state, &error) && !error.empty()) {
@@ -46,6 +42,7 @@ Supervisor::Supervisor(asio::io_context& io, SupervisorOptions options, Config c
       reaper_(io),
       control_(io, [this](json request) { return handle(std::move(request)); }),
       signals_(io, SIGHUP, SIGTERM, SIGINT),
+      context_{io, reaper_, listeners_, &config_.global, options_.debug, options_.restart_policy},
       started_at_(std::chrono::system_clock::now()) {}
 
 Supervisor::~Supervisor() = default;
@@ -69,85 +66,45 @@ void Supervisor::start() {
     }
     wait_for_signals();
     for (const Instance& instance : config_.instances) {
-        runners_.push_back(
-            std::make_unique<InstanceRunner>(io_, *this, instance, options_.restart_policy));
+        runners_.push_back(std::make_unique<InstanceRunner>(context_, instance));
         runners_.back()->start();
     }
-    spdlog::info("{} from {}", count_summary(workers_.size(), runners_.size()),
+    spdlog::info("{} from {}", count_summary(running_count(), runners_.size()),
                  options_.config_path);
     asio::co_spawn(io_, startup(), asio::detached);
 }
 
 awaitable<void> Supervisor::startup() {
     co_await refresh_firewall();
-    notify("READY=1\nSTATUS=" + count_summary(workers_.size(), runners_.size()));
+    notify("READY=1\nSTATUS=" + count_summary(running_count(), runners_.size()));
 }
 
 awaitable<void> Supervisor::refresh_firewall() {
     firewall_ = co_await update_firewall(reaper_, config_);
 }
 
-// ---------------------------------------------------------------- workers
+// ---------------------------------------------------------------- runners
 
-WorkerHost::Started Supervisor::start_worker(InstanceRunner& runner, int listen_fd) {
-    std::vector<std::string> argv = worker_argv(config_.global, runner.instance());
-    if (options_.debug) argv.emplace_back("-d");
-    WorkerStart started = WorkerProcess::start(io_, std::move(argv), listen_fd);
-    if (!started.worker) return {-1, started.error};
-    const pid_t pid = started.worker->pid();
-    workers_[pid] = Worker{std::move(started.worker), &runner, runner.instance().name};
-    reaper_.watch(pid, [this, pid](int status) { worker_exited(pid, status); });
-    return {pid, {}};
+void Supervisor::retire(std::unique_ptr<InstanceRunner> runner) {
+    InstanceRunner* const gone = runner.get();
+    departing_.push_back(std::move(runner));
+    gone->retire([this, gone] {
+        std::erase_if(departing_, [gone](const auto& runner) { return runner.get() == gone; });
+        if (shutting_down_ && runners_.empty() && departing_.empty())
+            asio::co_spawn(io_, finish_shutdown(), asio::detached);
+    });
 }
 
-void Supervisor::drain_worker(pid_t pid) {
-    if (const auto it = workers_.find(pid); it != workers_.end()) {
-        it->second.process->drain(config_.global.drain_timeout);
-    }
+std::vector<const InstanceRunner*> Supervisor::all_runners() const {
+    std::vector<const InstanceRunner*> all;
+    for (const auto* list : {&runners_, &departing_})
+        for (const auto& runner : *list) all.push_back(runner.get());
+    return all;
 }
 
-void Supervisor::stop_worker(pid_t pid) {
-    if (const auto it = workers_.find(pid); it != workers_.end()) {
-        it->second.process->stop();
-    }
-}
-
-void Supervisor::retire_worker(pid_t pid, Retire how) {
-    const auto it = workers_.find(pid);
-    if (it == workers_.end()) return;
-    it->second.owner = nullptr;
-    if (how == Retire::stop) {
-        it->second.process->stop();
-    } else {
-        it->second.process->drain(config_.global.drain_timeout);
-    }
-    spdlog::info("{}: old worker {} {}", it->second.name, pid,
-                 how == Retire::stop ? "stops" : "drains its sessions");
-}
-
-common::UniqueFd Supervisor::take_spare_listener(const IpAddress& address, std::uint16_t port) {
-    const auto it = spare_listeners_.find(endpoint_key(address, port));
-    if (it == spare_listeners_.end()) return {};
-    common::UniqueFd fd = std::move(it->second);
-    spare_listeners_.erase(it);
-    return fd;
-}
-
-void Supervisor::worker_exited(pid_t pid, int status) {
-    const auto it = workers_.find(pid);
-    if (it == workers_.end()) return;
-    Worker worker = std::move(it->second);
-    workers_.erase(it);
-    worker.process->exited();
-    const std::string reason = describe_worker_exit(status);
-    if (worker.owner) {
-        worker.owner->worker_exited(pid, reason);
-    } else {
-        spdlog::info("{}: old worker {} ended ({})", worker.name, pid, reason);
-    }
-    if (shutting_down_ && workers_.empty()) {
-        asio::co_spawn(io_, finish_shutdown(), asio::detached);
-    }
+std::size_t Supervisor::running_count() const {
+    return static_cast<std::size_t>(std::count_if(
+        runners_.begin(), runners_.end(), [](const auto& runner) { return runner->pid() > 0; }));
 }
 
 InstanceRunner* Supervisor::find_runner(const std::string& name) {
@@ -215,7 +172,7 @@ awaitable<json> Supervisor::reload() {
                   {"errors", lines}};
     } else {
         const ConfigDiff diff = diff_configs(config_, *loaded.config);
-        apply_diff(std::move(*loaded.config));
+        apply_diff(std::move(*loaded.config), diff);
         co_await refresh_firewall();
         answer = {{"ok", true},
                   {"config", options_.config_path},
@@ -257,15 +214,15 @@ awaitable<json> Supervisor::reload() {
                        .count();
     last_reload_ = answer;
     reloading_ = false;
-    notify("READY=1\nSTATUS=" + count_summary(workers_.size(), runners_.size()));
+    notify("READY=1\nSTATUS=" + count_summary(running_count(), runners_.size()));
     co_return answer;
 }
 
-// Order matters: sockets that change hands are released first, so that an
-// instance taking over a port gets the socket itself (with the connections
-// waiting in its backlog) instead of failing to bind it.
-void Supervisor::apply_diff(Config next) {
-    const ConfigDiff diff = diff_configs(config_, next);
+// Every listening socket is held while instances change: a port that goes
+// from one instance to another (removed, moved, swapped) passes on with the
+// connections waiting in its backlog instead of being closed and bound again.
+void Supervisor::apply_diff(Config next, const ConfigDiff& diff) {
+    const auto held = listeners_.hold_all();
     if (next.global.control_socket != config_.global.control_socket ||
         next.global.runtime_dir != config_.global.runtime_dir) {
         spdlog::warn(
@@ -275,31 +232,13 @@ void Supervisor::apply_diff(Config next) {
         next.global.control_socket = config_.global.control_socket;
         next.global.runtime_dir = config_.global.runtime_dir;
     }
-    const auto next_instance = [&](const std::string& name) -> const Instance& {
-        return *std::find_if(next.instances.begin(), next.instances.end(),
-                             [&](const Instance& i) { return i.name == name; });
-    };
     std::map<std::string, std::unique_ptr<InstanceRunner>> by_name;
     for (auto& runner : runners_) by_name[runner->instance().name] = std::move(runner);
     runners_.clear();
-
     for (const auto& name : diff.removed) {
-        auto& runner = by_name[name];
-        const Instance& old = runner->instance();
-        if (auto fd = runner->release_listener()) {
-            spare_listeners_[endpoint_key(old.listen_address, old.listen_port)] = std::move(fd);
-        }
         spdlog::info("reload: {} removed; its worker drains", name);
-        by_name.erase(name);  // retires the worker
-    }
-    for (const auto& name : diff.changed) {
-        const Instance& old = by_name[name]->instance();
-        const Instance& now = next_instance(name);
-        if (old.listen_address != now.listen_address || old.listen_port != now.listen_port) {
-            if (auto fd = by_name[name]->release_listener()) {
-                spare_listeners_[endpoint_key(old.listen_address, old.listen_port)] = std::move(fd);
-            }
-        }
+        retire(std::move(by_name[name]));
+        by_name.erase(name);
     }
 
     config_ = std::move(next);  // new workers are started with the new global settings
@@ -307,8 +246,7 @@ void Supervisor::apply_diff(Config next) {
         auto it = by_name.find(instance.name);
         if (it == by_name.end()) {
             spdlog::info("reload: {} added", instance.name);
-            runners_.push_back(
-                std::make_unique<InstanceRunner>(io_, *this, instance, options_.restart_policy));
+            runners_.push_back(std::make_unique<InstanceRunner>(context_, instance));
             runners_.back()->start();
             continue;
         }
@@ -323,7 +261,6 @@ void Supervisor::apply_diff(Config next) {
         }
         runners_.push_back(std::move(runner));
     }
-    spare_listeners_.clear();  // ports no instance uses any more
     try {
         control_.set_access(config_.global.control_group);
     } catch (const std::exception& e) {
@@ -336,14 +273,21 @@ void Supervisor::apply_diff(Config next) {
 void Supervisor::begin_shutdown() {
     shutting_down_ = true;
     notify("STOPPING=1");
-    spdlog::info("stopping: {} worker(s) drain their sessions (at most {} s)", workers_.size(),
+    std::size_t workers = 0;
+    for (const auto* runner : all_runners()) workers += runner->processes().size();
+    spdlog::info("stopping: {} worker(s) drain their sessions (at most {} s)", workers,
                  config_.global.drain_timeout.count());
-    runners_.clear();  // each retires its worker (drain) and closes its socket
-    if (workers_.empty()) asio::co_spawn(io_, finish_shutdown(), asio::detached);
+    auto runners = std::move(runners_);
+    runners_.clear();
+    // Each retires its worker (drain) and lets go of its socket; the last
+    // one to have no worker left finishes the shutdown.
+    for (auto& runner : runners) retire(std::move(runner));
+    if (departing_.empty()) asio::co_spawn(io_, finish_shutdown(), asio::detached);
 }
 
 void Supervisor::stop_now() {
-    for (auto& [pid, worker] : workers_) worker.process->stop();
+    for (auto* list : {&runners_, &departing_})
+        for (auto& runner : *list) runner->stop_all_now();
 }
 
 awaitable<void> Supervisor::finish_shutdown() {

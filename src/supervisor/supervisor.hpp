@@ -1,6 +1,6 @@
-// ftpproxyd itself: runs one InstanceRunner per configured instance, owns
-// every worker process, applies reloads, keeps the firewall rules in step,
-// answers the control socket, and shuts down in order.
+// ftpproxyd itself: runs one InstanceRunner per configured instance (each
+// owns its worker processes), applies reloads, keeps the firewall rules in
+// step, answers the control socket, and shuts down in order.
 #pragma once
 
 #include <sys/types.h>
@@ -14,11 +14,11 @@
 
 #include "supervisor/asio.hpp"
 #include "supervisor/child_reaper.hpp"
+#include "supervisor/config_diff.hpp"
 #include "supervisor/config_model.hpp"
 #include "supervisor/control_server.hpp"
 #include "supervisor/firewall_update.hpp"
 #include "supervisor/instance_runner.hpp"
-#include "supervisor/worker_process.hpp"
 
 namespace supervisor {
 
@@ -28,10 +28,10 @@ struct SupervisorOptions {
     RestartPolicy restart_policy;
 };
 
-class Supervisor final : public WorkerHost {
+class Supervisor final {
   public:
     Supervisor(asio::io_context& io, SupervisorOptions options, Config config);
-    ~Supervisor() override;
+    ~Supervisor();
 
     // Creates the runtime directory and the control socket, starts every
     // instance, then writes the firewall rules and reports readiness.
@@ -42,22 +42,11 @@ class Supervisor final : public WorkerHost {
     awaitable<nlohmann::json> handle(nlohmann::json request);
 
   private:
-    // An ftp-proxy process; `owner` is null once it is an old worker that
-    // drains on its own.
-    struct Worker {
-        std::unique_ptr<WorkerProcess> process;
-        InstanceRunner* owner = nullptr;
-        std::string name;
-    };
-
-    // WorkerHost
-    Started start_worker(InstanceRunner& runner, int listen_fd) override;
-    void drain_worker(pid_t pid) override;
-    void stop_worker(pid_t pid) override;
-    void retire_worker(pid_t pid, Retire how) override;
-    common::UniqueFd take_spare_listener(const IpAddress& address, std::uint16_t port) override;
-
-    void worker_exited(pid_t pid, int status);
+    // The runner goes once its last old worker has ended (it drains them).
+    void retire(std::unique_ptr<InstanceRunner> runner);
+    // Every runner: configured ones, then removed ones still draining.
+    std::vector<const InstanceRunner*> all_runners() const;
+    std::size_t running_count() const;
     void wait_for_signals();
     void on_signal(int signal);
     InstanceRunner* find_runner(const std::string& name);
@@ -65,7 +54,7 @@ class Supervisor final : public WorkerHost {
     awaitable<void> startup();
     awaitable<nlohmann::json> reload();
     awaitable<void> reload_on_signal();
-    void apply_diff(Config next);
+    void apply_diff(Config next, const ConfigDiff& diff);
     awaitable<void> refresh_firewall();
     void begin_shutdown();
     void stop_now();
@@ -83,11 +72,11 @@ class Supervisor final : public WorkerHost {
     ChildReaper reaper_;
     ControlServer control_;
     asio::signal_set signals_;
+    Listeners listeners_;
+    RunnerContext context_;
     std::vector<std::unique_ptr<InstanceRunner>> runners_;  // in the configuration's order
-    std::map<pid_t, Worker> workers_;
-    // During a reload, the listening sockets that change hands: a port moved
-    // from a removed or changed instance to another is passed on, not closed.
-    std::map<std::string, common::UniqueFd> spare_listeners_;
+    // Removed by a reload, or all of them at shutdown: their workers drain.
+    std::vector<std::unique_ptr<InstanceRunner>> departing_;
     std::optional<FirewallResult> firewall_;
     std::optional<nlohmann::json> last_reload_;
     std::chrono::system_clock::time_point started_at_;
