@@ -96,6 +96,12 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
     // splice(2) cannot be used for this pair (no pipe, EINVAL/ENOSYS) before
     // any byte moved: pump() then runs copy_relay().
     awaitable<bool> splice_relay(tcp::socket& from, tcp::socket& to, std::uint64_t& bytes);
+    // splice_relay()'s parts (data_relay.cpp).
+    awaitable<bool> first_bytes(tcp::socket& from, tcp::socket& to);
+    std::optional<SplicePipe> relay_pipe();
+    awaitable<bool> splice_loop(SplicePipe& pipe, tcp::socket& from, tcp::socket& to,
+                                std::uint64_t& bytes);
+    awaitable<bool> wait_for_room_or_data(SplicePipe& pipe, tcp::socket& from, tcp::socket& to);
     awaitable<void> copy_relay(tcp::socket& from, tcp::socket& to, std::uint64_t& bytes);
     // End of stream from `from`: half-close `to` (a download's end waits
     // for the server's answer).
