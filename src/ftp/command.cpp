@@ -29,10 +29,9 @@ constexpr std::array kVerbs{
     VerbName{"AUTH", Verb::Auth}, VerbName{"PBSZ", Verb::Pbsz}, VerbName{"PROT", Verb::Prot},
     VerbName{"CCC", Verb::Ccc},   VerbName{"ADAT", Verb::Adat}, VerbName{"CONF", Verb::Conf},
     VerbName{"ENC", Verb::Enc},   VerbName{"MIC", Verb::Mic},   VerbName{"FEAT", Verb::Feat},
-    VerbName{"ABOR", Verb::Abor}, VerbName{"QUIT", Verb::Quit}, VerbName{"REIN", Verb::Rein},
-    VerbName{"REST", Verb::Rest}, VerbName{"RETR", Verb::Retr}, VerbName{"STOR", Verb::Stor},
-    VerbName{"STOU", Verb::Stou}, VerbName{"APPE", Verb::Appe}, VerbName{"LIST", Verb::List},
-    VerbName{"NLST", Verb::Nlst}, VerbName{"MLSD", Verb::Mlsd},
+    VerbName{"QUIT", Verb::Quit}, VerbName{"REIN", Verb::Rein}, VerbName{"RETR", Verb::Retr},
+    VerbName{"STOR", Verb::Stor}, VerbName{"STOU", Verb::Stou}, VerbName{"APPE", Verb::Appe},
+    VerbName{"LIST", Verb::List}, VerbName{"NLST", Verb::Nlst}, VerbName{"MLSD", Verb::Mlsd},
 };
 
 bool is_letter(char c) {

@@ -30,7 +30,7 @@ struct Known {
     bool security;
 };
 
-constexpr std::array<Known, 29> kKnown{{
+constexpr std::array<Known, 27> kKnown{{
     {"USER", Verb::User, false, false}, {"PASS", Verb::Pass, false, false},
     {"ACCT", Verb::Acct, false, false}, {"PORT", Verb::Port, false, false},
     {"EPRT", Verb::Eprt, false, false}, {"PASV", Verb::Pasv, false, false},
@@ -40,8 +40,7 @@ constexpr std::array<Known, 29> kKnown{{
     {"CCC", Verb::Ccc, false, true},    {"ADAT", Verb::Adat, false, true},
     {"CONF", Verb::Conf, false, true},  {"ENC", Verb::Enc, false, true},
     {"MIC", Verb::Mic, false, true},    {"FEAT", Verb::Feat, false, false},
-    {"ABOR", Verb::Abor, false, false}, {"QUIT", Verb::Quit, false, false},
-    {"REIN", Verb::Rein, false, false}, {"REST", Verb::Rest, false, false},
+    {"QUIT", Verb::Quit, false, false}, {"REIN", Verb::Rein, false, false},
     {"RETR", Verb::Retr, true, false},  {"STOR", Verb::Stor, true, false},
     {"STOU", Verb::Stou, true, false},  {"APPE", Verb::Appe, true, false},
     {"LIST", Verb::List, true, false},  {"NLST", Verb::Nlst, true, false},

@@ -75,12 +75,14 @@ TEST(Command, EveryNamedVerb) {
         {"EPRT", Verb::Eprt}, {"PASV", Verb::Pasv}, {"EPSV", Verb::Epsv}, {"LPRT", Verb::Lprt},
         {"LPSV", Verb::Lpsv}, {"AUTH", Verb::Auth}, {"PBSZ", Verb::Pbsz}, {"PROT", Verb::Prot},
         {"CCC", Verb::Ccc},   {"ADAT", Verb::Adat}, {"CONF", Verb::Conf}, {"ENC", Verb::Enc},
-        {"MIC", Verb::Mic},   {"FEAT", Verb::Feat}, {"ABOR", Verb::Abor}, {"QUIT", Verb::Quit},
-        {"REIN", Verb::Rein}, {"REST", Verb::Rest}, {"RETR", Verb::Retr}, {"STOR", Verb::Stor},
-        {"STOU", Verb::Stou}, {"APPE", Verb::Appe}, {"LIST", Verb::List}, {"NLST", Verb::Nlst},
-        {"MLSD", Verb::Mlsd},
+        {"MIC", Verb::Mic},   {"FEAT", Verb::Feat}, {"QUIT", Verb::Quit}, {"REIN", Verb::Rein},
+        {"RETR", Verb::Retr}, {"STOR", Verb::Stor}, {"STOU", Verb::Stou}, {"APPE", Verb::Appe},
+        {"LIST", Verb::List}, {"NLST", Verb::Nlst}, {"MLSD", Verb::Mlsd},
     };
     for (const auto& [text, verb] : table) EXPECT_EQ(parsed(text).verb, verb) << text;
+    // Passed on like any other command: nothing in the proxy treats them apart.
+    EXPECT_EQ(parsed("ABOR").verb, Verb::Other);
+    EXPECT_EQ(parsed("REST 100").verb, Verb::Other);
 }
 
 TEST(Command, ArgumentKeepsEverythingAfterOneSpace) {
@@ -130,18 +132,20 @@ TEST(Command, TelnetInterruptAndSynchBeforeAbor) {
         "\xff\xf4\xff\xf2"
         "ABOR");
     EXPECT_EQ(inline_synch.verb_text, "ABOR");
-    EXPECT_EQ(inline_synch.verb, Verb::Abor);
+    // ABOR needs nothing of its own: it is passed on and its replies (426 for
+    // the transfer, then 226) complete the commands in order.
+    EXPECT_EQ(inline_synch.verb, Verb::Other);
     EXPECT_EQ(inline_synch.argument, "");
     // IAC IP DM: the urgent IAC was taken out of band.
     EXPECT_EQ(parsed("\xff\xf4\xf2"
                      "ABOR")
-                  .verb,
-              Verb::Abor);
+                  .verb_text,
+              "ABOR");
     // IAC IP alone, IAC NOP, IAC IAC, and option negotiation.
     EXPECT_EQ(parsed("\xff\xf4"
                      "ABOR")
-                  .verb,
-              Verb::Abor);
+                  .verb_text,
+              "ABOR");
     EXPECT_EQ(parsed("\xff\xf1"
                      "STAT")
                   .verb_text,
@@ -180,7 +184,7 @@ TEST(Command, TransferVerbs) {
          {Verb::Retr, Verb::Stor, Verb::Stou, Verb::Appe, Verb::List, Verb::Nlst, Verb::Mlsd}) {
         EXPECT_TRUE(ftp::is_transfer(verb));
     }
-    for (const Verb verb : {Verb::Other, Verb::Pasv, Verb::Port, Verb::Rest, Verb::Abor}) {
+    for (const Verb verb : {Verb::Other, Verb::Pasv, Verb::Port, Verb::Feat, Verb::Quit}) {
         EXPECT_FALSE(ftp::is_transfer(verb));
     }
 }
