@@ -6,7 +6,7 @@
 
 namespace supervisor {
 
-InstanceRunner::InstanceRunner(asio::io_context& io, WorkerHost& host, Instance instance,
+InstanceRunner::InstanceRunner(asio::io_context& io, WorkerHost& host, config::Instance instance,
                                RestartPolicy policy)
     : host_(host), instance_(std::move(instance)), lifecycle_(policy), timer_(io) {}
 
@@ -28,7 +28,7 @@ void InstanceRunner::restart() {
     run(lifecycle_.restart(Clock::now()), before);
 }
 
-void InstanceRunner::replace(Instance instance) {
+void InstanceRunner::replace(config::Instance instance) {
     const bool same_socket = instance.listen_address == instance_.listen_address &&
                              instance.listen_port == instance_.listen_port;
     instance_ = std::move(instance);

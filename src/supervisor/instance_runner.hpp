@@ -8,8 +8,8 @@
 #include <sys/types.h>
 
 #include "common/unique_fd.hpp"
+#include "config/model.hpp"
 #include "supervisor/asio.hpp"
-#include "supervisor/config_model.hpp"
 #include "supervisor/lifecycle.hpp"
 
 namespace supervisor {
@@ -34,19 +34,20 @@ class WorkerHost {
     virtual void retire_worker(pid_t pid, Retire how) = 0;
     // A socket already listening on address:port that another instance gave
     // up during a reload, if there is one.
-    virtual common::UniqueFd take_spare_listener(const IpAddress& address, std::uint16_t port) = 0;
+    virtual common::UniqueFd take_spare_listener(const common::IpAddress& address,
+                                                 std::uint16_t port) = 0;
 };
 
 class InstanceRunner {
   public:
-    InstanceRunner(asio::io_context& io, WorkerHost& host, Instance instance,
+    InstanceRunner(asio::io_context& io, WorkerHost& host, config::Instance instance,
                    RestartPolicy policy = {});
     // A runner that goes away retires its worker (graceful drain).
     ~InstanceRunner();
     InstanceRunner(const InstanceRunner&) = delete;
     InstanceRunner& operator=(const InstanceRunner&) = delete;
 
-    const Instance& instance() const { return instance_; }
+    const config::Instance& instance() const { return instance_; }
     const Lifecycle& lifecycle() const { return lifecycle_; }
     pid_t pid() const { return pid_; }  // 0: no worker
     Clock::time_point worker_started() const { return worker_started_; }
@@ -57,9 +58,9 @@ class InstanceRunner {
     // A new worker now, the old one drains: no connection is refused.
     void restart();
     // Reload, changed instance: new settings, a new worker, the old one drains.
-    void replace(Instance instance);
+    void replace(config::Instance instance);
     // Reload, unchanged instance: the worker and its sessions go on.
-    void update(Instance instance) { instance_ = std::move(instance); }
+    void update(config::Instance instance) { instance_ = std::move(instance); }
 
     void worker_exited(pid_t pid, const std::string& reason);
     // After start(), restart() or replace(): "" when a worker runs, else
@@ -79,7 +80,7 @@ class InstanceRunner {
     void cancel_timer();
 
     WorkerHost& host_;
-    Instance instance_;
+    config::Instance instance_;
     Lifecycle lifecycle_;
     asio::steady_timer timer_;
     std::uint64_t timer_generation_ = 0;

@@ -8,11 +8,11 @@
 
 namespace supervisor {
 
-ListenResult open_listen_socket(const IpAddress& address, std::uint16_t port) {
+ListenResult open_listen_socket(const common::IpAddress& address, std::uint16_t port) {
     const auto fail = [&](const char* what) {
         return ListenResult{common::UniqueFd{}, "cannot listen on " +
-                                                    format_endpoint(address, port) + ": " + what +
-                                                    ": " + std::strerror(errno)};
+                                                    common::format_endpoint(address, port) + ": " +
+                                                    what + ": " + std::strerror(errno)};
     };
     sockaddr_storage storage{};
     socklen_t length = 0;

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "common/net_address.hpp"
 #include "common/unique_fd.hpp"
-#include "supervisor/net_address.hpp"
 
 namespace supervisor {
 
@@ -23,6 +23,6 @@ struct ListenResult {
 // ftpproxyd does not wait for TIME_WAIT), IPv6 sockets IPv6-only (like
 // OpenBSD), and free bind where the system has it, so a CARP backup node can
 // listen on a VIP it does not hold yet.
-ListenResult open_listen_socket(const IpAddress& address, std::uint16_t port);
+ListenResult open_listen_socket(const common::IpAddress& address, std::uint16_t port);
 
 }  // namespace supervisor

@@ -10,11 +10,11 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "config/diff.hpp"
+#include "config/loader.hpp"
+#include "config/worker_argv.hpp"
 #include "supervisor/child_process.hpp"
-#include "supervisor/config_diff.hpp"
-#include "supervisor/config_loader.hpp"
 #include "supervisor/sd_notify.hpp"
-#include "supervisor/worker_argv.hpp"
 
 namespace supervisor {
 
@@ -22,8 +22,8 @@ namespace {
 
 using nlohmann::json;
 
-std::string endpoint_key(const IpAddress& address, std::uint16_t port) {
-    return format_endpoint(address, port);
+std::string endpoint_key(const common::IpAddress& address, std::uint16_t port) {
+    return common::format_endpoint(address, port);
 }
 
 void notify(std::string_view state) {
@@ -39,7 +39,7 @@ std::string count_summary(std::size_t running, std::size_t total) {
 
 }  // namespace
 
-Supervisor::Supervisor(asio::io_context& io, SupervisorOptions options, Config config)
+Supervisor::Supervisor(asio::io_context& io, SupervisorOptions options, config::Config config)
     : io_(io),
       options_(std::move(options)),
       config_(std::move(config)),
@@ -68,7 +68,7 @@ void Supervisor::start() {
         throw;
     }
     wait_for_signals();
-    for (const Instance& instance : config_.instances) {
+    for (const config::Instance& instance : config_.instances) {
         runners_.push_back(
             std::make_unique<InstanceRunner>(io_, *this, instance, options_.restart_policy));
         runners_.back()->start();
@@ -90,7 +90,7 @@ awaitable<void> Supervisor::refresh_firewall() {
 // ---------------------------------------------------------------- workers
 
 WorkerHost::Started Supervisor::start_worker(InstanceRunner& runner, int listen_fd) {
-    std::vector<std::string> argv = worker_argv(config_.global, runner.instance());
+    std::vector<std::string> argv = config::worker_argv(config_.global, runner.instance());
     if (options_.debug) argv.emplace_back("-d");
     WorkerStart started = WorkerProcess::start(io_, std::move(argv), listen_fd);
     if (!started.worker) return {-1, started.error};
@@ -125,7 +125,8 @@ void Supervisor::retire_worker(pid_t pid, Retire how) {
                  how == Retire::stop ? "stops" : "drains its sessions");
 }
 
-common::UniqueFd Supervisor::take_spare_listener(const IpAddress& address, std::uint16_t port) {
+common::UniqueFd Supervisor::take_spare_listener(const common::IpAddress& address,
+                                                 std::uint16_t port) {
     const auto it = spare_listeners_.find(endpoint_key(address, port));
     if (it == spare_listeners_.end()) return {};
     common::UniqueFd fd = std::move(it->second);
@@ -196,7 +197,7 @@ awaitable<json> Supervisor::reload() {
     }
     reloading_ = true;
     notify("RELOADING=1");
-    LoadResult loaded = load_config_file(options_.config_path);
+    config::LoadResult loaded = config::load_config_file(options_.config_path);
     json answer;
     if (!loaded.config) {
         json lines = json::array();
@@ -214,7 +215,7 @@ awaitable<json> Supervisor::reload() {
                                 "; ftpproxyd keeps running the previous configuration"},
                   {"errors", lines}};
     } else {
-        const ConfigDiff diff = diff_configs(config_, *loaded.config);
+        const config::ConfigDiff diff = config::diff_configs(config_, *loaded.config);
         apply_diff(std::move(*loaded.config));
         co_await refresh_firewall();
         answer = {{"ok", true},
@@ -264,8 +265,8 @@ awaitable<json> Supervisor::reload() {
 // Order matters: sockets that change hands are released first, so that an
 // instance taking over a port gets the socket itself (with the connections
 // waiting in its backlog) instead of failing to bind it.
-void Supervisor::apply_diff(Config next) {
-    const ConfigDiff diff = diff_configs(config_, next);
+void Supervisor::apply_diff(config::Config next) {
+    const config::ConfigDiff diff = config::diff_configs(config_, next);
     if (next.global.control_socket != config_.global.control_socket ||
         next.global.runtime_dir != config_.global.runtime_dir) {
         spdlog::warn(
@@ -275,9 +276,9 @@ void Supervisor::apply_diff(Config next) {
         next.global.control_socket = config_.global.control_socket;
         next.global.runtime_dir = config_.global.runtime_dir;
     }
-    const auto next_instance = [&](const std::string& name) -> const Instance& {
+    const auto next_instance = [&](const std::string& name) -> const config::Instance& {
         return *std::find_if(next.instances.begin(), next.instances.end(),
-                             [&](const Instance& i) { return i.name == name; });
+                             [&](const config::Instance& i) { return i.name == name; });
     };
     std::map<std::string, std::unique_ptr<InstanceRunner>> by_name;
     for (auto& runner : runners_) by_name[runner->instance().name] = std::move(runner);
@@ -285,7 +286,7 @@ void Supervisor::apply_diff(Config next) {
 
     for (const auto& name : diff.removed) {
         auto& runner = by_name[name];
-        const Instance& old = runner->instance();
+        const config::Instance& old = runner->instance();
         if (auto fd = runner->release_listener()) {
             spare_listeners_[endpoint_key(old.listen_address, old.listen_port)] = std::move(fd);
         }
@@ -293,8 +294,8 @@ void Supervisor::apply_diff(Config next) {
         by_name.erase(name);  // retires the worker
     }
     for (const auto& name : diff.changed) {
-        const Instance& old = by_name[name]->instance();
-        const Instance& now = next_instance(name);
+        const config::Instance& old = by_name[name]->instance();
+        const config::Instance& now = next_instance(name);
         if (old.listen_address != now.listen_address || old.listen_port != now.listen_port) {
             if (auto fd = by_name[name]->release_listener()) {
                 spare_listeners_[endpoint_key(old.listen_address, old.listen_port)] = std::move(fd);
@@ -303,7 +304,7 @@ void Supervisor::apply_diff(Config next) {
     }
 
     config_ = std::move(next);  // new workers are started with the new global settings
-    for (const Instance& instance : config_.instances) {
+    for (const config::Instance& instance : config_.instances) {
         auto it = by_name.find(instance.name);
         if (it == by_name.end()) {
             spdlog::info("reload: {} added", instance.name);
@@ -349,7 +350,7 @@ void Supervisor::stop_now() {
 awaitable<void> Supervisor::finish_shutdown() {
     if (finished_) co_return;
     finished_ = true;
-    if (config_.global.firewall != Firewall::none) {
+    if (config_.global.firewall != config::Firewall::none) {
         const FirewallResult cleared = co_await clear_firewall(reaper_, config_);
         if (cleared.ok) spdlog::info("firewall: rules removed ({})", cleared.message);
     }

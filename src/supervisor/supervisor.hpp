@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "config/model.hpp"
 #include "supervisor/asio.hpp"
 #include "supervisor/child_reaper.hpp"
-#include "supervisor/config_model.hpp"
 #include "supervisor/control_server.hpp"
 #include "supervisor/firewall_update.hpp"
 #include "supervisor/instance_runner.hpp"
@@ -30,7 +30,7 @@ struct SupervisorOptions {
 
 class Supervisor final : public WorkerHost {
   public:
-    Supervisor(asio::io_context& io, SupervisorOptions options, Config config);
+    Supervisor(asio::io_context& io, SupervisorOptions options, config::Config config);
     ~Supervisor() override;
 
     // Creates the runtime directory and the control socket, starts every
@@ -55,7 +55,8 @@ class Supervisor final : public WorkerHost {
     void drain_worker(pid_t pid) override;
     void stop_worker(pid_t pid) override;
     void retire_worker(pid_t pid, Retire how) override;
-    common::UniqueFd take_spare_listener(const IpAddress& address, std::uint16_t port) override;
+    common::UniqueFd take_spare_listener(const common::IpAddress& address,
+                                         std::uint16_t port) override;
 
     void worker_exited(pid_t pid, int status);
     void wait_for_signals();
@@ -65,7 +66,7 @@ class Supervisor final : public WorkerHost {
     awaitable<void> startup();
     awaitable<nlohmann::json> reload();
     awaitable<void> reload_on_signal();
-    void apply_diff(Config next);
+    void apply_diff(config::Config next);
     awaitable<void> refresh_firewall();
     void begin_shutdown();
     void stop_now();
@@ -79,7 +80,7 @@ class Supervisor final : public WorkerHost {
 
     asio::io_context& io_;
     SupervisorOptions options_;
-    Config config_;
+    config::Config config_;
     ChildReaper reaper_;
     ControlServer control_;
     asio::signal_set signals_;
