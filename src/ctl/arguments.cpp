@@ -4,16 +4,26 @@
 #include <array>
 #include <string_view>
 
+#include "common/control_protocol.hpp"
+#include "common/default_paths.hpp"
+
 namespace ctl {
 
 namespace {
 
-constexpr std::array<std::string_view, 9> kCommands = {
-    "status", "start", "stop", "restart", "drain", "reload", "check", "rules", "help"};
+namespace control = common::control;
+using control::is_instance_command;
 
-bool is_instance_command(std::string_view command) {
-    return command == "start" || command == "stop" || command == "restart" || command == "drain";
-}
+// ftpproxyd's commands (but info, which check uses), and our own.
+constexpr std::array<std::string_view, 9> kCommands = {control::kStatus,
+                                                       control::kStart,
+                                                       control::kStop,
+                                                       control::kRestart,
+                                                       control::kDrain,
+                                                       control::kReload,
+                                                       kCheck,
+                                                       control::kRules,
+                                                       kHelp};
 
 }  // namespace
 
@@ -29,8 +39,8 @@ std::string usage_text() {
            "  check [FILE]                check a configuration file without applying it\n"
            "  rules [pf|nft]              print the firewall rules of the running configuration\n"
            "options:\n"
-           "  -s, --socket PATH   ftpproxyd's control socket (default "
-           "/run/ftpproxyd/control.sock)\n"
+           "  -s, --socket PATH   ftpproxyd's control socket (default " +
+           std::string(common::kDefaultControlSocket) + ")\n" +
            "  -f, --config FILE   take the socket from this configuration (global.control_socket)\n"
            "exit codes: 0 done (status: all running), 1 refused or invalid, 2 usage,\n"
            "            3 some instance not running, 4 ftpproxyd unreachable\n";
@@ -52,7 +62,7 @@ Arguments parse_arguments(const std::vector<std::string>& args) {
         } else if (arg == "--json" || arg == "-j") {
             parsed.json = true;
         } else if (arg == "-h" || arg == "--help") {
-            parsed.command = "help";
+            parsed.command = kHelp;
             return parsed;
         } else if (arg.size() > 1 && arg[0] == '-') {
             throw UsageError("unknown option \"" + arg + "\"");
@@ -66,20 +76,20 @@ Arguments parse_arguments(const std::vector<std::string>& args) {
     if (std::find(kCommands.begin(), kCommands.end(), parsed.command) == kCommands.end()) {
         throw UsageError("unknown command \"" + parsed.command + "\"");
     }
-    if (parsed.json && parsed.command != "status") {
+    if (parsed.json && parsed.command != control::kStatus) {
         throw UsageError("--json goes with status only");
     }
-    if (parsed.command == "status") {
+    if (parsed.command == control::kStatus) {
         parsed.names = words;
     } else if (is_instance_command(parsed.command)) {
         if (words.empty()) {
             throw UsageError(parsed.command + " needs an instance name, or all (see status)");
         }
         parsed.names = words;
-    } else if (parsed.command == "check") {
+    } else if (parsed.command == kCheck) {
         if (words.size() > 1) throw UsageError("check takes one file");
         if (!words.empty()) parsed.file = words.front();
-    } else if (parsed.command == "rules") {
+    } else if (parsed.command == control::kRules) {
         if (words.size() > 1) throw UsageError("rules takes one syntax: pf or nft");
         if (!words.empty()) {
             if (words.front() != "pf" && words.front() != "nft" && words.front() != "nftables") {

@@ -4,12 +4,14 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ctl {
 
-inline constexpr const char* kDefaultSocket = "/run/ftpproxyd/control.sock";
-inline constexpr const char* kDefaultConfig = "/etc/ftpproxy/ftpproxy.yaml";
+// ftpproxyctl's own commands; the others are ftpproxyd's (control_protocol.hpp).
+inline constexpr std::string_view kCheck = "check";
+inline constexpr std::string_view kHelp = "help";
 
 struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;

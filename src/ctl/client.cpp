@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/control_protocol.hpp"
 #include "common/unique_fd.hpp"
-#include "supervisor/control_protocol.hpp"
 
 namespace ctl {
 
@@ -87,7 +87,7 @@ nlohmann::json request(const std::string& socket_path, const nlohmann::json& mes
     std::string answer;
     char chunk[8192];
     while (answer.find('\n') == std::string::npos) {
-        if (answer.size() > supervisor::control::kMaxLine) {
+        if (answer.size() > common::control::kMaxLine) {
             throw Unreachable("ftpproxyd's answer is longer than the protocol allows");
         }
         wait_ready(fd.get(), POLLIN, deadline, socket_path);

@@ -4,16 +4,19 @@
 #include <string>
 #include <vector>
 
+#include "common/control_protocol.hpp"
+#include "common/default_paths.hpp"
+#include "config/loader.hpp"
 #include "ctl/arguments.hpp"
 #include "ctl/client.hpp"
 #include "ctl/exit_codes.hpp"
 #include "ctl/render.hpp"
-#include "supervisor/config_loader.hpp"
 
 namespace {
 
 using namespace ctl;
 using nlohmann::json;
+namespace control = common::control;
 
 // A reload may wait for the firewall command (30 s at most in ftpproxyd).
 constexpr std::chrono::seconds kRequestTimeout{15};
@@ -22,17 +25,18 @@ constexpr std::chrono::seconds kReloadTimeout{60};
 std::string socket_path(const Arguments& args) {
     if (args.socket) return *args.socket;
     if (args.config) {
-        const auto loaded = supervisor::load_config_file(*args.config);
+        const auto loaded = config::load_config_file(*args.config);
         if (loaded.config) return loaded.config->global.control_socket;
         std::cerr << "ftpproxyctl: " << *args.config << " has errors (see `ftpproxyctl check "
-                  << *args.config << "`); using " << kDefaultSocket << "\n";
+                  << *args.config << "`); using " << common::kDefaultControlSocket << "\n";
     }
-    return kDefaultSocket;
+    return std::string(common::kDefaultControlSocket);
 }
 
 // The answer's error on stderr; the exit code for a refusal.
 int refused(const json& answer) {
-    std::cerr << "ftpproxyctl: " << answer.value("error", std::string("ftpproxyd refused")) << "\n";
+    std::cerr << "ftpproxyctl: "
+              << answer.value(control::kFieldError, std::string("ftpproxyd refused")) << "\n";
     return kExitFailed;
 }
 
@@ -43,14 +47,15 @@ int check(const Arguments& args) {
     } else if (args.config) {
         file = *args.config;
     } else {
-        file = kDefaultConfig;
+        file = common::kDefaultConfigFile;
         try {  // the file the running ftpproxyd reloads from, if there is one
-            const json info = request(socket_path(args), {{"command", "info"}}, kRequestTimeout);
-            if (info.value("ok", false)) file = info.value("config", file);
+            const json info =
+                request(socket_path(args), control::make_request(control::kInfo), kRequestTimeout);
+            if (control::answer_ok(info)) file = info.value("config", file);
         } catch (const Unreachable&) {
         }
     }
-    const auto loaded = supervisor::load_config_file(file);
+    const auto loaded = config::load_config_file(file);
     if (!loaded.config) {
         for (const auto& error : loaded.errors) std::cout << to_string(error) << "\n";
         std::cout << file << ": " << loaded.errors.size()
@@ -68,34 +73,32 @@ int check(const Arguments& args) {
 }
 
 int run(const Arguments& args) {
-    if (args.command == "help") {
+    if (args.command == kHelp) {
         std::cout << usage_text();
         return kExitOk;
     }
-    if (args.command == "check") return check(args);
+    if (args.command == kCheck) return check(args);
 
-    json message = {{"command", args.command}};
-    if (!args.names.empty()) message["names"] = args.names;
-    if (args.syntax) message["syntax"] = *args.syntax;
-    const auto timeout = args.command == "reload" ? kReloadTimeout : kRequestTimeout;
+    const json message = control::make_request(args.command, args.names, args.syntax);
+    const auto timeout = args.command == control::kReload ? kReloadTimeout : kRequestTimeout;
     const json answer = request(socket_path(args), message, timeout);
 
-    if (args.command == "status") {
-        if (!answer.value("ok", false)) return refused(answer);
+    if (args.command == control::kStatus) {
+        if (!control::answer_ok(answer)) return refused(answer);
         std::cout << (args.json ? answer.dump(2) + "\n" : render_status(answer));
         return status_exit_code(answer);
     }
-    if (args.command == "reload") {
+    if (args.command == control::kReload) {
         std::cout << render_reload(answer);
-        return answer.value("ok", false) ? kExitOk : refused(answer);
+        return control::answer_ok(answer) ? kExitOk : refused(answer);
     }
-    if (args.command == "rules") {
-        if (!answer.value("ok", false)) return refused(answer);
+    if (args.command == control::kRules) {
+        if (!control::answer_ok(answer)) return refused(answer);
         std::cout << answer.value("text", std::string());
         return kExitOk;
     }
     std::cout << render_results(answer);
-    return answer.value("ok", false) ? kExitOk : refused(answer);
+    return control::answer_ok(answer) ? kExitOk : refused(answer);
 }
 
 }  // namespace

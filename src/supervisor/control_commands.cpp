@@ -1,11 +1,10 @@
-// The answers to ftpproxyctl's requests (control_protocol.hpp).
+// The answers to ftpproxyctl's requests (common/control_protocol.hpp).
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "common/control_protocol.hpp"
 #include "common/printable.hpp"
-#include "supervisor/control_protocol.hpp"
-#include "supervisor/control_request.hpp"
-#include "supervisor/firewall_rules.hpp"
+#include "config/firewall_rules.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace supervisor {
@@ -22,9 +21,8 @@ constexpr std::chrono::milliseconds kStatsTimeout{500};
 // The state status shows for a RUNNING worker that does not answer in time.
 constexpr const char* kUnresponsive = "UNRESPONSIVE";
 
-json error_answer(std::string message) {
-    return {{"ok", false}, {"error", std::move(message)}};
-}
+namespace control = common::control;
+using control::error_answer;
 
 std::int64_t seconds_between(Clock::time_point from, Clock::time_point to) {
     return duration_cast<seconds>(to - from).count();
@@ -81,13 +79,13 @@ awaitable<Replies> ask_every_worker(
 }
 
 json instance_json(const InstanceRunner& runner, const Replies& replies, Clock::time_point now) {
-    const Instance& instance = runner.instance();
+    const config::Instance& instance = runner.instance();
     const Lifecycle& lifecycle = runner.lifecycle();
     json item = {
         {"name", instance.name},
         {"state", to_string(lifecycle.state())},
         {"mode", to_string(instance.mode)},
-        {"listen", format_endpoint(instance.listen_address, instance.listen_port)},
+        {"listen", common::format_endpoint(instance.listen_address, instance.listen_port)},
         {"public", nullptr},
         {"backend", nullptr},
         {"pid", nullptr},
@@ -100,10 +98,10 @@ json instance_json(const InstanceRunner& runner, const Replies& replies, Clock::
         {"last_exit", nullptr},
     };
     if (instance.public_address) {
-        item["public"] = format_endpoint(*instance.public_address, instance.public_port);
+        item["public"] = common::format_endpoint(*instance.public_address, instance.public_port);
     }
     if (instance.backend) {
-        item["backend"] = format_host_port(instance.backend->host, instance.backend->port);
+        item["backend"] = common::format_host_port(instance.backend->host, instance.backend->port);
     }
     if (runner.pid() > 0) {
         item["pid"] = runner.pid();
@@ -138,8 +136,7 @@ awaitable<json> Supervisor::handle(json request) {
     const std::string command = request.value("command", "");
     if (command == control::kStatus) co_return co_await status(request);
     if (command == control::kReload) co_return co_await reload();
-    if (command == control::kStart || command == control::kStop || command == control::kRestart ||
-        command == control::kDrain) {
+    if (control::is_instance_command(command)) {
         co_return instance_command(command, request);
     }
     if (command == control::kRules) co_return rules(request);
@@ -298,20 +295,20 @@ json Supervisor::instance_command(std::string_view command, const json& request)
 
 json Supervisor::rules(const json& request) const {
     const std::string syntax = request.value("syntax", "");
-    Config config = config_;
+    config::Config config = config_;
     if (syntax == "pf") {
-        config.global.firewall = Firewall::pf;
+        config.global.firewall = config::Firewall::pf;
     } else if (syntax == "nft" || syntax == "nftables") {
-        config.global.firewall = Firewall::nftables;
+        config.global.firewall = config::Firewall::nftables;
     } else if (!syntax.empty()) {
         return error_answer("unknown rules syntax '" + common::printable(syntax) + "' (pf or nft)");
-    } else if (config.global.firewall == Firewall::none) {
+    } else if (config.global.firewall == config::Firewall::none) {
         return error_answer(
             "the configuration says firewall: none, so no rules are written; "
             "`ftpproxyctl rules pf` or `ftpproxyctl rules nft` shows what they "
             "would be");
     }
-    const auto text = render_firewall_rules(config);
+    const auto text = config::render_firewall_rules(config);
     json answer = {{"ok", true}, {"firewall", to_string(config.global.firewall)}, {"text", *text}};
     if (syntax.empty()) answer["rules_file"] = config.global.rules_file;
     return answer;

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "supervisor/control_protocol.hpp"
+#include "common/control_protocol.hpp"
 
 namespace supervisor {
 
@@ -27,9 +27,8 @@ bool someone_listens(const std::string& path) {
     return !error;
 }
 
-json error_answer(const std::string& message) {
-    return {{"ok", false}, {"error", message}};
-}
+namespace control = common::control;
+using control::error_answer;
 
 }  // namespace
 

@@ -4,19 +4,20 @@
 
 #include <system_error>
 
+#include "common/atomic_file.hpp"
+#include "config/firewall_rules.hpp"
 #include "firewall/nft_fragment.hpp"
-#include "supervisor/atomic_file.hpp"
-#include "supervisor/firewall_rules.hpp"
 #include "supervisor/run_command.hpp"
 
 namespace supervisor {
 
 namespace {
 
-awaitable<FirewallResult> write_and_load(ChildReaper& reaper, Config config, std::string text) {
+awaitable<FirewallResult> write_and_load(ChildReaper& reaper, config::Config config,
+                                         std::string text) {
     const std::string& file = config.global.rules_file;
     try {
-        write_file_atomically(file, text);
+        common::write_file_atomically(file, text);
     } catch (const std::system_error& e) {
         FirewallResult result{false, std::string("cannot write the rules: ") + e.what()};
         spdlog::error("firewall: {}", result.message);
@@ -41,17 +42,17 @@ awaitable<FirewallResult> write_and_load(ChildReaper& reaper, Config config, std
 
 }  // namespace
 
-awaitable<FirewallResult> update_firewall(ChildReaper& reaper, Config config) {
-    auto text = render_firewall_rules(config);
+awaitable<FirewallResult> update_firewall(ChildReaper& reaper, config::Config config) {
+    auto text = config::render_firewall_rules(config);
     if (!text) co_return FirewallResult{true, "none: no rules written"};
     co_return co_await write_and_load(reaper, std::move(config), std::move(*text));
 }
 
-awaitable<FirewallResult> clear_firewall(ChildReaper& reaper, Config config) {
+awaitable<FirewallResult> clear_firewall(ChildReaper& reaper, config::Config config) {
     config.instances.clear();
-    auto text = render_firewall_rules(config);
+    auto text = config::render_firewall_rules(config);
     if (!text) co_return FirewallResult{true, "none: no rules written"};
-    if (config.global.firewall == Firewall::nftables)
+    if (config.global.firewall == config::Firewall::nftables)
         text = firewall::render_nft_fragment_removal();
     co_return co_await write_and_load(reaper, std::move(config), std::move(*text));
 }

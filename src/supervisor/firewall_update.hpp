@@ -6,9 +6,9 @@
 #include <chrono>
 #include <string>
 
+#include "config/model.hpp"
 #include "supervisor/asio.hpp"
 #include "supervisor/child_reaper.hpp"
-#include "supervisor/config_model.hpp"
 
 namespace supervisor {
 
@@ -23,11 +23,11 @@ struct FirewallResult {
 };
 
 // `config` by value: the caller's may change while the command runs.
-awaitable<FirewallResult> update_firewall(ChildReaper& reaper, Config config);
+awaitable<FirewallResult> update_firewall(ChildReaper& reaper, config::Config config);
 
 // What ftpproxyd leaves behind when it stops, so that no rule diverts to a
 // closed port: nftables, no table inet ftpproxy; pf, the anchors only (the
 // include in pf.conf still loads).
-awaitable<FirewallResult> clear_firewall(ChildReaper& reaper, Config config);
+awaitable<FirewallResult> clear_firewall(ChildReaper& reaper, config::Config config);
 
 }  // namespace supervisor

@@ -4,12 +4,12 @@
 
 #include <algorithm>
 
+#include "config/worker_argv.hpp"
 #include "supervisor/child_process.hpp"
-#include "supervisor/worker_argv.hpp"
 
 namespace supervisor {
 
-InstanceRunner::InstanceRunner(RunnerContext& context, Instance instance)
+InstanceRunner::InstanceRunner(RunnerContext& context, config::Instance instance)
     : context_(context),
       instance_(std::move(instance)),
       lifecycle_(context.policy),
@@ -41,7 +41,7 @@ void InstanceRunner::restart() {
     run(lifecycle_.restart(Clock::now()), before);
 }
 
-void InstanceRunner::replace(Instance instance) {
+void InstanceRunner::replace(config::Instance instance) {
     const bool same_socket = instance.listen_address == instance_.listen_address &&
                              instance.listen_port == instance_.listen_port;
     instance_ = std::move(instance);
@@ -116,7 +116,7 @@ void InstanceRunner::spawn() {
         run(lifecycle_.spawn_failed(error, Clock::now()), before);
         return;
     }
-    std::vector<std::string> argv = worker_argv(*context_.global, instance_);
+    std::vector<std::string> argv = config::worker_argv(*context_.global, instance_);
     if (context_.debug) argv.emplace_back("-d");
     WorkerStart started = WorkerProcess::start(context_.io, std::move(argv), listen_->get());
     if (!started.worker) {

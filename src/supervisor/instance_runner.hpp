@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "config/model.hpp"
 #include "supervisor/asio.hpp"
 #include "supervisor/child_reaper.hpp"
-#include "supervisor/config_model.hpp"
 #include "supervisor/lifecycle.hpp"
 #include "supervisor/listen_socket.hpp"
 #include "supervisor/worker_process.hpp"
@@ -29,20 +29,20 @@ struct RunnerContext {
     asio::io_context& io;
     ChildReaper& reaper;
     Listeners& listeners;
-    const GlobalSettings* global = nullptr;
+    const config::GlobalSettings* global = nullptr;
     bool debug = false;  // workers get -d: their logs go to our stderr
     RestartPolicy policy;
 };
 
 class InstanceRunner {
   public:
-    InstanceRunner(RunnerContext& context, Instance instance);
+    InstanceRunner(RunnerContext& context, config::Instance instance);
     // Stops every worker it still has (ftpproxyd is going away at once).
     ~InstanceRunner();
     InstanceRunner(const InstanceRunner&) = delete;
     InstanceRunner& operator=(const InstanceRunner&) = delete;
 
-    const Instance& instance() const { return instance_; }
+    const config::Instance& instance() const { return instance_; }
     const Lifecycle& lifecycle() const { return lifecycle_; }
     pid_t pid() const { return current_ ? current_->pid() : 0; }  // 0: no worker
     Clock::time_point worker_started() const { return worker_started_; }
@@ -57,9 +57,9 @@ class InstanceRunner {
     // A new worker now, the old one drains: no connection is refused.
     void restart();
     // Reload, changed instance: new settings, a new worker, the old one drains.
-    void replace(Instance instance);
+    void replace(config::Instance instance);
     // Reload, unchanged instance: the worker and its sessions go on.
-    void update(Instance instance) { instance_ = std::move(instance); }
+    void update(config::Instance instance) { instance_ = std::move(instance); }
     // Reload removed the instance, or ftpproxyd stops: the socket goes, the
     // worker drains as an old one, nothing starts again. `on_idle` is called
     // (later, from the io_context) once no worker of the runner is left.
@@ -83,7 +83,7 @@ class InstanceRunner {
     void cancel_timer();
 
     RunnerContext& context_;
-    Instance instance_;
+    config::Instance instance_;
     Lifecycle lifecycle_;
     asio::steady_timer timer_;
     std::uint64_t timer_generation_ = 0;

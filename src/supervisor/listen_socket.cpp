@@ -8,11 +8,11 @@
 
 namespace supervisor {
 
-ListenResult open_listen_socket(const IpAddress& address, std::uint16_t port) {
+ListenResult open_listen_socket(const common::IpAddress& address, std::uint16_t port) {
     const auto fail = [&](const char* what) {
         return ListenResult{common::UniqueFd{}, "cannot listen on " +
-                                                    format_endpoint(address, port) + ": " + what +
-                                                    ": " + std::strerror(errno)};
+                                                    common::format_endpoint(address, port) + ": " +
+                                                    what + ": " + std::strerror(errno)};
     };
     sockaddr_storage storage{};
     socklen_t length = 0;
@@ -48,9 +48,9 @@ ListenResult open_listen_socket(const IpAddress& address, std::uint16_t port) {
     return ListenResult{std::move(fd), {}};
 }
 
-Listeners::Socket Listeners::acquire(const IpAddress& address, std::uint16_t port,
+Listeners::Socket Listeners::acquire(const common::IpAddress& address, std::uint16_t port,
                                      std::string& error) {
-    const std::string key = format_endpoint(address, port);
+    const std::string key = common::format_endpoint(address, port);
     if (auto it = open_.find(key); it != open_.end()) {
         if (auto socket = it->second.lock()) return socket;
     }

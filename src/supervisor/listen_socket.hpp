@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/net_address.hpp"
 #include "common/unique_fd.hpp"
-#include "supervisor/net_address.hpp"
 
 namespace supervisor {
 
@@ -27,7 +27,7 @@ struct ListenResult {
 // ftpproxyd does not wait for TIME_WAIT), IPv6 sockets IPv6-only (like
 // OpenBSD), and free bind where the system has it, so a CARP backup node can
 // listen on a VIP it does not hold yet.
-ListenResult open_listen_socket(const IpAddress& address, std::uint16_t port);
+ListenResult open_listen_socket(const common::IpAddress& address, std::uint16_t port);
 
 // Every listening socket, one per address:port. The instances that use one
 // share it (a shared_ptr each); it closes when the last lets go. The one
@@ -38,7 +38,7 @@ class Listeners {
 
     // The socket open on address:port, or a new one; null with `error` set
     // when it cannot be opened.
-    Socket acquire(const IpAddress& address, std::uint16_t port, std::string& error);
+    Socket acquire(const common::IpAddress& address, std::uint16_t port, std::string& error);
     // Every socket open now. A reload holds them while instances change, so
     // that a port passed from one instance to another stays open; the ones
     // nobody took close when the hold goes.

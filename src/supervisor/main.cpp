@@ -9,8 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "common/default_paths.hpp"
 #include "common/logging.hpp"
-#include "supervisor/config_loader.hpp"
+#include "config/loader.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace {
@@ -22,24 +23,24 @@ constexpr int kExitUsage = 64;
 constexpr int kExitOsError = 71;
 constexpr int kExitConfig = 78;
 
-constexpr const char* kDefaultConfig = "/etc/ftpproxy/ftpproxy.yaml";
-
-constexpr const char* kUsage =
-    "usage: ftpproxyd [-d] [-n] [-f file]\n"
-    "  -f, --config file  the configuration (default /etc/ftpproxy/ftpproxy.yaml)\n"
-    "  -d, --debug        log to standard error, workers too (-d), instead of syslog\n"
-    "  -n, --check        check the configuration, print its problems, and exit\n"
-    "      --help, --version\n"
-    "Runs in the foreground (systemd Type=notify, or rc.d with rc_bg). Signals:\n"
-    "SIGHUP reloads the configuration, SIGTERM drains the workers and exits.\n"
-    "Control it with ftpproxyctl(8).\n";
+std::string usage_text() {
+    return "usage: ftpproxyd [-d] [-n] [-f file]\n"
+           "  -f, --config file  the configuration (default " +
+           std::string(common::kDefaultConfigFile) + ")\n" +
+           "  -d, --debug        log to standard error, workers too (-d), instead of syslog\n"
+           "  -n, --check        check the configuration, print its problems, and exit\n"
+           "      --help, --version\n"
+           "Runs in the foreground (systemd Type=notify, or rc.d with rc_bg). Signals:\n"
+           "SIGHUP reloads the configuration, SIGTERM drains the workers and exits.\n"
+           "Control it with ftpproxyctl(8).\n";
+}
 
 struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
 struct Options {
-    std::string config = kDefaultConfig;
+    std::string config{common::kDefaultConfigFile};
     bool debug = false;
     bool check_only = false;
 };
@@ -65,14 +66,14 @@ Options parse_options(const std::vector<std::string>& args) {
 }
 
 // Every problem on standard error, one line each; true when there is none.
-std::optional<Config> load_or_report(const std::string& path) {
-    LoadResult loaded = load_config_file(path);
+std::optional<config::Config> load_or_report(const std::string& path) {
+    config::LoadResult loaded = config::load_config_file(path);
     for (const auto& error : loaded.errors) std::cerr << to_string(error) << "\n";
     return std::move(loaded.config);
 }
 
 int run(const Options& options) {
-    std::optional<Config> config = load_or_report(options.config);
+    std::optional<config::Config> config = load_or_report(options.config);
     if (!config) {
         std::cerr << "ftpproxyd: " << options.config << " has errors; nothing was started\n";
         return kExitConfig;
@@ -108,7 +109,7 @@ int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);
     for (const auto& arg : args) {
         if (arg == "--help" || arg == "-h") {
-            std::cout << kUsage;
+            std::cout << usage_text();
             return 0;
         }
         if (arg == "--version") {
@@ -119,7 +120,7 @@ int main(int argc, char** argv) {
     try {
         return run(parse_options(args));
     } catch (const UsageError& e) {
-        std::cerr << "ftpproxyd: " << e.what() << "\n" << kUsage;
+        std::cerr << "ftpproxyd: " << e.what() << "\n" << usage_text();
         return kExitUsage;
     }
 }

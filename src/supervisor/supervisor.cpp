@@ -10,11 +10,11 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "config/diff.hpp"
+#include "config/loader.hpp"
+#include "config/worker_argv.hpp"
 #include "supervisor/child_process.hpp"
-#include "supervisor/config_diff.hpp"
-#include "supervisor/config_loader.hpp"
 #include "supervisor/sd_notify.hpp"
-#include "supervisor/worker_argv.hpp"
 
 namespace supervisor {
 
@@ -35,7 +35,7 @@ std::string count_summary(std::size_t running, std::size_t total) {
 
 }  // namespace
 
-Supervisor::Supervisor(asio::io_context& io, SupervisorOptions options, Config config)
+Supervisor::Supervisor(asio::io_context& io, SupervisorOptions options, config::Config config)
     : io_(io),
       options_(std::move(options)),
       config_(std::move(config)),
@@ -65,7 +65,7 @@ void Supervisor::start() {
         throw;
     }
     wait_for_signals();
-    for (const Instance& instance : config_.instances) {
+    for (const config::Instance& instance : config_.instances) {
         runners_.push_back(std::make_unique<InstanceRunner>(context_, instance));
         runners_.back()->start();
     }
@@ -153,7 +153,7 @@ awaitable<json> Supervisor::reload() {
     }
     reloading_ = true;
     notify("RELOADING=1");
-    LoadResult loaded = load_config_file(options_.config_path);
+    config::LoadResult loaded = config::load_config_file(options_.config_path);
     json answer;
     if (!loaded.config) {
         json lines = json::array();
@@ -171,7 +171,7 @@ awaitable<json> Supervisor::reload() {
                                 "; ftpproxyd keeps running the previous configuration"},
                   {"errors", lines}};
     } else {
-        const ConfigDiff diff = diff_configs(config_, *loaded.config);
+        const config::ConfigDiff diff = config::diff_configs(config_, *loaded.config);
         apply_diff(std::move(*loaded.config), diff);
         co_await refresh_firewall();
         answer = {{"ok", true},
@@ -221,7 +221,7 @@ awaitable<json> Supervisor::reload() {
 // Every listening socket is held while instances change: a port that goes
 // from one instance to another (removed, moved, swapped) passes on with the
 // connections waiting in its backlog instead of being closed and bound again.
-void Supervisor::apply_diff(Config next, const ConfigDiff& diff) {
+void Supervisor::apply_diff(config::Config next, const config::ConfigDiff& diff) {
     const auto held = listeners_.hold_all();
     if (next.global.control_socket != config_.global.control_socket ||
         next.global.runtime_dir != config_.global.runtime_dir) {
@@ -242,7 +242,7 @@ void Supervisor::apply_diff(Config next, const ConfigDiff& diff) {
     }
 
     config_ = std::move(next);  // new workers are started with the new global settings
-    for (const Instance& instance : config_.instances) {
+    for (const config::Instance& instance : config_.instances) {
         auto it = by_name.find(instance.name);
         if (it == by_name.end()) {
             spdlog::info("reload: {} added", instance.name);
@@ -293,7 +293,7 @@ void Supervisor::stop_now() {
 awaitable<void> Supervisor::finish_shutdown() {
     if (finished_) co_return;
     finished_ = true;
-    if (config_.global.firewall != Firewall::none) {
+    if (config_.global.firewall != config::Firewall::none) {
         const FirewallResult cleared = co_await clear_firewall(reaper_, config_);
         if (cleared.ok) spdlog::info("firewall: rules removed ({})", cleared.message);
     }

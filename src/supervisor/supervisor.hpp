@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "config/diff.hpp"
+#include "config/model.hpp"
 #include "supervisor/asio.hpp"
 #include "supervisor/child_reaper.hpp"
-#include "supervisor/config_diff.hpp"
-#include "supervisor/config_model.hpp"
 #include "supervisor/control_server.hpp"
 #include "supervisor/firewall_update.hpp"
 #include "supervisor/instance_runner.hpp"
@@ -30,7 +30,7 @@ struct SupervisorOptions {
 
 class Supervisor final {
   public:
-    Supervisor(asio::io_context& io, SupervisorOptions options, Config config);
+    Supervisor(asio::io_context& io, SupervisorOptions options, config::Config config);
     ~Supervisor();
 
     // Creates the runtime directory and the control socket, starts every
@@ -54,7 +54,7 @@ class Supervisor final {
     awaitable<void> startup();
     awaitable<nlohmann::json> reload();
     awaitable<void> reload_on_signal();
-    void apply_diff(Config next, const ConfigDiff& diff);
+    void apply_diff(config::Config next, const config::ConfigDiff& diff);
     awaitable<void> refresh_firewall();
     void begin_shutdown();
     void stop_now();
@@ -68,7 +68,7 @@ class Supervisor final {
 
     asio::io_context& io_;
     SupervisorOptions options_;
-    Config config_;
+    config::Config config_;
     ChildReaper reaper_;
     ControlServer control_;
     asio::signal_set signals_;

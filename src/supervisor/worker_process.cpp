@@ -7,8 +7,8 @@
 #include <csignal>
 #include <cstring>
 
+#include "config/worker_argv.hpp"
 #include "supervisor/child_process.hpp"
-#include "supervisor/worker_argv.hpp"
 
 namespace supervisor {
 
@@ -21,8 +21,8 @@ WorkerStart WorkerProcess::start(asio::io_context& io, std::vector<std::string> 
     common::UniqueFd ours(pair[0]);
     common::UniqueFd theirs(pair[1]);
     argv.insert(argv.end(), {"--control-fd", std::to_string(kWorkerControlFd)});
-    const SpawnResult spawned =
-        spawn_process(argv, {{listen_fd, kWorkerListenFd}, {theirs.get(), kWorkerControlFd}});
+    const SpawnResult spawned = spawn_process(
+        argv, {{listen_fd, config::kWorkerListenFd}, {theirs.get(), kWorkerControlFd}});
     if (spawned.pid < 0) return {nullptr, spawned.error};
     auto control = std::make_shared<WorkerControl>(io, std::move(ours));
     return {std::unique_ptr<WorkerProcess>(new WorkerProcess(io, spawned.pid, std::move(control))),

@@ -19,16 +19,16 @@
 #include <typeinfo>
 #include <vector>
 
+#include "config/diff.hpp"
+#include "config/firewall_rules.hpp"
+#include "config/loader.hpp"
+#include "config/worker_argv.hpp"
 #include "fuzz_support.hpp"
 #include "proxy/options.hpp"
-#include "supervisor/config_diff.hpp"
-#include "supervisor/config_loader.hpp"
-#include "supervisor/firewall_rules.hpp"
-#include "supervisor/worker_argv.hpp"
 
 namespace {
 
-using namespace supervisor;
+using namespace config;
 
 constexpr const char* kFileName = "fuzz.yaml";
 

@@ -28,9 +28,9 @@
 #include <string_view>
 #include <typeinfo>
 
+#include "config/loader.hpp"
 #include "ctl/render.hpp"
 #include "fuzz_support.hpp"
-#include "supervisor/config_loader.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace {
@@ -62,7 +62,7 @@ struct World {
 
     World() {
         spdlog::set_level(spdlog::level::off);
-        auto loaded = supervisor::load_config_text(kConfig, "fuzz.yaml");
+        auto loaded = config::load_config_text(kConfig, "fuzz.yaml");
         for (const auto& error : loaded.errors)
             std::fprintf(stderr, "%s\n", to_string(error).c_str());
         FUZZ_CHECK(loaded.config);

@@ -15,7 +15,7 @@ constexpr PortRange kPassivePorts{49152, 65535};
 
 // The input of the golden files pf-openbsd.conf, pf-freebsd.conf and
 // ftpproxy.nft: one instance per kind of rule the generators write. It is
-// tests/unit/supervisor/golden/rules.yaml, whose test checks that ftpproxyd
+// tests/unit/config/golden/rules.yaml, whose test checks that ftpproxyd
 // turns that file into these very instances.
 std::vector<FragmentInstance> golden_instances() {
     // IPv4 VIP, worker on loopback: divert-to 127.0.0.1 / dnat + route_localnet.

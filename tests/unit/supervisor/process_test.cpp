@@ -47,7 +47,7 @@ TEST(SpawnProcess, ChildGetsExactlyTheMappedDescriptors) {
     common::UniqueFd read_end(out[0]), write_end(out[1]);
     // Not close-on-exec: must be closed all the same.
     common::UniqueFd leaked(open("/dev/null", O_RDONLY));
-    ListenResult listener = open_listen_socket(*parse_ip_address("127.0.0.1"), 0);
+    ListenResult listener = open_listen_socket(*common::parse_ip_address("127.0.0.1"), 0);
     ASSERT_TRUE(listener.fd) << listener.error;
 
     const SpawnResult spawned =
@@ -126,13 +126,13 @@ TEST(WaitStatus, EveryWorkerExitCodeHasItsOwnWords) {
 }
 
 TEST(ListenSocket, BusyPortIsAClearError) {
-    ListenResult first = open_listen_socket(*parse_ip_address("127.0.0.1"), 0);
+    ListenResult first = open_listen_socket(*common::parse_ip_address("127.0.0.1"), 0);
     ASSERT_TRUE(first.fd);
     sockaddr_in address{};
     socklen_t length = sizeof address;
     getsockname(first.fd.get(), reinterpret_cast<sockaddr*>(&address), &length);
     const auto port = ntohs(address.sin_port);
-    ListenResult second = open_listen_socket(*parse_ip_address("127.0.0.1"), port);
+    ListenResult second = open_listen_socket(*common::parse_ip_address("127.0.0.1"), port);
     EXPECT_FALSE(second.fd);
     EXPECT_EQ(second.error, "cannot listen on 127.0.0.1:" + std::to_string(port) +
                                 ": bind: Address already in use");

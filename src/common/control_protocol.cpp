@@ -1,0 +1,78 @@
+#include "common/control_protocol.hpp"
+
+#include "common/printable.hpp"
+
+namespace common::control {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kCommands = "status, start, stop, restart, drain, reload, rules or info";
+
+// "a number", "an array", "null" ... for the message.
+std::string a_type(const json& value) {
+    if (value.is_null()) return "null";
+    const std::string name = value.type_name();
+    const bool vowel = name.find_first_of("aeiou") == 0;
+    return (vowel ? "an " : "a ") + name;
+}
+
+}  // namespace
+
+json make_request(std::string_view command, const std::vector<std::string>& names,
+                  const std::optional<std::string>& syntax) {
+    json request = {{kFieldCommand, command}};
+    if (!names.empty()) request[kFieldNames] = names;
+    if (syntax) request[kFieldSyntax] = *syntax;
+    return request;
+}
+
+bool is_instance_command(std::string_view command) {
+    return command == kStart || command == kStop || command == kRestart || command == kDrain;
+}
+
+json error_answer(std::string message) {
+    return {{kFieldOk, false}, {kFieldError, std::move(message)}};
+}
+
+bool answer_ok(const json& answer) {
+    return answer.value(kFieldOk, false);
+}
+
+std::optional<std::string> request_error(const json& request) {
+    for (const auto& [key, value] : request.items()) {
+        if (key != kFieldCommand && key != kFieldNames && key != kFieldSyntax) {
+            return "unknown field \"" + printable(key) +
+                   "\" (a request has \"command\", and \"names\" or " + "\"syntax\")";
+        }
+    }
+    const auto command = request.find(kFieldCommand);
+    if (command == request.end()) {
+        return std::string("\"command\" is missing: one of ") + kCommands;
+    }
+    if (!command->is_string()) {
+        return "\"command\" must be a string (" + std::string(kCommands) + "), not " +
+               a_type(*command);
+    }
+    if (const auto names = request.find(kFieldNames); names != request.end()) {
+        if (!names->is_array()) {
+            return "\"names\" must be a list of strings (instance names or \"all\"), not " +
+                   a_type(*names);
+        }
+        for (std::size_t i = 0; i < names->size(); ++i) {
+            if (!(*names)[i].is_string()) {
+                return "\"names\" must be a list of strings: item " + std::to_string(i + 1) +
+                       " is " + a_type((*names)[i]);
+            }
+        }
+    }
+    if (const auto syntax = request.find(kFieldSyntax); syntax != request.end()) {
+        if (!syntax->is_string()) {
+            return "\"syntax\" must be a string (\"pf\" or \"nft\"), not " + a_type(*syntax);
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace common::control

@@ -1,0 +1,67 @@
+// The protocol between ftpproxyctl and ftpproxyd: over the control socket,
+// one JSON object per line each way, a request and its answer.
+//
+//   {"command":"status","names":["ftp01"]}       names: empty = all
+//   {"command":"start"|"stop"|"restart"|"drain","names":["ftp01"]|["all"]}
+//   {"command":"reload"}
+//   {"command":"rules","syntax":"pf"|"nft"}       syntax optional
+//   {"command":"info"}                            config file, socket, pid
+//
+// Every answer has "ok": true, or "ok": false and "error": one line a person
+// can act on; commands add their own fields (see docs/ftpproxyctl.md).
+// ftpproxyd (src/supervisor) answers it, ftpproxyctl (src/ctl) asks: both
+// take the names and shapes from here.
+#pragma once
+
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace common::control {
+
+inline constexpr std::size_t kMaxLine = 1 << 20;  // a status of 20000 instances fits
+
+inline constexpr std::string_view kStatus = "status";
+inline constexpr std::string_view kStart = "start";
+inline constexpr std::string_view kStop = "stop";
+inline constexpr std::string_view kRestart = "restart";
+inline constexpr std::string_view kDrain = "drain";
+inline constexpr std::string_view kReload = "reload";
+inline constexpr std::string_view kRules = "rules";
+inline constexpr std::string_view kInfo = "info";
+
+inline constexpr std::string_view kAll = "all";
+
+// start, stop, restart, drain: the commands that act on named instances.
+bool is_instance_command(std::string_view command);
+
+// A request's fields; request_error() checks their types.
+inline constexpr std::string_view kFieldCommand = "command";
+inline constexpr std::string_view kFieldNames = "names";
+inline constexpr std::string_view kFieldSyntax = "syntax";
+
+// Every answer's fields.
+inline constexpr std::string_view kFieldOk = "ok";
+inline constexpr std::string_view kFieldError = "error";
+
+// The request for `command`; "names" and "syntax" only when given.
+nlohmann::json make_request(std::string_view command, const std::vector<std::string>& names = {},
+                            const std::optional<std::string>& syntax = std::nullopt);
+
+// The edge of the control socket: a request's fields are checked before any
+// handler reads them, so that a wrong type gets an answer in our words
+// ("names" must be a list of strings) rather than the JSON library's.
+// Why `request` (a JSON object) is not a request of this protocol:
+// "command" missing or not a string, "names" not a list of strings,
+// "syntax" not a string, or a field we do not know. Nothing when it is one.
+std::optional<std::string> request_error(const nlohmann::json& request);
+
+// {"ok": false, "error": message}
+nlohmann::json error_answer(std::string message);
+// Whether an answer says "ok": true.
+bool answer_ok(const nlohmann::json& answer);
+
+}  // namespace common::control

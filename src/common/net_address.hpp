@@ -1,0 +1,47 @@
+// Addresses and ports as the configuration writes them. Firewall rules need
+// IP literals, so only the backend may be a host name (the worker resolves it
+// once at start, as -R does).
+#pragma once
+
+#include <boost/asio/ip/address.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace common {
+
+using IpAddress = boost::asio::ip::address;
+
+struct PortRange {
+    std::uint16_t low = 0;
+    std::uint16_t high = 0;
+    bool operator==(const PortRange&) const = default;
+};
+
+// An IPv4 or IPv6 literal. No "%scope": pf and nftables rules cannot carry it.
+std::optional<IpAddress> parse_ip_address(std::string_view text);
+// Decimal 1..65535, digits only (no sign, no spaces).
+std::optional<std::uint16_t> parse_port(std::string_view text);
+// "LOW-HIGH", both ports, LOW <= HIGH.
+std::optional<PortRange> parse_port_range(std::string_view text);
+// RFC 1123 host name: dot-separated labels of letters, digits and '-'
+// (not at either end), 1..63 characters each, 253 in all; the last label
+// not all digits.
+bool is_host_name(std::string_view text);
+
+// "HOST", "HOST:PORT", "[V6]", "[V6]:PORT", or a bare IPv6 literal. A bare
+// IPv6 literal cannot carry a port ("2001:db8::1:21" is one address), so a
+// port after an IPv6 address needs the brackets. Only splits; the parts are
+// checked with the functions above.
+struct HostPortText {
+    std::string_view host;
+    std::optional<std::string_view> port;
+};
+std::optional<HostPortText> split_host_port(std::string_view text);
+
+// "192.0.2.1:21", "[2001:db8::1]:21"; a host name is written as is.
+std::string format_host_port(std::string_view host, std::uint16_t port);
+std::string format_endpoint(const IpAddress& address, std::uint16_t port);
+
+}  // namespace common

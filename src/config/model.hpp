@@ -1,0 +1,121 @@
+// The supervisor's configuration after validation: every value parsed and
+// range-checked, defaults applied. Code that runs workers or writes firewall
+// rules reads only this, never YAML, and need not check anything again.
+// The YAML schema is documented in docs/configuration.md.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/default_paths.hpp"
+#include "common/net_address.hpp"
+#include "config/log_level.hpp"
+
+namespace config {
+
+enum class Mode { reverse, forward };
+enum class Firewall { none, nftables, pf };
+enum class PfSyntax { openbsd, freebsd };
+// How the worker relays data connections (--relay).
+enum class Relay { splice, copy };
+
+std::string_view to_string(Mode mode);
+std::string_view to_string(Firewall firewall);
+std::string_view to_string(PfSyntax syntax);
+constexpr std::string_view to_string(Relay relay) {
+    return relay == Relay::splice ? "splice" : "copy";
+}
+
+// Defaults, named once. The worker's own defaults are repeated here on
+// purpose: the supervisor always passes every value, so a worker built with
+// other defaults still runs as the configuration says.
+inline constexpr std::uint16_t kFtpPort = 21;
+inline constexpr int kDefaultMaxSessions = 100;
+inline constexpr int kMaxSessionsLimit = 20000;  // the worker's -m bound
+inline constexpr std::chrono::seconds kDefaultIdleTimeout{86400};
+inline constexpr std::chrono::seconds kDefaultDataTimeout{30};
+// The worker's --server-timeout: connect to the backend, then its greeting.
+inline constexpr std::chrono::seconds kDefaultServerTimeout{30};
+// The worker's rule: splice(2) exists only on Linux, and elsewhere the worker
+// refuses --relay splice, so the default (and the only choice) there is copy.
+#ifdef __linux__
+inline constexpr bool kSpliceAvailable = true;
+#else
+inline constexpr bool kSpliceAvailable = false;
+#endif
+inline constexpr Relay kDefaultRelay = kSpliceAvailable ? Relay::splice : Relay::copy;
+// Capacity asked for each relay pipe (--relay-pipe-size), and the worker's bounds.
+inline constexpr int kDefaultRelayPipeSize = 256 * 1024;
+inline constexpr int kMinRelayPipeSize = 4096;
+inline constexpr int kMaxRelayPipeSize = 64 * 1024 * 1024;
+inline constexpr std::string_view kDefaultWorkerBinary = "/usr/local/sbin/ftp-proxy";
+inline constexpr std::string_view kDefaultWorkerUser = "_ftp_proxy";
+inline constexpr std::string_view kDefaultNftRulesFile = "/etc/ftpproxy/ftpproxy.nft";
+inline constexpr std::string_view kDefaultPfRulesFile = "/etc/ftpproxy/pf.conf";
+inline constexpr std::string_view kNftBinary = "/usr/sbin/nft";
+inline constexpr std::string_view kPfctlBinary = "/sbin/pfctl";
+inline constexpr std::string_view kPfConf = "/etc/pf.conf";
+// How long an old worker may go on serving its sessions after a reload, a
+// restart or a stop of ftpproxyd, before its sessions get a 421.
+inline constexpr std::chrono::seconds kDefaultDrainTimeout{300};
+
+struct GlobalSettings {
+    std::string control_socket{common::kDefaultControlSocket};
+    std::string runtime_dir{common::kDefaultRuntimeDir};
+    std::string worker_binary{kDefaultWorkerBinary};
+    std::string worker_user{kDefaultWorkerUser};
+    // Empty: the control socket is root's alone (0600); else also this
+    // group's (0660).
+    std::string control_group;
+    std::chrono::seconds drain_timeout = kDefaultDrainTimeout;
+    LogLevel log_level = LogLevel::notice;
+    // none by default: the firewall is only touched when the file asks for it.
+    Firewall firewall = Firewall::none;
+    PfSyntax pf_syntax = PfSyntax::openbsd;
+    std::string rules_file;                   // empty only with Firewall::none
+    std::vector<std::string> reload_command;  // argv, no shell; empty: do not reload
+};
+
+// A backend: an IP literal (canonical form) or a host name.
+struct Backend {
+    std::string host;
+    std::uint16_t port = kFtpPort;
+    bool operator==(const Backend&) const = default;
+};
+
+struct Instance {
+    std::string name;
+    Mode mode = Mode::reverse;
+    // Where the worker's socket listens (ftpproxyd binds it, the worker gets
+    // it as fd 3) and where the firewall sends the diverted connections.
+    common::IpAddress listen_address;
+    std::uint16_t listen_port = 0;
+    // What clients connect to. No address: any destination (forward mode).
+    std::optional<common::IpAddress> public_address;
+    std::uint16_t public_port = kFtpPort;
+    std::string interface;           // empty: any interface
+    std::optional<Backend> backend;  // reverse mode only
+    std::optional<common::IpAddress> source_address;
+    int max_sessions = kDefaultMaxSessions;
+    std::chrono::seconds idle_timeout = kDefaultIdleTimeout;
+    std::chrono::seconds data_timeout = kDefaultDataTimeout;
+    std::chrono::seconds server_timeout = kDefaultServerTimeout;
+    std::optional<common::PortRange> passive_ports;  // none: the kernel's ephemeral range
+    bool anonymous_only = false;
+    bool log_commands = false;
+    bool passive_to_server = false;
+    Relay relay = kDefaultRelay;
+    int relay_pipe_size = kDefaultRelayPipeSize;  // passed only with Relay::splice
+    LogLevel log_level = LogLevel::notice;        // instance, else defaults, else global
+};
+
+struct Config {
+    GlobalSettings global;
+    std::vector<Instance> instances;
+};
+
+}  // namespace config

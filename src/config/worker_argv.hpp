@@ -1,0 +1,20 @@
+// One instance -> the ftp-proxy command line ftpproxyd runs for it, with the
+// worker's flags as docs/ftp-proxy.md documents them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/model.hpp"
+
+namespace config {
+
+// ftpproxyd binds the listen socket and passes it down as this descriptor,
+// so a restarted worker never closes it (see ARCHITECTURE.md).
+inline constexpr int kWorkerListenFd = 3;
+
+// argv[0] is global.worker_binary. Every setting is passed explicitly, the
+// defaults too, so a worker's own defaults never decide anything.
+std::vector<std::string> worker_argv(const GlobalSettings& global, const Instance& instance);
+
+}  // namespace config
