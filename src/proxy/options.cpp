@@ -91,7 +91,10 @@ std::string usage_text() {
            "[--version]\n";
 }
 
-Options parse_options(const std::vector<std::string>& args) {
+namespace {
+
+// The command line as boost reads it; every error is one UsageError line.
+po::variables_map read_command_line(const std::vector<std::string>& args) {
     po::variables_map vm;
     try {
         auto style = po::command_line_style::unix_style ^ po::command_line_style::allow_guessing;
@@ -111,9 +114,11 @@ Options parse_options(const std::vector<std::string>& args) {
     } catch (const po::error& e) {
         throw UsageError(e.what());
     }
-    if (vm["help"].as<bool>()) throw InfoRequest{usage_text()};
-    if (vm["version"].as<bool>()) throw InfoRequest{"ftp-proxy (ftpproxy) 0.1.0\n"};
+    return vm;
+}
 
+// Each flag's value, range-checked.
+Options read_values(const po::variables_map& vm) {
     Options o;
     // An empty value is refused for every flag: `--chroot ""` (an unset shell
     // variable) would silently mean no chroot, and boost accepts "--flag ''"
@@ -183,6 +188,11 @@ Options parse_options(const std::vector<std::string>& args) {
             parse_number("--relay-pipe-size", *v, static_cast<long>(kMinRelayPipeSize),
                          static_cast<long>(kMaxRelayPipeSize), "a pipe size in bytes"));
     }
+    return o;
+}
+
+// Flags that are each valid but not together.
+void check_combinations(const Options& o) {
     if (o.reverse_host && o.firewall && *o.firewall != "none")
         throw UsageError("--firewall " + *o.firewall +
                          ": reverse mode (-R) needs no firewall state; data connections go to "
@@ -193,6 +203,16 @@ Options parse_options(const std::vector<std::string>& args) {
         throw UsageError("-q: queue name \"" + *o.queue + "\" is longer than 15 characters");
     if (o.tag && o.tag->size() > 63)
         throw UsageError("-T: tag \"" + *o.tag + "\" is longer than 63 characters");
+}
+
+}  // namespace
+
+Options parse_options(const std::vector<std::string>& args) {
+    const po::variables_map vm = read_command_line(args);
+    if (vm["help"].as<bool>()) throw InfoRequest{usage_text()};
+    if (vm["version"].as<bool>()) throw InfoRequest{"ftp-proxy (ftpproxy) 0.1.0\n"};
+    Options o = read_values(vm);
+    check_combinations(o);
     return o;
 }
 
