@@ -59,6 +59,13 @@ awaitable<void> DataChannel::pump(tcp::socket& from, tcp::socket& to, std::uint6
 
 awaitable<void> DataChannel::relay_eof(bool from_server, tcp::socket& to) {
     if (from_server && download_) {
+        // The server has sent all it will: close our side toward it too, as
+        // the client would on seeing the end. Some servers (vsftpd) send
+        // their 226 only once the data connection is closed both ways, and
+        // the end reaches the client only after that 226: waiting for the
+        // client's close here made each side wait for the other.
+        error_code ignored;
+        server_.shutdown(tcp::socket::shutdown_send, ignored);
         while (!server_answered_ && !closed_) co_await answered_.wait();
         if (closed_) co_return;  // close() reset the client, or closed it after the answer
         server_eof_passed_ = true;
