@@ -26,7 +26,11 @@ void Dialogue::client_overlong(Actions& out) {
 
 void Dialogue::client_closed(Actions& out) {
     if (ended_) return;
-    if (pending_.empty()) {
+    // Only the greeting due: the client asked for nothing and is gone (a
+    // client that gave up on a server slow to greet); waiting for the
+    // greeting would hold the session for --server-timeout.
+    const bool asked_nothing = pending_.size() == 1 && pending_.front().kind == Expect::Greeting;
+    if (pending_.empty() || asked_nothing) {
         end("client closed", out);
         return;
     }

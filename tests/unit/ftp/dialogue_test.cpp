@@ -426,6 +426,16 @@ TEST_F(DialogueTest, HalfClosedClientGetsItsRepliesThenTheSessionEnds) {
     EXPECT_EQ(server("200 more"), Lines{});  // nothing after the end
 }
 
+// A client that gives up before the greeting asked for nothing: the session
+// ends at once instead of waiting for a server slow to greet.
+TEST_F(DialogueTest, ClientGoneBeforeTheGreetingEndsTheSessionAtOnce) {
+    Actions out;
+    d().client_closed(out);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(render(out[0]), "end: client closed");
+    EXPECT_TRUE(d().ended());
+}
+
 TEST_F(DialogueTest, MalformedServerReplyEndsTheSessionWith421) {
     logged_in();
     client("PWD");
