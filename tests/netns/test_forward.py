@@ -16,11 +16,9 @@ from ftpx.digest import sha256_file
 from ftpx.servers import PYFTPD_SERVER
 from ftpx.wait import wait_until
 from topology import ADDR, Topology
-from world import DATA_MODE_IDS, DATA_MODES, REDIRECT, assert_data_from
+from world import DATA_MODE_IDS, DATA_MODES, PROXY, REDIRECT, assert_data_from
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-PROXY = os.environ.get("FTP_PROXY_BIN", str(REPO / "build/src/proxy/ftp-proxy"))
 DATA_TIMEOUT = 5
 
 

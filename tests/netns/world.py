@@ -13,14 +13,14 @@ from pathlib import Path
 
 from ftpx.clients import CLIENT_MODES, MODE_REPLY, Transcript, assert_mode_used  # noqa: F401
 from ftpx.digest import sha256_file
+from ftpx.proxy import PROXY_BIN
 from ftpx.servers import PYFTPD_SERVER, PYTHON, VSFTPD_BIN, Vsftpd
 from ftpx.wait import wait_until
 from topology import ADDR, Topology
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
 TESTS = HERE.parent                 # where the package ftpx is (real_client.py needs it)
-PROXY = os.environ.get("FTP_PROXY_BIN", str(REPO / "build/src/proxy/ftp-proxy"))
+PROXY = str(PROXY_BIN)  # FTP_PROXY_BIN, or the build tree's (ftpx.proxy)
 DATA_TIMEOUT = 5
 
 USERS = {"pyftpdlib": ("test", "secret"), "vsftpd": (Vsftpd.user, Vsftpd.password)}
