@@ -67,6 +67,14 @@ TEST(Options, LongOptions) {
     EXPECT_EQ(o.user, "nobody");
 }
 
+// boost's own error text would loop forever on these (found by fuzzing).
+TEST(Options, BoostMessagePlaceholdersAreRefusedNotLoopedOn) {
+    const std::string error = usage_error({"--fo%original_token%n-f=", "6"});
+    EXPECT_EQ(error,
+              "argument \"--fo%original_token%n-f=\" contains \"%original_token%\", which no "
+              "option or value may contain");
+}
+
 TEST(Options, BadValuesNameTheFlag) {
     EXPECT_EQ(usage_error({"-p", "80x"}), "-p: \"80x\" is not a port (1..65535)");
     EXPECT_EQ(usage_error({"-P", "0"}), "-P: \"0\" is not a port (1..65535)");
