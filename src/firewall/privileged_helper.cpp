@@ -52,7 +52,8 @@ bool pfctl_request_allowed(const std::vector<std::string>& argv, const std::stri
     return (argv[3] == "-f" && argv[4] == "-") || (argv[3] == "-F" && argv[4] == "rules");
 }
 
-[[noreturn]] void serve_pfctl_requests(int socket, const std::string& pfctl) {
+[[noreturn]] void serve_pfctl_requests(int socket, const std::string& pfctl,
+                                       std::chrono::milliseconds timeout) {
     // Ctrl-C on a foreground worker must not kill the helper before the
     // worker has emptied its anchors; the helper ends with the socket.
     ::signal(SIGINT, SIG_IGN);
@@ -82,7 +83,7 @@ bool pfctl_request_allowed(const std::vector<std::string>& argv, const std::stri
         if (child == 0) {
             wire::Reply reply{request->id, {}};
             try {
-                reply.result = run_program(request->argv, request->input);
+                reply.result = run_program(request->argv, request->input, timeout);
             } catch (const Error& e) {
                 reply.result = {-1, e.what()};
             }

@@ -6,11 +6,13 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/generic/seq_packet_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <deque>
 #include <map>
+#include <memory>
 
 #include "common/unique_fd.hpp"
 #include "firewall/firewall.hpp"
@@ -22,10 +24,6 @@ namespace {
 
 namespace asio = boost::asio;
 using SeqPacket = asio::generic::seq_packet_protocol;
-
-// At start and exit the worker waits for pfctl; a helper that does not
-// answer in this time is broken.
-constexpr std::chrono::seconds kWaitLimit{10};
 
 class DirectRunner : public PfctlRunner {
   public:
@@ -53,8 +51,11 @@ class DirectRunner : public PfctlRunner {
 // most: the pf backend runs one at a time per session).
 class HelperRunner : public PfctlRunner, public std::enable_shared_from_this<HelperRunner> {
   public:
-    HelperRunner(asio::io_context& io, common::UniqueFd socket)
-        : socket_(io, SeqPacket(AF_UNIX, 0), socket.release()), buffer_(wire::kMaxMessage, '\0') {}
+    HelperRunner(asio::io_context& io, common::UniqueFd socket, std::chrono::milliseconds timeout)
+        : io_(io),
+          socket_(io, SeqPacket(AF_UNIX, 0), socket.release()),
+          buffer_(wire::kMaxMessage, '\0'),
+          reply_limit_(timeout + kHelperGrace) {}
 
     void run(std::vector<std::string> argv, std::string input, Done done) override {
         if (broken_) {
@@ -80,18 +81,28 @@ class HelperRunner : public PfctlRunner, public std::enable_shared_from_this<Hel
         Done done;
     };
 
+    struct InFlight {
+        Done done;
+        std::unique_ptr<asio::steady_timer> limit;
+    };
+
     void send_queued();
     void read_replies();
+    void watch(std::uint32_t id, InFlight& run);
+    std::string limit_text() const { return std::to_string(reply_limit_.count()) + " ms"; }
+    void answer(std::uint32_t id, ProgramResult result);
     void fail_all(const std::string& why);
     // Blocking use of the socket at start and exit (no io_context running).
     void wait_ready(short events, std::chrono::steady_clock::time_point deadline);
     wire::Reply receive_now(std::chrono::steady_clock::time_point deadline);
 
+    asio::io_context& io_;
     SeqPacket::socket socket_;
     std::string buffer_;
+    std::chrono::milliseconds reply_limit_;
     std::uint32_t last_id_ = 0;
     std::deque<Queued> queued_;
-    std::map<std::uint32_t, Done> in_flight_;
+    std::map<std::uint32_t, InFlight> in_flight_;
     bool reading_ = false;
     bool broken_ = false;
 };
@@ -108,7 +119,8 @@ void HelperRunner::send_queued() {
             fail_all(std::string("pfctl helper is gone: ") + std::strerror(errno));
             return;
         }
-        in_flight_.emplace(next.id, std::move(next.done));
+        auto [it, added] = in_flight_.emplace(next.id, InFlight{std::move(next.done), nullptr});
+        if (added) watch(next.id, it->second);
         queued_.pop_front();
     }
     read_replies();
@@ -134,16 +146,35 @@ void HelperRunner::read_replies() {
             self->fail_all("pfctl helper is gone");
             return;
         }
-        if (auto reply = wire::decode_reply({self->buffer_.data(), static_cast<std::size_t>(n)})) {
-            auto it = self->in_flight_.find(reply->id);
-            if (it != self->in_flight_.end()) {
-                Done done = std::move(it->second);
-                self->in_flight_.erase(it);
-                done(std::move(reply->result));
-            }
-        }
+        if (auto reply = wire::decode_reply({self->buffer_.data(), static_cast<std::size_t>(n)}))
+            self->answer(reply->id, std::move(reply->result));
         self->send_queued();
     });
+}
+
+// The helper kills a hung pfctl itself; this catches a helper that cannot
+// answer (stopped, starved): the session's firewall step must end anyway.
+// A reply that comes after is for an id no longer in flight, and dropped.
+void HelperRunner::watch(std::uint32_t id, InFlight& run) {
+    run.limit = std::make_unique<asio::steady_timer>(io_, reply_limit_);
+    run.limit->async_wait([weak = weak_from_this(), id](boost::system::error_code error) {
+        auto self = weak.lock();
+        if (error || !self) return;
+        self->answer(id, {-1, "pfctl helper did not answer within " + self->limit_text()});
+        // Nothing due any more: stop reading, or the pending read would
+        // keep the worker's io_context from ending (see read_replies()).
+        if (self->in_flight_.empty() && self->reading_) self->socket_.cancel();
+        self->send_queued();
+    });
+}
+
+void HelperRunner::answer(std::uint32_t id, ProgramResult result) {
+    auto it = in_flight_.find(id);
+    if (it == in_flight_.end()) return;
+    InFlight run = std::move(it->second);
+    in_flight_.erase(it);
+    if (run.limit) run.limit->cancel();
+    run.done(std::move(result));
 }
 
 void HelperRunner::fail_all(const std::string& why) {
@@ -152,7 +183,10 @@ void HelperRunner::fail_all(const std::string& why) {
     auto queued = std::move(queued_);
     in_flight_.clear();
     queued_.clear();
-    for (auto& [id, done] : in_flight) done({-1, why});
+    for (auto& [id, run] : in_flight) {
+        if (run.limit) run.limit->cancel();
+        run.done({-1, why});
+    }
     for (auto& waiting : queued) waiting.done({-1, why});
 }
 
@@ -160,9 +194,7 @@ void HelperRunner::wait_ready(short events, std::chrono::steady_clock::time_poin
     for (;;) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0)
-            throw Error("pfctl helper did not answer within " + std::to_string(kWaitLimit.count()) +
-                        " s");
+        if (left.count() <= 0) throw Error("pfctl helper did not answer within " + limit_text());
         pollfd fd{socket_.native_handle(), events, 0};
         const int ready = ::poll(&fd, 1, static_cast<int>(left.count()));
         if (ready > 0) return;
@@ -193,7 +225,9 @@ wire::Reply HelperRunner::receive_now(std::chrono::steady_clock::time_point dead
 ProgramResult HelperRunner::run_now(const std::vector<std::string>& argv,
                                     const std::string& input) {
     if (broken_) throw Error("pfctl helper is gone");
-    const auto deadline = std::chrono::steady_clock::now() + kWaitLimit;
+    // At start and exit the worker waits for pfctl, as long as it would
+    // while serving.
+    const auto deadline = std::chrono::steady_clock::now() + reply_limit_;
     queued_.clear();
     while (!in_flight_.empty()) in_flight_.erase(receive_now(deadline).id);
     const std::uint32_t id = ++last_id_;
@@ -212,12 +246,16 @@ ProgramResult HelperRunner::run_now(const std::vector<std::string>& argv,
 
 }  // namespace
 
+ProgramResult run_pfctl(const std::vector<std::string>& argv, const std::string& input) {
+    return run_program(argv, input, kPfctlTimeout);
+}
+
 std::shared_ptr<PfctlRunner> make_direct_runner(ProgramRunner program) {
     return std::make_shared<DirectRunner>(std::move(program));
 }
 
-std::shared_ptr<PfctlRunner> start_privileged_runner(const std::string& pfctl,
-                                                     asio::io_context& io) {
+std::shared_ptr<PfctlRunner> start_privileged_runner(const std::string& pfctl, asio::io_context& io,
+                                                     std::chrono::milliseconds timeout) {
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
         throw Error(std::string("socketpair: ") + std::strerror(errno));
@@ -230,10 +268,10 @@ std::shared_ptr<PfctlRunner> start_privileged_runner(const std::string& pfctl,
         const int socket = ::dup2(theirs.get(), 3);
         if (socket < 0) ::_exit(1);
         ::closefrom(4);
-        serve_pfctl_requests(socket, pfctl);
+        serve_pfctl_requests(socket, pfctl, timeout);
     }
     theirs.reset();
-    return std::make_shared<HelperRunner>(io, std::move(ours));
+    return std::make_shared<HelperRunner>(io, std::move(ours), timeout);
 }
 
 }  // namespace firewall

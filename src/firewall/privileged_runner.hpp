@@ -13,6 +13,7 @@
 // worker reads the replies on its io_context.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -46,7 +47,9 @@ class PfctlRunner {
 // that is not root, and tests). The same function for run() and run_now().
 using ProgramRunner =
     std::function<ProgramResult(const std::vector<std::string>&, const std::string&)>;
-std::shared_ptr<PfctlRunner> make_direct_runner(ProgramRunner program = run_program);
+// run_program() bounded by kPfctlTimeout.
+ProgramResult run_pfctl(const std::vector<std::string>& argv, const std::string& input);
+std::shared_ptr<PfctlRunner> make_direct_runner(ProgramRunner program = run_pfctl);
 
 // Whether the helper may run argv: argv[0] is `pfctl` and the rest is one of
 //   -a ftp-proxy -sA
@@ -59,8 +62,13 @@ inline constexpr std::size_t kMaxConcurrentPfctl = 16;
 
 // Forks the helper (call it while still root, before chroot); returns the
 // runner that forwards each request to it, whose replies are read on `io`.
+// The helper kills a pfctl that runs longer than `timeout`, and the runner
+// gives up on a reply that is kHelperGrace later still, so every run()
+// gets its answer in bounded time whatever happens to pfctl or the helper.
 // Throws Error.
-std::shared_ptr<PfctlRunner> start_privileged_runner(const std::string& pfctl,
-                                                     boost::asio::io_context& io);
+inline constexpr std::chrono::milliseconds kHelperGrace{5'000};
+std::shared_ptr<PfctlRunner> start_privileged_runner(
+    const std::string& pfctl, boost::asio::io_context& io,
+    std::chrono::milliseconds timeout = kPfctlTimeout);
 
 }  // namespace firewall

@@ -1,6 +1,7 @@
 #include "firewall/process.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 
@@ -18,6 +20,11 @@ extern char** environ;
 
 namespace firewall {
 namespace {
+
+std::string describe_timeout(std::chrono::milliseconds timeout) {
+    if (timeout.count() % 1000 == 0) return std::to_string(timeout.count() / 1000) + " s";
+    return std::to_string(timeout.count()) + " ms";
+}
 
 std::string os_error(const std::string& what, int error) {
     return what + ": " + std::strerror(error);
@@ -35,13 +42,21 @@ void send_all(int fd, const std::string& input) {
     }
 }
 
-std::string read_all(int fd) {
-    std::string text;
+// Reads until the program closes its output or `deadline` passes; false
+// when the deadline passed first.
+bool read_all(int fd, std::string& text, std::chrono::steady_clock::time_point deadline) {
     char buffer[4096];
     for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return false;
+        pollfd ready{fd, POLLIN, 0};
+        const int polled = ::poll(&ready, 1, static_cast<int>(left.count()));
+        if (polled < 0 && errno != EINTR) return true;  // cannot wait: take what came
+        if (polled <= 0) continue;
         const ssize_t n = ::read(fd, buffer, sizeof buffer);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return text;
+        if (n <= 0) return true;
         text.append(buffer, static_cast<std::size_t>(n));
     }
 }
@@ -57,7 +72,9 @@ std::string comm_of(const std::string& pid) {
 
 // The input is a few rules (far below a socket buffer), so writing it all
 // before reading the output cannot deadlock.
-ProgramResult run_program(const std::vector<std::string>& argv, const std::string& input) {
+ProgramResult run_program(const std::vector<std::string>& argv, const std::string& input,
+                          std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
     int in[2];
     int out[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0)
@@ -84,7 +101,16 @@ ProgramResult run_program(const std::vector<std::string>& argv, const std::strin
     send_all(in_ours.get(), input);
     ::shutdown(in_ours.get(), SHUT_WR);
     ProgramResult result;
-    result.output = read_all(out_ours.get());
+    if (!read_all(out_ours.get(), result.output, deadline)) {
+        // A hung program would hold its caller (a session's firewall step)
+        // forever; killed, it answers like one that failed.
+        ::kill(pid, SIGKILL);
+        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+        }
+        result.output = argv[0] + " did not finish within " + describe_timeout(timeout) +
+                        " and was killed" + (result.output.empty() ? "" : ": " + result.output);
+        return result;
+    }
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -16,9 +17,16 @@ struct ProgramResult {
 };
 
 // fork+exec argv[0] (a path, not searched in PATH) with `input` on its
-// stdin; waits for it. Never throws for a failing program, only for
-// failing to start it (Error).
-ProgramResult run_program(const std::vector<std::string>& argv, const std::string& input);
+// stdin; waits for it, at most `timeout`: a program still running then is
+// killed and its result is exit_code -1 with the reason as output. Never
+// throws for a failing program, only for failing to start it (Error).
+ProgramResult run_program(const std::vector<std::string>& argv, const std::string& input,
+                          std::chrono::milliseconds timeout);
+
+// How long one pfctl run may take before it is killed. pfctl loads a few
+// rules into an anchor in milliseconds; a run this slow is hung (a stuck
+// /dev/pf, a stopped process), and a session must not wait on it for good.
+inline constexpr std::chrono::milliseconds kPfctlTimeout{15'000};
 
 // True when `pid` is certainly not a worker any more: no such process, or
 // (where /proc exists) a process with another name than ours, which is what

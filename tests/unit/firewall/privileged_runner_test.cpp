@@ -4,13 +4,17 @@
 
 #include <gtest/gtest.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
+#include <vector>
 
 namespace firewall {
 namespace {
@@ -123,6 +127,88 @@ TEST(PrivilegedRunner, ASlowRunDoesNotHoldBackTheOthers) {
     EXPECT_EQ(answered[2], "done ftp-proxy/4242.1\n");
     runner = nullptr;
     fs::remove_all(dir);
+}
+
+// A pfctl stand-in in a directory of its own, removed at the end.
+struct StandInDir {
+    explicit StandInDir(const char* script) {
+        char pattern[] = "/tmp/ftpx-privsep-XXXXXX";
+        if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp");
+        dir = pattern;
+        std::ofstream(dir / "pfctl") << script;
+        fs::permissions(dir / "pfctl", fs::perms::owner_all);
+        pfctl = (dir / "pfctl").string();
+    }
+    ~StandInDir() { fs::remove_all(dir); }
+    fs::path dir;
+    std::string pfctl;
+};
+
+// The helper is this process's child whose parent is us and whose command
+// is ours (a fork without exec): the newest such child.
+pid_t helper_pid() {
+    pid_t newest = -1;
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+        const std::string name = entry.path().filename();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream stat(entry.path() / "stat");
+        std::string line;
+        std::getline(stat, line);
+        const auto close = line.rfind(')');
+        if (close == std::string::npos) continue;
+        std::istringstream rest(line.substr(close + 2));
+        std::string state;
+        pid_t parent = 0;
+        rest >> state >> parent;
+        if (parent == ::getpid()) newest = std::max(newest, static_cast<pid_t>(std::stoi(name)));
+    }
+    return newest;
+}
+
+// A pfctl that hangs (a stuck /dev/pf) is killed after the timeout and its
+// run answered as failed; the session's next step runs as usual.
+TEST(PrivilegedRunner, AHungPfctlIsKilledAndItsRunAnswered) {
+    StandInDir stand_in(kSlowStandIn);
+    boost::asio::io_context io;
+    auto runner = start_privileged_runner(stand_in.pfctl, io, std::chrono::milliseconds(300));
+    std::vector<ProgramResult> answered;
+    auto record = [&answered](ProgramResult result) { answered.push_back(std::move(result)); };
+    runner->run({stand_in.pfctl, "-a", "ftp-proxy/4242.1", "-F", "rules"}, "", record);
+    io.run_for(std::chrono::seconds(30));  // ends once answered
+    ASSERT_EQ(answered.size(), 1u);
+    EXPECT_EQ(answered[0].exit_code, -1);
+    EXPECT_EQ(answered[0].output, stand_in.pfctl + " did not finish within 300 ms and was killed");
+    io.restart();
+    runner->run({stand_in.pfctl, "-a", "ftp-proxy/4242.2", "-F", "rules"}, "", record);
+    io.run_for(std::chrono::seconds(30));
+    ASSERT_EQ(answered.size(), 2u);
+    EXPECT_EQ(answered[1].exit_code, 0);
+    EXPECT_EQ(answered[1].output, "done ftp-proxy/4242.2\n");
+    runner = nullptr;
+}
+
+// A helper that cannot answer at all (stopped here; starved or wedged in
+// the field) must not strand the session waiting on it: the worker's own
+// limit answers the run. This test waits the real limit (timeout + 5 s).
+TEST(PrivilegedRunner, AHelperThatDoesNotAnswerStillEndsTheRun) {
+    StandInDir stand_in(kSlowStandIn);
+    boost::asio::io_context io;
+    auto runner = start_privileged_runner(stand_in.pfctl, io, std::chrono::milliseconds(200));
+    const pid_t helper = helper_pid();
+    ASSERT_GT(helper, 0);
+    ASSERT_EQ(::kill(helper, SIGSTOP), 0);
+    std::vector<ProgramResult> answered;
+    runner->run({stand_in.pfctl, "-a", "ftp-proxy/4242.2", "-F", "rules"}, "",
+                [&answered](ProgramResult result) { answered.push_back(std::move(result)); });
+    io.run_for(std::chrono::seconds(60));
+    ::kill(helper, SIGCONT);
+    EXPECT_TRUE(io.stopped()) << "the runner still waits on the helper after the last answer";
+    ASSERT_EQ(answered.size(), 1u);
+    EXPECT_EQ(answered[0].exit_code, -1);
+    EXPECT_EQ(answered[0].output, "pfctl helper did not answer within 5200 ms");
+    runner = nullptr;  // the helper exits once it sees the socket closed
+    int status = 0;
+    for (int i = 0; i < 100 && ::waitpid(helper, &status, WNOHANG) == 0; ++i) ::usleep(50'000);
 }
 
 }  // namespace
