@@ -84,12 +84,14 @@ void check_families(const GlobalSettings& global, const InstanceDraft& draft, Er
                        std::to_string(instance.listen_port) + "\" instead");
     }
     if (draft.has("source") && draft.has("backend")) {
-        const auto backend = common::parse_ip_address(instance.backend->host);
-        if (backend && backend->is_v4() != instance.source_address->is_v4()) {
-            errors.add(draft.mark("source"), "'source' " + instance.source_address->to_string() +
-                                                 " is " + family(*instance.source_address) +
-                                                 " but 'backend' " + backend->to_string() + " is " +
-                                                 family(*backend));
+        for (const Backend& listed : instance.backends) {
+            const auto backend = common::parse_ip_address(listed.host);
+            if (backend && backend->is_v4() != instance.source_address->is_v4()) {
+                errors.add(draft.mark("source"),
+                           "'source' " + instance.source_address->to_string() + " is " +
+                               family(*instance.source_address) + " but 'backend' " +
+                               backend->to_string() + " is " + family(*backend));
+            }
         }
     }
 }

@@ -25,14 +25,7 @@ std::int64_t unit_seconds(char unit) {
     }
 }
 
-}  // namespace
-
-std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
-    std::int64_t unit = 1;
-    if (!text.empty() && unit_seconds(text.back()) != 0) {
-        unit = unit_seconds(text.back());
-        text.remove_suffix(1);
-    }
+std::optional<std::int64_t> parse_digits(std::string_view text) {
     if (text.empty() || text.size() > kMaxDigits) {
         return std::nullopt;
     }
@@ -43,7 +36,37 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
         }
         value = value * 10 + (c - '0');
     }
-    return std::chrono::seconds{value * unit};
+    return value;
+}
+
+}  // namespace
+
+std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
+    std::int64_t unit = 1;
+    if (!text.empty() && unit_seconds(text.back()) != 0) {
+        unit = unit_seconds(text.back());
+        text.remove_suffix(1);
+    }
+    const auto value = parse_digits(text);
+    if (!value) {
+        return std::nullopt;
+    }
+    return std::chrono::seconds{*value * unit};
+}
+
+std::optional<std::chrono::milliseconds> parse_duration_ms(std::string_view text) {
+    if (text.size() > 2 && text.ends_with("ms")) {
+        const auto value = parse_digits(text.substr(0, text.size() - 2));
+        if (!value) {
+            return std::nullopt;
+        }
+        return std::chrono::milliseconds{*value};
+    }
+    const auto seconds = parse_duration(text);
+    if (!seconds) {
+        return std::nullopt;
+    }
+    return std::chrono::milliseconds{*seconds};
 }
 
 }  // namespace config

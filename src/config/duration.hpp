@@ -10,5 +10,7 @@
 namespace config {
 
 std::optional<std::chrono::seconds> parse_duration(std::string_view text);
+// The same, and also "500ms": for settings below a second (health checks).
+std::optional<std::chrono::milliseconds> parse_duration_ms(std::string_view text);
 
 }  // namespace config

@@ -57,9 +57,14 @@ std::string describe_instance(const Instance& instance) {
         text += " on " + instance.interface;
     }
     text += " -> worker " + common::format_endpoint(instance.listen_address, instance.listen_port);
-    text += instance.backend ? " -> server " + common::format_host_port(instance.backend->host,
-                                                                        instance.backend->port)
-                             : " -> the server each client asked for";
+    if (instance.backends.empty()) {
+        return text + " -> the server each client asked for";
+    }
+    text += instance.backends.size() == 1 ? " -> server " : " -> servers ";
+    for (std::size_t i = 0; i < instance.backends.size(); ++i) {
+        text += (i == 0 ? "" : ", ") +
+                common::format_host_port(instance.backends[i].host, instance.backends[i].port);
+    }
     return text;
 }
 

@@ -110,10 +110,10 @@ bool read_public(const YAML::Node& value, Instance& instance, ErrorList& errors)
     return true;
 }
 
-bool read_backend(const YAML::Node& value, Instance& instance, ErrorList& errors) {
+std::optional<Backend> read_one_backend(const YAML::Node& value, ErrorList& errors) {
     const auto endpoint = read_endpoint(value, "backend", "192.0.2.10:21", errors);
     if (!endpoint) {
-        return false;
+        return std::nullopt;
     }
     Backend backend{endpoint->host, endpoint->port.value_or(kFtpPort)};
     if (const auto address = common::parse_ip_address(endpoint->host)) {
@@ -124,10 +124,40 @@ bool read_backend(const YAML::Node& value, Instance& instance, ErrorList& errors
             endpoint->text == endpoint->host ? "" : ": \"" + endpoint->host + "\"";
         errors.add(value.Mark(), "'backend': \"" + endpoint->text + "\"" + host +
                                      " is neither an IP address nor a host name");
+        return std::nullopt;
+    }
+    return backend;
+}
+
+// One backend, or a list of them in order of preference.
+bool read_backend(const YAML::Node& value, Instance& instance, ErrorList& errors) {
+    instance.backends.clear();
+    if (!value.IsSequence()) {
+        auto backend = read_one_backend(value, errors);
+        if (backend) instance.backends.push_back(std::move(*backend));
+        return backend.has_value();
+    }
+    if (value.size() == 0 || value.size() > kMaxBackends) {
+        errors.add(value.Mark(), "'backend': a list of 1.." + std::to_string(kMaxBackends) +
+                                     " backends, in order of preference");
         return false;
     }
-    instance.backend = std::move(backend);
-    return true;
+    bool valid = true;
+    for (const YAML::Node& item : value) {
+        auto backend = read_one_backend(item, errors);
+        if (!backend) {
+            valid = false;
+        } else if (std::find(instance.backends.begin(), instance.backends.end(), *backend) !=
+                   instance.backends.end()) {
+            errors.add(item.Mark(),
+                       "'backend': " + common::format_host_port(backend->host, backend->port) +
+                           " is listed twice");
+            valid = false;
+        } else {
+            instance.backends.push_back(std::move(*backend));
+        }
+    }
+    return valid;
 }
 
 std::optional<common::PortRange> read_passive_ports(const YAML::Node& value, ErrorList& errors) {
@@ -194,6 +224,9 @@ bool read_setting(const std::string& key, const YAML::Node& value, InstanceDraft
                              read_int(value, key, kMinRelayPipeSize, kMaxRelayPipeSize, errors));
     } else if (key == "log_level") {
         valid = set_if_valid(instance.log_level, read_log_level(value, key, errors));
+    } else if (key == "health_check") {
+        valid = set_if_valid(instance.health_check,
+                             read_health_check(value, instance.health_check, errors));
     } else {
         return false;
     }

@@ -86,6 +86,25 @@ struct Backend {
     std::uint16_t port = kFtpPort;
     bool operator==(const Backend&) const = default;
 };
+inline constexpr std::size_t kMaxBackends = 8;
+
+// ftpproxyd's active check of each backend: connect, read the 220 greeting
+// (optionally log in), QUIT. A backend is up after `rise` checks in a row
+// succeeded and down after `fall` failed (the first check decides at once).
+inline constexpr std::chrono::milliseconds kDefaultHealthInterval{2000};
+inline constexpr std::chrono::milliseconds kDefaultHealthTimeout{2000};
+inline constexpr int kDefaultHealthRise = 2;
+inline constexpr int kDefaultHealthFall = 2;
+struct HealthCheck {
+    bool enabled = true;
+    std::chrono::milliseconds interval = kDefaultHealthInterval;
+    std::chrono::milliseconds timeout = kDefaultHealthTimeout;  // for the whole check
+    int rise = kDefaultHealthRise;
+    int fall = kDefaultHealthFall;
+    std::string user;      // empty: no login, the greeting is the check
+    std::string password;  // sent only with `user`; never logged
+    bool operator==(const HealthCheck&) const = default;
+};
 
 struct Instance {
     std::string name;
@@ -98,7 +117,10 @@ struct Instance {
     std::optional<common::IpAddress> public_address;
     std::uint16_t public_port = kFtpPort;
     std::string interface;           // empty: any interface
-    std::optional<Backend> backend;  // reverse mode only
+    // Reverse mode only: in order of preference; new sessions go to the
+    // first healthy one.
+    std::vector<Backend> backends;
+    HealthCheck health_check;
     std::optional<common::IpAddress> source_address;
     int max_sessions = kDefaultMaxSessions;
     std::chrono::seconds idle_timeout = kDefaultIdleTimeout;

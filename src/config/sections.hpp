@@ -23,7 +23,7 @@ inline constexpr std::array<std::string_view, 11> kGlobalKeys = {
     "control_socket", "control_group", "runtime_dir", "worker_binary",  "worker_user",  "log_level",
     "firewall",       "pf_syntax",     "rules_file",  "reload_command", "drain_timeout"};
 // Allowed in 'defaults' and in each instance.
-inline constexpr std::array<std::string_view, 14> kSettingKeys = {"mode",
+inline constexpr std::array<std::string_view, 15> kSettingKeys = {"mode",
                                                                   "interface",
                                                                   "source",
                                                                   "max_sessions",
@@ -36,10 +36,15 @@ inline constexpr std::array<std::string_view, 14> kSettingKeys = {"mode",
                                                                   "passive_to_server",
                                                                   "relay",
                                                                   "relay_pipe_size",
-                                                                  "log_level"};
+                                                                  "log_level",
+                                                                  "health_check"};
 // Only in an instance: they identify it, so a default would make duplicates.
 inline constexpr std::array<std::string_view, 4> kIdentityKeys = {"name", "listen", "public",
                                                                   "backend"};
+
+// 'health_check': `check` is what applies so far ('defaults' or built in).
+std::optional<HealthCheck> read_health_check(const YAML::Node& value, HealthCheck check,
+                                             ErrorList& errors);
 
 void read_global(const YAML::Node& map, GlobalSettings& global, ErrorList& errors);
 

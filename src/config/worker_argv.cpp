@@ -2,14 +2,15 @@
 
 namespace config {
 
-std::vector<std::string> worker_argv(const GlobalSettings& global, const Instance& instance) {
+std::vector<std::string> worker_argv(const GlobalSettings& global, const Instance& instance,
+                                     std::size_t backend) {
     std::vector<std::string> argv = {
         global.worker_binary, "--foreground", "--listen-fd", std::to_string(kWorkerListenFd),
         // Redundant with the inherited socket, but the worker logs and reports them.
         "-b", instance.listen_address.to_string(), "-p", std::to_string(instance.listen_port)};
-    if (instance.mode == Mode::reverse && instance.backend) {
-        argv.insert(argv.end(),
-                    {"-R", instance.backend->host, "-P", std::to_string(instance.backend->port)});
+    if (instance.mode == Mode::reverse && backend < instance.backends.size()) {
+        const Backend& chosen = instance.backends[backend];
+        argv.insert(argv.end(), {"-R", chosen.host, "-P", std::to_string(chosen.port)});
     }
     if (instance.source_address) {
         argv.insert(argv.end(), {"-a", instance.source_address->to_string()});

@@ -14,7 +14,11 @@ namespace config {
 inline constexpr int kWorkerListenFd = 3;
 
 // argv[0] is global.worker_binary. Every setting is passed explicitly, the
-// defaults too, so a worker's own defaults never decide anything.
-std::vector<std::string> worker_argv(const GlobalSettings& global, const Instance& instance);
+// defaults too, so a worker's own defaults never decide anything. `backend`
+// indexes instance.backends: the one the worker starts with (ftpproxyd
+// picks the first healthy one; it tells a running worker about changes over
+// its control channel).
+std::vector<std::string> worker_argv(const GlobalSettings& global, const Instance& instance,
+                                     std::size_t backend = 0);
 
 }  // namespace config

@@ -35,6 +35,13 @@ std::string describe_duration(std::chrono::seconds value) {
     return std::to_string(seconds) + "s";
 }
 
+std::string describe_duration_ms(std::chrono::milliseconds value) {
+    if (value.count() % 1000 != 0) {
+        return std::to_string(value.count()) + "ms";
+    }
+    return describe_duration(std::chrono::duration_cast<std::chrono::seconds>(value));
+}
+
 bool is_name_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
            c == '.' || c == '-';
@@ -215,6 +222,30 @@ std::optional<std::chrono::seconds> read_duration(const YAML::Node& value, std::
     if (*duration < min || *duration > max) {
         errors.add(value.Mark(), quoted_key(key) + ": " + *text + " is out of range (" +
                                      describe_duration(min) + ".." + describe_duration(max) + ")");
+        return std::nullopt;
+    }
+    return duration;
+}
+
+std::optional<std::chrono::milliseconds> read_duration_ms(const YAML::Node& value,
+                                                          std::string_view key,
+                                                          std::chrono::milliseconds min,
+                                                          std::chrono::milliseconds max,
+                                                          ErrorList& errors) {
+    const auto text = read_scalar(value, key, errors);
+    if (!text) {
+        return std::nullopt;
+    }
+    const auto duration = parse_duration_ms(*text);
+    if (!duration) {
+        errors.add(value.Mark(), quoted_key(key) + ": \"" + *text +
+                                     "\" is not a duration (e.g. 500ms, 2, 2s, 1m)");
+        return std::nullopt;
+    }
+    if (*duration < min || *duration > max) {
+        errors.add(value.Mark(), quoted_key(key) + ": " + *text + " is out of range (" +
+                                     describe_duration_ms(min) + ".." + describe_duration_ms(max) +
+                                     ")");
         return std::nullopt;
     }
     return duration;

@@ -65,6 +65,12 @@ std::optional<int> read_int(const YAML::Node& value, std::string_view key, int m
 std::optional<std::chrono::seconds> read_duration(const YAML::Node& value, std::string_view key,
                                                   std::chrono::seconds min,
                                                   std::chrono::seconds max, ErrorList& errors);
+// The same with "500ms" allowed.
+std::optional<std::chrono::milliseconds> read_duration_ms(const YAML::Node& value,
+                                                          std::string_view key,
+                                                          std::chrono::milliseconds min,
+                                                          std::chrono::milliseconds max,
+                                                          ErrorList& errors);
 std::optional<common::IpAddress> read_ip_address(const YAML::Node& value, std::string_view key,
                                                  ErrorList& errors);
 std::optional<common::PortRange> read_port_range(const YAML::Node& value, std::string_view key,

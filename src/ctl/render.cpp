@@ -32,20 +32,37 @@ std::string last_exit_text(const json& instance) {
            format_duration(it->value("ago", std::int64_t{0})) + " ago";
 }
 
+// One line per backend that is not up, with why:
+// "ftp01: backend 198.19.0.1:21 down for 2m05s: connect ...: Connection refused".
+std::string backend_notes(const json& instances) {
+    std::string text;
+    for (const auto& instance : instances) {
+        for (const auto& backend : instance.value("backends", json::array())) {
+            const std::string health = backend.value("health", std::string("unchecked"));
+            if (health == "up" || health == "unchecked") continue;
+            text += instance.value("name", std::string("?")) + ": backend " +
+                    backend.value("address", std::string("?")) + " " + health + " for " +
+                    format_duration(backend.value("in_state", std::int64_t{0}));
+            const auto reason = backend.find("reason");
+            if (reason != backend.end() && reason->is_string())
+                text += ": " + reason->get<std::string>();
+            text += "\n";
+        }
+    }
+    return text;
+}
+
 std::vector<std::string> row_of(const json& instance) {
     const auto uptime = instance.find("uptime");
-    return {text_of(instance, "name"),
-            text_of(instance, "state"),
-            text_of(instance, "pid"),
+    return {text_of(instance, "name"), text_of(instance, "state"), text_of(instance, "pid"),
             uptime != instance.end() && uptime->is_number_integer()
                 ? format_duration(uptime->get<std::int64_t>())
                 : kNothing,
-            text_of(instance, "listen"),
-            text_of(instance, "public"),
-            text_of(instance, "backend"),
-            text_of(instance, "sessions"),
-            text_of(instance, "restarts"),
-            last_exit_text(instance)};
+            text_of(instance, "listen"), text_of(instance, "public"),
+            // The one new sessions go to; its health is in the notes below
+            // the table (columns stay one word each, for scripts).
+            text_of(instance, "backend"), text_of(instance, "sessions"),
+            text_of(instance, "restarts"), last_exit_text(instance)};
 }
 
 std::string two_digits(std::int64_t value) {
@@ -93,7 +110,8 @@ std::string render_status(const json& status) {
         }
         text += line + "\n";
     }
-    return text + render_summary(status) + "\n";
+    return text + backend_notes(status.value("instances", json::array())) + render_summary(status) +
+           "\n";
 }
 
 std::string render_summary(const json& status) {

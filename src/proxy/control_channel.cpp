@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
 namespace proxy {
 namespace {
 
@@ -29,6 +31,15 @@ std::string ControlChannel::answer(const std::string& request) {
     if (request == "drain") {
         handlers_.drain();
         return R"({"ok":true})";
+    }
+    if (request.starts_with("backend ")) {
+        const auto space = request.find(' ', 8);
+        const std::string error =
+            space == std::string::npos
+                ? "expected: backend ADDRESS PORT"
+                : handlers_.backend(request.substr(8, space - 8), request.substr(space + 1));
+        if (error.empty()) return R"({"ok":true})";
+        return nlohmann::json{{"error", error}}.dump();
     }
     return R"({"error":"unknown request"})";
 }

@@ -3,6 +3,10 @@
 // Line protocol, one request per line, one JSON line per answer:
 //   stats  -> {"sessions":N,"accepted":N}
 //   drain  -> {"ok":true}   (as SIGUSR1: stop accepting, exit after the last session)
+//   backend ADDRESS PORT -> {"ok":true} or {"error":"..."}
+//            (reverse mode: new sessions go to this server; running ones
+//            stay with theirs. ftpproxyd sends it when its health checks
+//            move the instance to another backend.)
 //   other  -> {"error":"unknown request"}
 // Data never passes here; the supervisor asks, the worker answers.
 #pragma once
@@ -19,6 +23,8 @@ class ControlChannel {
     struct Handlers {
         std::function<std::string()> stats_json;
         std::function<void()> drain;
+        // "" when switched, else why not.
+        std::function<std::string(const std::string& address, const std::string& port)> backend;
     };
     ControlChannel(asio::io_context& io, int fd, Handlers handlers);
     void start();

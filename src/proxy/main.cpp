@@ -192,9 +192,13 @@ int run(const std::vector<std::string>& args) {
     Worker worker(io, std::move(settings), std::move(listener), options.max_sessions);
     std::optional<ControlChannel> control;
     if (options.control_fd) {
-        control.emplace(io, *options.control_fd,
-                        ControlChannel::Handlers{[&worker] { return worker.stats_json(); },
-                                                 [&worker] { worker.drain(); }});
+        control.emplace(
+            io, *options.control_fd,
+            ControlChannel::Handlers{
+                [&worker] { return worker.stats_json(); }, [&worker] { worker.drain(); },
+                [&worker](const std::string& address, const std::string& port) {
+                    return worker.use_backend(address, port);
+                }});
         control->start();
     }
     worker.on_finished([&control] {

@@ -11,6 +11,8 @@
 #include <malloc.h>
 #endif
 
+#include "common/net_address.hpp"
+#include "common/printable.hpp"
 #include "proxy/net.hpp"
 #include "proxy/session.hpp"
 
@@ -182,6 +184,22 @@ void Worker::drain() {
     draining_ = true;
     stop_accepting();
     if (idle()) finished();
+}
+
+std::string Worker::use_backend(const std::string& address, const std::string& port) {
+    if (settings_.forward) return "not a reverse proxy";
+    const auto ip = common::parse_ip_address(address);
+    const auto number = common::parse_port(port);
+    if (!ip || !number)
+        return "not an IP address and port: " + common::printable(address + " " + port);
+    if (settings_.source_address && settings_.source_address->is_v4() != ip->is_v4())
+        return "-a " + settings_.source_address->to_string() + " is of another family than " +
+               ip->to_string();
+    const tcp::endpoint next(*ip, *number);
+    if (next == settings_.server) return "";
+    spdlog::info("new sessions go to {} (was {})", to_string(next), to_string(settings_.server));
+    settings_.server = next;
+    return "";
 }
 
 std::string Worker::stats_json() const {

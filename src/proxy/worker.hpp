@@ -24,6 +24,10 @@ class Worker {
     // Graceful drain (SIGUSR1 or the supervisor): stop accepting, exit after
     // the last session.
     void drain();
+    // Reverse mode: new sessions go to `address`:`port` (an IP literal of
+    // -a's family, if -a is set); running sessions keep their server.
+    // Returns "" when done, else why not.
+    std::string use_backend(const std::string& address, const std::string& port);
     // {"sessions":N,"accepted":N}: what ftpproxyd's status shows.
     std::string stats_json() const;
     // Called once when the worker has nothing left to do (stopped or drained).

@@ -78,6 +78,31 @@ awaitable<Replies> ask_every_worker(
     co_return std::move(*replies);
 }
 
+// Each backend in the configured order, with what its checks say:
+// {"address":"198.19.0.1:21","health":"down","in_state":12,
+//  "detail":"connect 198.19.0.1:21: Connection refused","reason":"...",
+//  "checks":40,"failures":6}. "health" is "unchecked" when checks are off.
+json backends_json(const InstanceRunner& runner, Clock::time_point now) {
+    json list = json::array();
+    const BackendMonitor* monitor = runner.backends();
+    if (monitor == nullptr) return list;
+    for (const auto& entry : monitor->entries()) {
+        json item = {{"address", common::format_host_port(entry.backend.host, entry.backend.port)},
+                     {"health", "unchecked"}};
+        if (monitor->enabled()) {
+            const BackendHealth& health = entry.health;
+            item["health"] = to_string(health.state());
+            item["in_state"] = seconds_between(health.since(), now);
+            item["detail"] = health.checks() ? json(health.last_detail()) : json(nullptr);
+            item["reason"] = health.failures() ? json(health.reason()) : json(nullptr);
+            item["checks"] = health.checks();
+            item["failures"] = health.failures();
+        }
+        list.push_back(std::move(item));
+    }
+    return list;
+}
+
 json instance_json(const InstanceRunner& runner, const Replies& replies, Clock::time_point now) {
     const config::Instance& instance = runner.instance();
     const Lifecycle& lifecycle = runner.lifecycle();
@@ -100,8 +125,10 @@ json instance_json(const InstanceRunner& runner, const Replies& replies, Clock::
     if (instance.public_address) {
         item["public"] = common::format_endpoint(*instance.public_address, instance.public_port);
     }
-    if (instance.backend) {
-        item["backend"] = common::format_host_port(instance.backend->host, instance.backend->port);
+    if (!instance.backends.empty()) {
+        const config::Backend& chosen = instance.backends[runner.chosen_backend()];
+        item["backend"] = common::format_host_port(chosen.host, chosen.port);
+        item["backends"] = backends_json(runner, now);
     }
     if (runner.pid() > 0) {
         item["pid"] = runner.pid();

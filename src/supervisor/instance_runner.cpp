@@ -13,11 +13,14 @@ InstanceRunner::InstanceRunner(RunnerContext& context, config::Instance instance
     : context_(context),
       instance_(std::move(instance)),
       lifecycle_(context.policy),
-      timer_(context.io) {}
+      timer_(context.io) {
+    start_monitor();
+}
 
 // Normally a runner goes only once idle (retire()); at an abrupt end its
 // workers are told to stop and their exits are no longer watched.
 InstanceRunner::~InstanceRunner() {
+    if (monitor_) monitor_->stop();
     for (auto* process : processes()) context_.reaper.forget(process->pid());
     stop_all_now();
 }
@@ -46,6 +49,7 @@ void InstanceRunner::replace(config::Instance instance) {
                              instance.listen_port == instance_.listen_port;
     instance_ = std::move(instance);
     if (!same_socket) listen_.reset();  // the old worker keeps its own copy while it drains
+    start_monitor();
     restart();
 }
 
@@ -63,6 +67,7 @@ void InstanceRunner::drain() {
 
 void InstanceRunner::retire(std::function<void()> on_idle) {
     cancel_timer();
+    if (monitor_) monitor_->stop();
     listen_.reset();
     retire_current();
     on_idle_ = std::move(on_idle);
@@ -116,7 +121,7 @@ void InstanceRunner::spawn() {
         run(lifecycle_.spawn_failed(error, Clock::now()), before);
         return;
     }
-    std::vector<std::string> argv = config::worker_argv(*context_.global, instance_);
+    std::vector<std::string> argv = config::worker_argv(*context_.global, instance_, chosen_);
     if (context_.debug) argv.emplace_back("-d");
     WorkerStart started = WorkerProcess::start(context_.io, std::move(argv), listen_->get());
     if (!started.worker) {
@@ -173,6 +178,35 @@ void InstanceRunner::retire_current() {
     current_->drain(context_.global->drain_timeout);
     spdlog::info("{}: old worker {} drains its sessions", instance_.name, current_->pid());
     old_.push_back(std::move(current_));
+}
+
+void InstanceRunner::start_monitor() {
+    if (monitor_) monitor_->stop();
+    monitor_.reset();
+    chosen_ = 0;
+    if (instance_.mode != config::Mode::reverse || instance_.backends.empty()) return;
+    monitor_ =
+        std::make_shared<BackendMonitor>(context_.io, instance_, [this] { backends_changed(); });
+    monitor_->start();
+}
+
+void InstanceRunner::backends_changed() {
+    const auto next = monitor_->first_up();
+    if (!next || *next == chosen_) return;
+    const auto& entries = monitor_->entries();
+    const auto name = [&entries](std::size_t i) {
+        return common::format_host_port(entries[i].backend.host, entries[i].backend.port);
+    };
+    spdlog::warn("{}: new sessions go to backend {} (was {}: {}); running sessions stay",
+                 instance_.name, name(*next), name(chosen_),
+                 std::string(to_string(entries[chosen_].health.state())));
+    chosen_ = *next;
+    // A worker started from now on gets it as -R; the running one is told.
+    if (current_ && entries[chosen_].endpoint &&
+        !current_->control()->send_backend(*entries[chosen_].endpoint)) {
+        spdlog::warn("{}: could not tell worker {} about the backend change", instance_.name,
+                     current_->pid());
+    }
 }
 
 void InstanceRunner::arm_timer(milliseconds delay) {

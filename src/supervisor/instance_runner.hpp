@@ -15,6 +15,7 @@
 
 #include "config/model.hpp"
 #include "supervisor/asio.hpp"
+#include "supervisor/backend_monitor.hpp"
 #include "supervisor/child_reaper.hpp"
 #include "supervisor/lifecycle.hpp"
 #include "supervisor/listen_socket.hpp"
@@ -44,6 +45,10 @@ class InstanceRunner {
 
     const config::Instance& instance() const { return instance_; }
     const Lifecycle& lifecycle() const { return lifecycle_; }
+    // Reverse mode: its backends' health (null in forward mode), and the
+    // one new sessions go to (an index into instance().backends).
+    const BackendMonitor* backends() const { return monitor_.get(); }
+    std::size_t chosen_backend() const { return chosen_; }
     pid_t pid() const { return current_ ? current_->pid() : 0; }  // 0: no worker
     Clock::time_point worker_started() const { return worker_started_; }
     // Workers replaced by a restart or a change, draining their sessions.
@@ -79,6 +84,10 @@ class InstanceRunner {
     void reaped(pid_t pid, int status);
     void current_exited(pid_t pid, const std::string& reason);
     void retire_current();
+    void start_monitor();
+    // A backend changed state: new sessions go to the first one that is up
+    // (with none up, they stay where they were going).
+    void backends_changed();
     void arm_timer(milliseconds delay);
     void cancel_timer();
 
@@ -92,6 +101,8 @@ class InstanceRunner {
     std::vector<std::unique_ptr<WorkerProcess>> old_;
     Clock::time_point worker_started_{};
     std::function<void()> on_idle_;  // set by retire()
+    std::shared_ptr<BackendMonitor> monitor_;
+    std::size_t chosen_ = 0;
 };
 
 }  // namespace supervisor

@@ -56,6 +56,11 @@ bool WorkerControl::send_drain() {
     return send_request("drain\n") == Sent::ok;
 }
 
+bool WorkerControl::send_backend(const asio::ip::tcp::endpoint& server) {
+    return send_request("backend " + server.address().to_string() + " " +
+                        std::to_string(server.port()) + "\n") == Sent::ok;
+}
+
 void WorkerControl::close() {
     error_code ignored;
     socket_.close(ignored);

@@ -51,6 +51,9 @@ class WorkerControl : public std::enable_shared_from_this<WorkerControl> {
     // worker reads it. False when the channel is closed or full (a worker
     // that has not read it for long).
     bool send_drain();
+    // Reverse mode: new sessions go to `server` (the answer is set aside
+    // like a drain's; the worker logs a refusal). False as send_drain().
+    bool send_backend(const asio::ip::tcp::endpoint& server);
     void close();
 
   private:

@@ -319,12 +319,15 @@ class Daemon:
 
 def render_yaml(global_settings, instances):
     """The small subset of YAML the tests need: scalars, one level of maps,
-    lists of words (reload_command)."""
+    lists of words (reload_command, backend lists), flow maps of scalars
+    (health_check)."""
     def value(v):
         if isinstance(v, bool):
             return "true" if v else "false"
         if isinstance(v, list):
             return "[" + ", ".join(v) + "]"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k}: {value(x)}" for k, x in v.items()) + "}"
         return json.dumps(v) if isinstance(v, str) else str(v)
     lines = ["global:"]
     lines += [f"  {k}: {value(v)}" for k, v in global_settings.items()]

@@ -48,6 +48,10 @@ TEST(ConfigDiff, WhatCountsAsAChange) {
             R"({name: a, listen: "127.0.0.1:8021", public: "198.18.0.1:2121", interface: em0, backend: 198.19.0.1})",
             R"({name: a, listen: "0.0.0.0:8021", public: 198.18.0.1, interface: em0, backend: 198.19.0.1})",
             R"({name: a, listen: "127.0.0.1:8029", public: 198.18.0.1, interface: em0, backend: 198.19.0.1})",
+            // Not in the argv: the backends after the first, and the checks.
+            R"({name: a, listen: "127.0.0.1:8021", public: 198.18.0.1, interface: em0, backend: [198.19.0.1, 198.19.0.9]})",
+            R"({name: a, listen: "127.0.0.1:8021", public: 198.18.0.1, interface: em0, backend: 198.19.0.1, health_check: {rise: 5}})",
+            R"({name: a, listen: "127.0.0.1:8021", public: 198.18.0.1, interface: em0, backend: 198.19.0.1, health_check: off})",
         }) {
         const std::string yaml = std::string("global: {firewall: pf}\ninstances:\n  - ") + a_line +
                                  R"(

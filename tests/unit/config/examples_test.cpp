@@ -34,7 +34,7 @@ TEST(Examples, Cluster12Carp) {
         ASSERT_TRUE(instance.public_address);
         EXPECT_EQ(instance.public_address->to_string(), "198.18.0." + n);
         EXPECT_EQ(instance.public_port, 21);
-        EXPECT_EQ(instance.backend, (Backend{"198.19.0." + n, 21}));
+        EXPECT_EQ(instance.backends, (std::vector<Backend>{{"198.19.0." + n, 21}}));
         EXPECT_EQ(instance.interface, "em0");
     }
 }
@@ -46,7 +46,7 @@ TEST(Examples, Demo) {
     for (const Instance& instance : config.instances) {
         EXPECT_EQ(instance.mode, Mode::reverse);
         EXPECT_EQ(instance.listen_address.to_string(), "127.0.0.1");
-        EXPECT_EQ(instance.backend, (Backend{"127.0.0.1", 2121}));
+        EXPECT_EQ(instance.backends, (std::vector<Backend>{{"127.0.0.1", 2121}}));
     }
     EXPECT_EQ(config.instances[0].listen_port, 8021);
     EXPECT_EQ(config.instances[1].listen_port, 8022);

@@ -107,7 +107,7 @@ instances:
     EXPECT_EQ(instance.public_address->to_string(), "198.18.0.1");
     EXPECT_EQ(instance.public_port, 2121);
     EXPECT_EQ(instance.interface, "carp0");
-    EXPECT_EQ(instance.backend, (Backend{"198.19.0.1", 2021}));
+    EXPECT_EQ(instance.backends, (std::vector<Backend>{{"198.19.0.1", 2021}}));
     ASSERT_TRUE(instance.source_address);
     EXPECT_EQ(instance.source_address->to_string(), "198.19.0.254");
     EXPECT_EQ(instance.max_sessions, 500);
@@ -147,7 +147,7 @@ instances:
     EXPECT_EQ(instance.public_address, std::nullopt);
     EXPECT_EQ(instance.public_port, 21);
     EXPECT_EQ(instance.interface, "");
-    EXPECT_EQ(instance.backend, (Backend{"ftp.example.org", 21}));
+    EXPECT_EQ(instance.backends, (std::vector<Backend>{{"ftp.example.org", 21}}));
     EXPECT_EQ(instance.source_address, std::nullopt);
     EXPECT_EQ(instance.max_sessions, 100);
     EXPECT_EQ(instance.idle_timeout, seconds{86400});
@@ -220,9 +220,9 @@ instances:
     EXPECT_TRUE(v6.listen_address.is_unspecified());
     EXPECT_EQ(v6.public_address->to_string(), "2001:db8::1");
     EXPECT_EQ(v6.public_port, 21);
-    EXPECT_EQ(v6.backend, (Backend{"2001:db8::10", 2121}));
+    EXPECT_EQ(v6.backends, (std::vector<Backend>{{"2001:db8::10", 2121}}));
     EXPECT_EQ(config.instances[1].public_address->to_string(), "2001:db8::2");
-    EXPECT_EQ(config.instances[1].backend, (Backend{"2001:db8::11", 21}));
+    EXPECT_EQ(config.instances[1].backends, (std::vector<Backend>{{"2001:db8::11", 21}}));
 }
 
 TEST(ConfigLoader, ForwardMode) {
@@ -236,7 +236,7 @@ instances:
 )");
     ASSERT_EQ(config.instances.size(), 1u);
     EXPECT_EQ(config.instances[0].mode, Mode::forward);
-    EXPECT_EQ(config.instances[0].backend, std::nullopt);
+    EXPECT_TRUE(config.instances[0].backends.empty());
 }
 
 TEST(ConfigLoader, DurationForms) {

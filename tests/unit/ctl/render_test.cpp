@@ -55,6 +55,34 @@ TEST(RenderStatus, FixedColumnsAlignedThenASummary) {
               "firewall: nftables rules loaded 5m00s ago\n");
 }
 
+// The backend column shows the one new sessions go to (one word, as every
+// column, for scripts); a line under the table names each backend that is
+// down, and why.
+TEST(RenderStatus, BackendHealth) {
+    json status = sample_status();
+    status["instances"][0]["backend"] = "198.19.0.2:21";
+    status["instances"][0]["backends"] = json::parse(R"json([
+        {"address": "198.19.0.1:21", "health": "down", "in_state": 125,
+         "detail": "connect 198.19.0.1:21: Connection refused",
+         "reason": "connect 198.19.0.1:21: Connection refused", "checks": 70, "failures": 63},
+        {"address": "198.19.0.2:21", "health": "up", "in_state": 3000, "detail": "220 after 2 ms",
+         "reason": null, "checks": 70, "failures": 0}])json");
+    status["instances"][1]["backends"] =
+        json::parse(R"json([{"address": "files.example.org:2121", "health": "unchecked"}])json");
+    EXPECT_EQ(render_status(status),
+              "NAME             STATE    PID   UPTIME  LISTEN          PUBLIC            "
+              "BACKEND                 SESSIONS  RESTARTS  LAST-EXIT\n"
+              "ftp01            RUNNING  4242  2h03m   127.0.0.1:8021  198.18.0.1:21     "
+              "198.19.0.2:21           3         0         -\n"
+              "ftp02-long-name  BACKOFF  -     -       [::]:8022       [2001:db8::2]:21  "
+              "files.example.org:2121  -         4         exit 68 (backend name "
+              "unresolvable), 2s ago\n"
+              "ftp01: backend 198.19.0.1:21 down for 2m05s: connect 198.19.0.1:21: Connection "
+              "refused\n"
+              "2 instances: 1 running, 1 backoff; 1 old worker draining (2 sessions); "
+              "firewall: nftables rules loaded 5m00s ago\n");
+}
+
 TEST(RenderSummary, NamesWhatNeedsAttention) {
     json status = sample_status();
     status["firewall"]["ok"] = false;

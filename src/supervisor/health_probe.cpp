@@ -1,0 +1,148 @@
+#include "supervisor/health_probe.hpp"
+
+#include <chrono>
+#include <memory>
+
+#include "common/printable.hpp"
+#include "ftp/reply.hpp"
+
+namespace supervisor {
+
+namespace {
+
+using asio::ip::tcp;
+using std::chrono::milliseconds;
+
+// A greeting or login reply longer than this is not a server we want.
+constexpr std::size_t kMaxReply = 4096;
+// What a failure's detail shows of a reply line.
+constexpr std::size_t kMaxShown = 80;
+
+struct Reply {
+    int code = 0;
+    std::string last_line;
+};
+
+// Reads one whole reply (multi-line ones to their last line). No reply: an
+// error, or code 0 when the server sent something that is not FTP.
+awaitable<Reply> read_reply(tcp::socket& socket, std::string& buffer, error_code& error) {
+    ftp::ReplyReader reader;
+    for (;;) {
+        const std::size_t n = co_await asio::async_read_until(
+            socket, asio::dynamic_buffer(buffer, kMaxReply), '\n', with_error(error));
+        if (error) co_return Reply{};
+        std::string line = buffer.substr(0, n - 1);
+        buffer.erase(0, n);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        const auto parsed = reader.feed(line);
+        const auto* reply = std::get_if<ftp::ReplyLine>(&parsed);
+        if (reply == nullptr) co_return Reply{0, line};
+        if (reply->last) co_return Reply{reply->code, line};
+    }
+}
+
+std::string shown(const std::string& line) {
+    return common::printable(line.substr(0, kMaxShown));
+}
+
+std::string millis(milliseconds value) {
+    return std::to_string(value.count()) + " ms";
+}
+
+// The check itself; `step` names where it is, for the timeout's message.
+awaitable<ProbeResult> run_check(tcp::resolver& resolver, tcp::socket& socket,
+                                 const config::Backend& backend,
+                                 const std::optional<common::IpAddress>& source,
+                                 const config::HealthCheck& check, std::string& step) {
+    error_code error;
+    step = "resolve " + backend.host;
+    const auto found =
+        co_await resolver.async_resolve(backend.host, std::to_string(backend.port),
+                                        tcp::resolver::numeric_service, with_error(error));
+    if (error) co_return ProbeResult{false, step + ": " + error.message(), std::nullopt};
+    std::optional<tcp::endpoint> target;
+    for (const auto& entry : found) {
+        if (!source || entry.endpoint().address().is_v4() == source->is_v4()) {
+            target = entry.endpoint();
+            break;
+        }
+    }
+    if (!target) co_return ProbeResult{false, step + ": no address of the source's family", {}};
+
+    step = "connect " + common::format_endpoint(target->address(), target->port());
+    socket.open(target->protocol(), error);
+    if (!error && source) socket.bind(tcp::endpoint(*source, 0), error);
+    if (!error) co_await socket.async_connect(*target, with_error(error));
+    if (error) co_return ProbeResult{false, step + ": " + error.message(), target};
+
+    std::string buffer;
+    step = "greeting";
+    Reply reply = co_await read_reply(socket, buffer, error);
+    if (error) co_return ProbeResult{false, step + ": " + error.message(), target};
+    if (reply.code != 220)
+        co_return ProbeResult{false, step + ": " + shown(reply.last_line), target};
+    if (!check.user.empty()) {
+        step = "login";
+        std::string command = "USER " + check.user + "\r\n";
+        co_await asio::async_write(socket, asio::buffer(command), with_error(error));
+        if (!error) reply = co_await read_reply(socket, buffer, error);
+        if (!error && reply.code == 331) {
+            command = "PASS " + check.password + "\r\n";
+            co_await asio::async_write(socket, asio::buffer(command), with_error(error));
+            if (!error) reply = co_await read_reply(socket, buffer, error);
+        }
+        if (error) co_return ProbeResult{false, step + ": " + error.message(), target};
+        if (reply.code != 230)
+            co_return ProbeResult{false, step + ": " + shown(reply.last_line), target};
+    }
+    // A polite end; its answer is not waited for.
+    const std::string quit = "QUIT\r\n";
+    co_await asio::async_write(socket, asio::buffer(quit), with_error(error));
+    co_return ProbeResult{true, std::to_string(reply.code), target};
+}
+
+}  // namespace
+
+awaitable<ProbeResult> probe_backend(config::Backend backend,
+                                     std::optional<common::IpAddress> source,
+                                     config::HealthCheck check) {
+    auto executor = co_await asio::this_coro::executor;
+    const auto started = std::chrono::steady_clock::now();
+    // Shared with the deadline's handler, which may already be queued when
+    // the check ends: it must find the socket alive, and `done` set.
+    struct Probe {
+        explicit Probe(const asio::any_io_executor& executor)
+            : resolver(executor), socket(executor) {}
+        tcp::resolver resolver;
+        tcp::socket socket;
+        bool expired = false;
+        bool done = false;
+    };
+    auto probe = std::make_shared<Probe>(executor);
+    asio::steady_timer deadline(executor, check.timeout);
+    deadline.async_wait([probe](error_code error) {
+        if (error || probe->done) return;
+        probe->expired = true;
+        probe->resolver.cancel();
+        error_code ignored;
+        probe->socket.close(ignored);
+    });
+    std::string step;
+    ProbeResult result =
+        co_await run_check(probe->resolver, probe->socket, backend, source, check, step);
+    probe->done = true;
+    deadline.cancel();
+    error_code ignored;
+    probe->socket.close(ignored);
+    if (probe->expired) {
+        result.ok = false;
+        result.detail = step + ": no answer within " + millis(check.timeout);
+    } else if (result.ok) {
+        const auto took =
+            std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
+        result.detail += " after " + millis(took);
+    }
+    co_return result;
+}
+
+}  // namespace supervisor
