@@ -10,5 +10,5 @@
 #      root (ip netns, nft).
 set -eu
 REPO=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
-exec "$REPO/tests/supervisor/in-netns.sh" ftpproxyd-bench \
+exec "$REPO/tests/ftpx/in-netns.sh" ftpproxyd-bench \
     /usr/bin/python3 "$REPO/bench/supervisor_bench.py" "$@"

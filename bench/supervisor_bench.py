@@ -34,8 +34,10 @@ REPO = Path(__file__).resolve().parent.parent
 # The supervisor tests' harness, and the package it uses (tests/ftpx).
 sys.path[:0] = [str(REPO / "tests/supervisor"), str(REPO / "tests")]
 
-import harness  # noqa: E402
-from harness import CLIENT, LISTEN, Backend, Daemon, free_port, wait_until  # noqa: E402
+from ftpx.binaries import BUILD  # noqa: E402
+from ftpx.net import free_port  # noqa: E402
+from ftpx.wait import wait_until  # noqa: E402
+from harness import CLIENT, LISTEN, SERVER, Backend, Daemon  # noqa: E402
 
 INSTANCES = 12
 
@@ -191,12 +193,12 @@ def main():
     backend = Backend(work / "root", work / "pyftpdlib.log").start()
     rules = work / "rules.nft"
     instances = [{"name": f"ftp{i + 1:02d}", "listen": f"{LISTEN}:{free_port(LISTEN)}",
-                  "public": f"198.18.0.{i + 1}:21", "backend": f"{harness.SERVER}:{backend.port}"}
+                  "public": f"198.18.0.{i + 1}:21", "backend": f"{SERVER}:{backend.port}"}
                  for i in range(INSTANCES)]
     daemon = Daemon(work / "d", backend, instances,
                     {"firewall": "nftables", "rules_file": str(rules),
                      "reload_command": ["/usr/sbin/nft", "-f", str(rules)], "log_level": "notice"})
-    result = {"machine": machine_info(harness.BUILD)}
+    result = {"machine": machine_info(BUILD)}
     try:
         daemon.start()
         baseline, latency = restart_latency(daemon, args.rounds)

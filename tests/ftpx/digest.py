@@ -1,4 +1,5 @@
-"""sha256 of bytes and of files, as the tests compare them (hex)."""
+"""sha256 of bytes, of files and of an ftplib download, as the tests
+compare them (hex)."""
 import hashlib
 
 
@@ -12,4 +13,12 @@ def sha256_file(path):
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
+    return h.hexdigest()
+
+
+def sha256_retr(ftp, path, rest=None, head=b""):
+    """The sha256 of head + what `RETR path` (from offset rest, if given)
+    delivers over the ftplib connection ftp, read in 1 MiB pieces."""
+    h = hashlib.sha256(head)
+    ftp.retrbinary(f"RETR {path}", h.update, blocksize=1 << 20, rest=rest)
     return h.hexdigest()

@@ -1,6 +1,6 @@
 """The ftp-proxy under test, and the "path" a client takes to a server.
 
-FTP_PROXY_BIN overrides the binary (default build/src/proxy/ftp-proxy).
+The binary is ftpx.binaries.PROXY_BIN (FTP_PROXY_BIN, or the build tree's).
 FTPX_DIRECT=1, or a missing binary, makes every path direct: clients talk to
 the servers themselves, which validates the harness; proxy-only tests are
 skipped then.
@@ -11,10 +11,8 @@ import signal
 from pathlib import Path
 
 from . import net
+from .binaries import PROXY_BIN
 from .procs import Proc
-
-REPO = Path(__file__).resolve().parents[2]
-PROXY_BIN = Path(os.environ.get("FTP_PROXY_BIN", REPO / "build/src/proxy/ftp-proxy"))
 
 
 def direct_mode():

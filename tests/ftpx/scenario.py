@@ -11,13 +11,12 @@ Each run_* returns a Result; `check_stored(result)` is called after the
 uploads and before DELE, so the test can read the server's disk.
 """
 import dataclasses
-import hashlib
 import io
 import re
 from pathlib import Path
 
 from .clients import Curl, ftplib_connect, run_lftp
-from .digest import sha256, sha256_file
+from .digest import sha256, sha256_file, sha256_retr
 
 HALF = 16 * 1024 * 1024
 APPE_PART = 1024 * 1024
@@ -55,13 +54,9 @@ def run_ftplib(route, mode, big, work, tag, check_stored):
         res.listing = "\n".join(lines)
         if route.server.has_mlsd:
             res.mlsd = [name for name, _ in f.mlsd("pub", facts=["type", "size"])]
-        h = hashlib.sha256()
-        f.retrbinary("RETR pub/big.bin", h.update, blocksize=1 << 20)
-        res.retr_sha = h.hexdigest()
+        res.retr_sha = sha256_retr(f, "pub/big.bin")
         res.size_reply = f.sendcmd("SIZE pub/big.bin")
-        h = hashlib.sha256(big.data[:HALF])
-        f.retrbinary("RETR pub/big.bin", h.update, blocksize=1 << 20, rest=HALF)
-        res.resume_sha = h.hexdigest()
+        res.resume_sha = sha256_retr(f, "pub/big.bin", rest=HALF, head=big.data[:HALF])
         res.rest_replies = f.transcript.reply_to("REST")
         up = f"up-{tag}.bin"
         with open(big.path, "rb") as src:

@@ -14,10 +14,10 @@ import subprocess
 from pathlib import Path
 
 from . import net
+from .binaries import REPO
 from .procs import Proc
 
 HERE = Path(__file__).resolve().parent                 # tests/ftpx
-REPO = HERE.parent.parent
 VSFTPD_BIN = Path(os.environ.get("FTPX_VSFTPD", REPO / ".deps/vsftpd/usr/sbin/vsftpd"))
 PYTHON = "/usr/bin/python3"                             # Debian's, with pyftpdlib
 PYFTPD_SERVER = HERE / "pyftpd_server.py"
@@ -46,10 +46,12 @@ class Server:
     password = None
     has_mlsd = False
 
-    def __init__(self, family, workdir, big_file, name=None):
+    def __init__(self, family, workdir, big_file, name=None, addr=None, port=None):
+        """addr, port: where to listen instead of the family's server address
+        and a free port (tests/netns: port 21 of its second server address)."""
         self.family = family
-        self.addr = net.ADDR[family]["server"]
-        self.port = net.free_port(self.addr)
+        self.addr = addr or net.ADDR[family]["server"]
+        self.port = port or net.free_port(self.addr)
         self.name = name or f"{self.kind}-{family}"
         self.dir = Path(workdir) / self.name
         self.root = self.dir / "root"

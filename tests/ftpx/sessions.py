@@ -2,11 +2,9 @@
 control connection (exact bytes out, exact replies in), a RETR of the big
 file over a passive port, and the clean session every abuse and hardening
 test ends with (the proxy still serves others)."""
-import hashlib
-
 from . import net
 from .clients import ftplib_connect
-from .digest import sha256
+from .digest import sha256, sha256_retr
 from .ftpraw import Raw, recv_all
 
 
@@ -22,9 +20,7 @@ def clean_session(route, big):
     """A well-behaved client: login, EPSV, RETR 32 MiB with the right sha256."""
     f = ftplib_connect(route, "EPSV")
     try:
-        h = hashlib.sha256()
-        f.retrbinary("RETR pub/big.bin", h.update, blocksize=1 << 20)
-        assert h.hexdigest() == big.sha, "clean session after abuse: sha256 differs"
+        assert sha256_retr(f, "pub/big.bin") == big.sha, "clean session after abuse: sha256 differs"
         f.quit()
     finally:
         f.close()

@@ -5,7 +5,8 @@ import pytest
 
 from ftpx import net
 from ftpx.digest import sha256
-from ftpx.proxy import PROXY_BIN, Proxy, Route, direct_mode, direct_reason
+from ftpx.binaries import PROXY_BIN
+from ftpx.proxy import Proxy, Route, direct_mode, direct_reason
 from ftpx.servers import SERVER_KINDS, Pyftpd, make_cert
 
 BIG_SIZE = 32 * 1024 * 1024

@@ -4,7 +4,7 @@
 #   tests/integration/run.sh [pytest args...]      e.g. -k vsftpd -x
 #   tests/integration/run.sh tests/integration/test_bounce.py
 #
-# env: FTP_PROXY_BIN  the proxy binary (default build/src/proxy/ftp-proxy)
+# env: FTP_PROXY_BIN  the proxy binary (default $FTPPROXY_BUILD, or build/, + src/proxy/ftp-proxy)
 #      FTPX_DIRECT=1  talk to the servers directly (validates the harness)
 #      FTPX_ARTIFACTS dir for the logs (kept); default /tmp/ftpx-it-PID,
 #                     removed after a run that passed
@@ -16,26 +16,7 @@ set -eu
 
 HERE=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
 REPO=$(CDPATH= cd -- "$HERE/../.." && pwd)
-NS="ftpx-it-$$"
 PY=/usr/bin/python3   # Debian's python (pyftpdlib, pytest); not a pyenv one
-
-cleanup() {
-    # processes left in the namespace (a server that did not stop) go first,
-    # or the namespace would live on; only processes of this namespace.
-    for pid in $(ip netns pids "$NS" 2>/dev/null); do
-        kill -9 "$pid" 2>/dev/null || true
-    done
-    ip netns del "$NS" 2>/dev/null || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-ip netns add "$NS"
-ip netns exec "$NS" ip link set lo up
-for i in 1 2 3 4 5; do
-    ip netns exec "$NS" ip -6 addr add "fd18::$i/128" dev lo nodad
-done
 
 cd "$REPO"
 # default target: the whole suite, unless a tests/integration path is given
@@ -45,13 +26,21 @@ for a in "$@"; do
 done
 # logs of servers, proxies and clients: kept when something failed
 ART=${FTPX_ARTIFACTS:-/tmp/ftpx-it-$$}
-set +e
-ip netns exec "$NS" "$PY" -m pytest $target -v --basetemp="$ART" "$@"
-rc=$?
-set -e
-if [ "$rc" = 0 ] && [ -z "${FTPX_ARTIFACTS:-}" ]; then
-    rm -rf "$ART"
-else
-    echo "run.sh: logs kept in $ART" >&2
-fi
-exit $rc
+# In the namespace (tests/ftpx/in-netns.sh): fd18::1..5 on lo, then pytest.
+exec "$REPO/tests/ftpx/in-netns.sh" ftpx-it sh -c '
+    set -eu
+    art=$1
+    shift
+    for i in 1 2 3 4 5; do
+        ip -6 addr add "fd18::$i/128" dev lo nodad
+    done
+    set +e
+    "$@"
+    rc=$?
+    set -e
+    if [ "$rc" = 0 ] && [ -z "${FTPX_ARTIFACTS:-}" ]; then
+        rm -rf "$art"
+    else
+        echo "run.sh: logs kept in $art" >&2
+    fi
+    exit $rc' run.sh "$ART" "$PY" -m pytest $target -v --basetemp="$ART" "$@"

@@ -1,6 +1,5 @@
 """Proxy features beyond the matrix: --passive-to-server, --relay,
 pipelining, multi-line replies, FEAT filtering of TLS, ABOR."""
-import hashlib
 import re
 import shutil
 import socket
@@ -13,7 +12,7 @@ from ftpx import net
 from ftpx.checks import assert_server_saw, expected_server_verbs
 from ftpx.clients import assert_mode_used, ftplib_connect, run_lftp
 from ftpx.ftpraw import Raw, parse_227, parse_229, recv_all
-from ftpx.digest import sha256_file
+from ftpx.digest import sha256_file, sha256_retr
 from ftpx.scenario import RUNNERS
 
 TLS_VERBS = ("AUTH", "PBSZ", "PROT", "CCC", "ADAT", "CONF", "ENC", "MIC")
@@ -358,9 +357,7 @@ def test_abor_during_retr(server, style, fam, make_route, big):
         assert codes in ABOR_OK, f"replies to ABOR: {codes}"
         print(f"ABOR replies: {codes}")
         assert f.voidcmd("NOOP").startswith("200")
-        h = hashlib.sha256()
-        f.retrbinary("RETR pub/big.bin", h.update, blocksize=1 << 20)
-        assert h.hexdigest() == big.sha
+        assert sha256_retr(f, "pub/big.bin") == big.sha
         f.quit()
     finally:
         f.close()

@@ -9,7 +9,7 @@ import pytest
 
 from ftpx import net
 from ftpx.ftpraw import open_passive
-from ftpx.proxy import PROXY_BIN
+from ftpx.binaries import PROXY_BIN
 from ftpx.sessions import retr_big_through, session
 from ftpx.wait import wait_until
 

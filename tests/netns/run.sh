@@ -4,7 +4,7 @@
 # with ftplib, curl and lftp against pyftpdlib and vsftpd (.deps/vsftpd).
 # Needs root.
 #   tests/netns/run.sh [pytest args...]
-# env: FTP_PROXY_BIN  the worker (default build/src/proxy/ftp-proxy)
+# env: FTP_PROXY_BIN  the worker (default $FTPPROXY_BUILD, or build/, + src/proxy/ftp-proxy)
 set -eu
 HERE=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
 cd "$HERE"

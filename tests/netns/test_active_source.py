@@ -22,11 +22,12 @@ import os
 
 import pytest
 
+from ftpx.clients import assert_mode_used
 from ftpx.digest import sha256_file
 from ftpx.wait import wait_until
 from topology import ADDR
-from world import (DATA_MODES, REDIRECT, TPROXY, World, assert_data_from, assert_mode_used,
-                   check_round_trip, comma_addr)
+from world import (DATA_MODES, REDIRECT, TPROXY, World, assert_data_from, check_round_trip,
+                   comma_addr)
 
 # docs/forward-proxy.md, "dnat" (IPv4 only: Linux cannot dnat to ::1).
 DNAT = """

@@ -6,86 +6,25 @@ forwards nothing itself, and the worker's nftables backend lets exactly the
 expected data connections reach the proxy.
 """
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from ftpx.digest import sha256_file
-from ftpx.servers import PYFTPD_SERVER
+from ftpx.servers import PYTHON
 from ftpx.wait import wait_until
-from topology import ADDR, Topology
-from world import DATA_MODE_IDS, DATA_MODES, PROXY, REDIRECT, assert_data_from
+from topology import ADDR
+from world import (DATA_MODE_IDS, DATA_MODES, DATA_TIMEOUT, REDIRECT_WORKER, check_round_trip,
+                   redirect_world)
 
 HERE = Path(__file__).resolve().parent
-DATA_TIMEOUT = 5
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    work = tmp_path_factory.mktemp("fwd")
-    topo = Topology()
-    procs = []
-    try:
-        topo.up()
-        root = work / "root"
-        (root / "pub").mkdir(parents=True)
-        os.chmod(root, 0o755)
-        big = root / "pub" / "big.bin"
-        big.write_bytes(os.urandom(8 * 1024 * 1024))
-        sha = sha256_file(big)
-        for fam in ("v4", "v6"):
-            events = work / f"events-{fam}.jsonl"
-            log = open(work / f"server-{fam}.log", "w")
-            procs.append(subprocess.Popen(
-                topo.cmd("server", "/usr/bin/python3", str(PYFTPD_SERVER), "--host",
-                         ADDR[fam]["server"], "--port", "21", "--root", str(root),
-                         "--events", str(events)), stdout=log, stderr=log))
-        topo.nft("fw", REDIRECT)
-        proxy_log = work / "proxy.log"
-        proxy = subprocess.Popen(
-            topo.cmd("fw", PROXY, "-d", "-D7", "-v", "-b", "::", "-p", "8021",
-                     "--firewall", "nftables", "--data-timeout", str(DATA_TIMEOUT)),
-            stdout=open(proxy_log, "w"), stderr=subprocess.STDOUT)
-        procs.append(proxy)
-        listening = lambda role, port: f":{port} " in topo.run(role, "ss", "-ltnH").stdout
-        wait_until(lambda: listening("fw", 8021) or proxy.poll() is not None, 10, "the proxy")
-        assert proxy.poll() is None, proxy_log.read_text()
-        wait_until(lambda: listening("server", 21), 10, "the servers")
-        state = {"topo": topo, "work": work, "root": root, "sha": sha, "proxy": proxy,
-                 "proxy_log": proxy_log}
-        yield state
-        # A test may have replaced the worker; the current one must stop cleanly
-        # and remove its table.
-        procs.append(state["proxy"])
-        state["proxy"].terminate()
-        assert state["proxy"].wait(timeout=10) == 0, state["proxy_log"].read_text()
-        assert not [t for t in topo.run("fw", "nft", "list", "tables").stdout.splitlines()
-                    if "ftpproxy_" in t], "the worker left its table behind"
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-        topo.close()
-
-
-def server_events(world, fam):
-    path = world["work"] / f"events-{fam}.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def ftplib_run(world, fam, mode, op, path, honour=False, upload=None):
-    topo = world["topo"]
-    args = ["/usr/bin/python3", str(HERE / "ftp_client.py"), ADDR[fam]["server"], mode, op, path,
-            "--source", ADDR[fam]["client"]]
-    if honour:
-        args.append("--honour-227")
-    if upload:
-        args += ["--file", str(upload)]
-    done = subprocess.run(topo.cmd("client", *args), capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr + "\n" + world["proxy_log"].read_text()[-3000:]
-    return json.loads(done.stdout)
+    with redirect_world(tmp_path_factory.mktemp("fwd"), vsftpd=False) as w:
+        yield w
 
 
 @pytest.mark.parametrize("fam,mode,honour", DATA_MODES, ids=DATA_MODE_IDS)
@@ -94,43 +33,27 @@ def test_retr_and_stor_through_the_firewall(world, fam, mode, honour, tmp_path):
     firewall's outside address; the client saw the server's address, also
     as the source of an active data connection."""
     server = ADDR[fam]["server"]
-    result = ftplib_run(world, fam, mode, "retr", "pub/big.bin", honour=honour)
-    assert result["sha256"] == world["sha"]
-    assert_data_from(result, server)
-    if mode == "PASV":
-        (verb, reply), = result["replies"]
-        assert reply.startswith("227 ") and "198,18,2,2," in reply, reply
-    upload = tmp_path / "up.bin"
-    upload.write_bytes(os.urandom(3 * 1024 * 1024 + 7))
-    name = f"pub/up-{fam}-{mode}-{honour}.bin"
-    result = ftplib_run(world, fam, mode, "stor", name, upload=upload)
-    stored = world["root"] / name
-    assert sha256_file(stored) == result["sha256"]
-    assert_data_from(result, server)
-    peers = {e["peer"][0] if isinstance(e["peer"], list) else e["peer"]
-             for e in server_events(world, fam) if "peer" in e}
-    assert peers == {ADDR[fam]["fw_wan"]}, peers
+    check_round_trip(world, fam, server, mode, honour, tmp_path, "up", pasv_addr=server)
 
 
 def test_curl_ignoring_the_227_address(world):
-    topo = world["topo"]
-    out = world["work"] / "curl.bin"
+    topo = world.topo
+    out = world.work / "curl.bin"
     done = subprocess.run(topo.cmd("client", "curl", "-sS", "--disable-epsv", "--interface",
                                    ADDR["v4"]["client"], "-v", "-o", str(out),
                                    f"ftp://test:secret@{ADDR['v4']['server']}/pub/big.bin"),
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "> PASV" in done.stderr
-    assert sha256_file(out) == world["sha"]
+    assert sha256_file(out) == world.sha
 
 
 def test_direct_connection_to_the_proxy_is_refused(world):
     """Not diverted (dialled the proxy's own port): 421, no loop."""
-    topo = world["topo"]
     code = ("import socket;s=socket.create_connection(('%s',8021),timeout=5,"
             "source_address=('%s',0));print(s.recv(200).decode())"
             % (ADDR["v4"]["fw_lan"], ADDR["v4"]["client"]))
-    done = topo.run("client", "/usr/bin/python3", "-c", code)
+    done = world.topo.run("client", PYTHON, "-c", code)
     assert done.stdout.startswith("421 "), done.stdout
 
 
@@ -138,8 +61,7 @@ def test_direct_connection_to_the_proxy_is_refused(world):
 
 class Probe:
     def __init__(self, world):
-        self.p = subprocess.Popen(world["topo"].cmd("client", "/usr/bin/python3",
-                                                    str(HERE / "probe.py")),
+        self.p = subprocess.Popen(world.topo.cmd("client", PYTHON, str(HERE / "probe.py")),
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def __call__(self, line):
@@ -154,7 +76,7 @@ class Probe:
 
 def session_elements(world):
     """Per-session elements in the worker's own nftables table(s)."""
-    out = world["topo"].run("fw", "nft", "-j", "list", "ruleset").stdout
+    out = world.topo.run("fw", "nft", "-j", "list", "ruleset").stdout
     elements = []
     for item in json.loads(out)["nftables"]:
         for kind in ("map", "set"):
@@ -162,11 +84,6 @@ def session_elements(world):
             if obj and obj["table"].startswith("ftpproxy_") and obj.get("elem"):
                 elements += obj["elem"]
     return elements
-
-
-def worker_tables(world):
-    out = world["topo"].run("fw", "nft", "list", "tables").stdout
-    return sorted(line.split()[-1] for line in out.splitlines() if "ftpproxy_" in line)
 
 
 def pasv(probe, fam="v4"):
@@ -224,23 +141,19 @@ def test_client_reset_leaves_no_state(world):
 def test_zz_killed_worker_state_is_cleared_by_the_next(world):
     """Runs last: kill -9 leaves the worker's table behind; the next worker
     on the same port removes it at start and serves again."""
-    topo = world["topo"]
     probe = Probe(world)
     pasv(probe)
     assert session_elements(world)
-    world["proxy"].kill()
-    world["proxy"].wait(timeout=10)
+    killed = world.procs["proxy"][0]
+    killed.kill()
+    killed.wait(timeout=10)
     probe.close()
-    stale = worker_tables(world)
+    stale = world.worker_tables()
     assert stale, "the killed worker's table should still be there"
-    log = world["work"] / "proxy2.log"
-    world["proxy"] = subprocess.Popen(
-        topo.cmd("fw", PROXY, "-d", "-D7", "-v", "-b", "::", "-p", "8021",
-                 "--firewall", "nftables", "--data-timeout", str(DATA_TIMEOUT)),
-        stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    world["proxy_log"] = log
-    wait_until(lambda: worker_tables(world) and not set(worker_tables(world)) & set(stale), 10,
+    # The fixture stops the last worker started: this one.
+    world.proxy("proxy2", *REDIRECT_WORKER)
+    wait_until(lambda: world.worker_tables() and not set(world.worker_tables()) & set(stale), 10,
                "the new worker to replace the stale table")
     assert not session_elements(world)
-    result = ftplib_run(world, "v4", "EPSV", "retr", "pub/big.bin")
-    assert result["sha256"] == world["sha"]
+    result = world.ftplib("v4", ADDR["v4"]["server"], "EPSV", "retr", "pub/big.bin")
+    assert result["sha256"] == world.sha

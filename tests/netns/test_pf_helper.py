@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from ftpx.binaries import PROXY_BIN
 from ftpx.servers import PYTHON
-from ftpx.wait import wait_until
 from topology import ADDR
-from world import PROXY, REDIRECT, World, comma_addr
+from world import REDIRECT, World, comma_addr
 
 # The first `-f -` load waits for the file `release` (at most 30 s).
 STAND_IN = r"""#!/bin/sh
@@ -85,7 +85,7 @@ def test_a_slow_pfctl_run_does_not_stall_other_sessions(world):
     pfctl.write_text(STAND_IN)
     pfctl.chmod(0o755)
     (work / "hold").write_text("")
-    world.spawn("proxy", "fw", ["env", f"FTPPROXY_PFCTL={pfctl}", PROXY,
+    world.spawn("proxy", "fw", ["env", f"FTPPROXY_PFCTL={pfctl}", PROXY_BIN,
                                 "-d", "-D7", "-v", "-b", "::", "-p", "8021", "--firewall", "pf"])
     world.wait_listening("proxy", "fw", "::", 8021)
 

@@ -14,26 +14,16 @@ import os
 
 import pytest
 
+from ftpx.clients import CLIENT_MODES, assert_mode_used
 from ftpx.digest import sha256_file
 from topology import ADDR
-from world import CLIENT_MODES, REDIRECT, SERVER_ADDR, World, assert_mode_used, comma_addr
-
+from world import SERVER_ADDR, comma_addr, redirect_world
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    w = World(tmp_path_factory.mktemp("clients"))
-    try:
-        w.up(vsftpd=True)
-        w.topo.nft("fw", REDIRECT)
-        w.proxy("proxy", "-b", "::", "-p", "8021", "--firewall", "nftables",
-                "--data-timeout", "5")
-        w.wait_listening("proxy", "fw", "::", 8021)
+    with redirect_world(tmp_path_factory.mktemp("clients"), vsftpd=True) as w:
         yield w
-        w.stop_proxy("proxy")
-        assert not w.worker_tables(), "the worker left its table behind"
-    finally:
-        w.close()
 
 
 CASES = [(client, kind, fam, mode)

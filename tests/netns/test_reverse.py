@@ -9,9 +9,10 @@ import os
 
 import pytest
 
+from ftpx.clients import assert_mode_used
 from ftpx.digest import sha256_file
 from topology import ADDR
-from world import DATA_MODE_IDS, DATA_MODES, World, assert_mode_used, check_round_trip
+from world import DATA_MODE_IDS, DATA_MODES, World, check_round_trip
 
 
 @pytest.fixture(scope="module")

@@ -5,22 +5,22 @@ namespace, and the clients (ftplib, curl, lftp) run in the client namespace.
 Everything a World starts or creates is removed by close(), which the
 fixtures call in a `finally`.
 """
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
-from ftpx.clients import CLIENT_MODES, MODE_REPLY, Transcript, assert_mode_used  # noqa: F401
+from ftpx.binaries import PROXY_BIN
+from ftpx.clients import Transcript
 from ftpx.digest import sha256_file
-from ftpx.proxy import PROXY_BIN
 from ftpx.servers import PYFTPD_SERVER, PYTHON, VSFTPD_BIN, Vsftpd
 from ftpx.wait import wait_until
 from topology import ADDR, Topology
 
 HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent                 # where the package ftpx is (real_client.py needs it)
-PROXY = str(PROXY_BIN)  # FTP_PROXY_BIN, or the build tree's (ftpx.proxy)
 DATA_TIMEOUT = 5
 
 USERS = {"pyftpdlib": ("test", "secret"), "vsftpd": (Vsftpd.user, Vsftpd.password)}
@@ -49,6 +49,31 @@ table inet ftp_divert {
     }
 }
 """
+
+
+# The worker of the `redirect` divert: all addresses, port 8021, its own
+# nftables backend.
+REDIRECT_WORKER = ["-b", "::", "-p", "8021", "--firewall", "nftables",
+                   "--data-timeout", str(DATA_TIMEOUT)]
+
+
+@contextlib.contextmanager
+def redirect_world(work, vsftpd):
+    """A World in forward mode with the `redirect` divert (REDIRECT) and its
+    worker "proxy" (REDIRECT_WORKER) listening. At the end the current worker
+    -- the last one started: a test may replace it -- must exit 0 and leave
+    no table behind."""
+    w = World(work)
+    try:
+        w.up(vsftpd=vsftpd)
+        w.topo.nft("fw", REDIRECT)
+        w.proxy("proxy", *REDIRECT_WORKER)
+        w.wait_listening("proxy", "fw", "::", 8021)
+        yield w
+        w.stop_proxy([name for name in w.procs if name.startswith("proxy")][-1])
+        assert not w.worker_tables(), "the worker left its table behind"
+    finally:
+        w.close()
 
 
 def comma_addr(addr):
@@ -96,24 +121,6 @@ def check_round_trip(world, fam, host, mode, honour, tmp_path, label, pasv_addr,
     assert world.server_peers("pyftpdlib", fam) == {ADDR[fam]["fw_wan"]}
 
 
-class NsVsftpd(Vsftpd):
-    """The loopback suite's vsftpd (its config, its log parsing), on a fixed
-    address and port 21 in the server namespace."""
-
-    def __init__(self, family, addr, workdir, big_file):  # noqa: no super(): no free_port here
-        self.family, self.addr, self.port = family, addr, 21
-        self.name = f"vsftpd-{family}"
-        self.dir = Path(workdir) / self.name
-        self.root = self.dir / "root"
-        self.pub = self.root / "pub"
-        self.big = self.pub / "big.bin"
-        for d in (self.dir, self.root, self.pub):
-            d.mkdir()
-            os.chmod(d, 0o755)
-        os.link(big_file, self.big)
-        self.proc = None
-
-
 class World:
     def __init__(self, work):
         self.work = Path(work)
@@ -153,7 +160,7 @@ class World:
 
     def proxy(self, name, *args):
         """Start a worker in the firewall namespace (foreground, debug log)."""
-        return self.spawn(name, "fw", [PROXY, "-d", "-D7", "-v", *args])
+        return self.spawn(name, "fw", [PROXY_BIN, "-d", "-D7", "-v", *args])
 
     def stop_proxy(self, name):
         """SIGTERM: the worker must exit 0 (and remove its nftables table)."""
@@ -191,7 +198,9 @@ class World:
         if vsftpd:
             assert VSFTPD_BIN.exists(), f"{VSFTPD_BIN} missing: run deploy/install-test-deps.sh"
             for fam in ("v4", "v6"):
-                v = NsVsftpd(fam, ADDR[fam]["server2"], self.work, big)
+                # The loopback suite's vsftpd (its config, its log parsing),
+                # on port 21 of the second server address.
+                v = Vsftpd(fam, self.work, big, addr=ADDR[fam]["server2"], port=21)
                 v.prepare()
                 self.spawn(v.name, "server", v.argv(), stdin_is_log=True)
                 self.vsftpd[fam] = v

@@ -5,15 +5,16 @@ from pathlib import Path
 
 import pytest
 
-import harness
-from harness import Backend, Daemon, free_port, LISTEN
+from ftpx.binaries import FTPPROXYCTL, FTPPROXYD, PROXY_BIN
+from ftpx.net import free_port
+from harness import LISTEN, SERVER, Backend, Daemon
 
 BIG_SIZE = 16 * 1024 * 1024
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _binaries_present():
-    for binary in (harness.FTPPROXYD, harness.FTPPROXYCTL, harness.WORKER):
+    for binary in (FTPPROXYD, FTPPROXYCTL, PROXY_BIN):
         if not binary.exists():
             pytest.exit(f"{binary} missing: build it (cmake --build build) or set "
                         f"FTPPROXY_BUILD / FTPPROXYD_BIN / FTPPROXYCTL_BIN / FTP_PROXY_BIN", 2)
@@ -57,7 +58,7 @@ def make_daemon(request, workdir, backend):
     stopped and cleaned up after the test, whatever happened."""
     daemons = []
 
-    def make(instances=2, start=True, worker=harness.WORKER, **global_extra):
+    def make(instances=2, start=True, worker=PROXY_BIN, **global_extra):
         if isinstance(instances, int):
             instances = [instance(f"ftp{i + 1:02d}", backend) for i in range(instances)]
         # Short: the control socket's path must stay under 104 bytes.
@@ -79,7 +80,7 @@ def make_daemon(request, workdir, backend):
 
 def instance(name, backend, **extra):
     item = {"name": name, "listen": f"{LISTEN}:{free_port(LISTEN)}",
-            "backend": f"{harness.SERVER}:{backend.port}"}
+            "backend": f"{SERVER}:{backend.port}"}
     item.update(extra)
     return item
 

@@ -2,7 +2,8 @@
 real ftp-proxy workers, ftpproxyctl, FTP clients, and bounded waits.
 
 Every wait has a deadline; nothing sleeps to synchronise (the only sleeps
-are the poll interval of wait_until, tests/ftpx/wait.py).
+are the poll interval of wait_until, tests/ftpx/wait.py). Where the binaries
+are, addresses, ports, waits and sha256 are the shared ones (tests/ftpx).
 """
 import ftplib
 import json
@@ -15,19 +16,11 @@ import threading
 import time
 from pathlib import Path
 
-# Address and port helpers, the server, waits and sha256 are the shared
-# ones (tests/ftpx); the tests take them from here.
-from ftpx.digest import sha256  # noqa: F401
-from ftpx.net import free_port, is_listening  # noqa: F401
+from ftpx.binaries import FTPPROXYCTL, FTPPROXYD, PROXY_BIN
+from ftpx.net import free_port, wait_listening
+from ftpx.procs import Proc
 from ftpx.servers import PYFTPD_SERVER, PYTHON
 from ftpx.wait import wait_until
-
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-BUILD = Path(os.environ.get("FTPPROXY_BUILD", REPO / "build"))
-FTPPROXYD = Path(os.environ.get("FTPPROXYD_BIN", BUILD / "src/supervisor/ftpproxyd"))
-FTPPROXYCTL = Path(os.environ.get("FTPPROXYCTL_BIN", BUILD / "src/ctl/ftpproxyctl"))
-WORKER = Path(os.environ.get("FTP_PROXY_BIN", BUILD / "src/proxy/ftp-proxy"))
 
 CLIENT = "127.0.0.1"      # address plan of tests/integration/README.md
 LISTEN = "127.0.0.2"
@@ -68,23 +61,16 @@ class Backend:
         self.proc = None
 
     def start(self):
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [PYTHON, PYFTPD_SERVER, "--host", SERVER, "--port", str(self.port),
-                 "--root", str(self.root), "--events", str(self.root.parent / "events.jsonl")],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True)
-        wait_until(lambda: is_listening(SERVER, self.port), 15, "pyftpdlib to listen")
+        self.proc = Proc("pyftpdlib", [PYTHON, PYFTPD_SERVER, "--host", SERVER, "--port", self.port,
+                                       "--root", self.root,
+                                       "--events", self.root.parent / "events.jsonl"],
+                         self.log_path).start()
+        wait_listening(SERVER, self.port, timeout=15, proc=self.proc, what="pyftpdlib to listen")
         return self
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        if self.proc:
+            self.proc.stop(timeout=10)
 
 
 # ---------------------------------------------------------------- clients
@@ -189,7 +175,7 @@ class NotifySocket:
 class Daemon:
     """ftpproxyd -d on a configuration written by the test."""
 
-    def __init__(self, workdir, backend, instances, global_extra=None, worker=WORKER):
+    def __init__(self, workdir, backend, instances, global_extra=None, worker=PROXY_BIN):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o755)
@@ -281,7 +267,7 @@ class Daemon:
             except OSError:
                 continue
             args = [a.decode(errors="replace") for a in argv]
-            if args and args[0] == str(WORKER) and "-p" in args:
+            if args and args[0] == str(PROXY_BIN) and "-p" in args:
                 if args[args.index("-p") + 1] in ports:
                     pids.append(int(entry.name))
         return pids

@@ -1,6 +1,6 @@
 #!/bin/sh
 # ftpproxyd and ftpproxyctl tests: real ftpproxyd, real ftp-proxy workers, a
-# real pyftpdlib backend, inside a fresh network namespace (in-netns.sh).
+# real pyftpdlib backend, inside a fresh network namespace (tests/ftpx/in-netns.sh).
 #
 #   tests/supervisor/run.sh [pytest args...]        e.g. -k reload -x
 #
@@ -14,5 +14,5 @@ HERE=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
 REPO=$(CDPATH= cd -- "$HERE/../.." && pwd)
 cd "$REPO"
 # Debian's python (pyftpdlib, pytest); not a pyenv one.
-exec "$HERE/in-netns.sh" ftpproxyd-test /usr/bin/python3 -m pytest \
+exec "$REPO/tests/ftpx/in-netns.sh" ftpproxyd-test /usr/bin/python3 -m pytest \
     -c tests/supervisor/pytest.ini --rootdir tests/supervisor tests/supervisor -v "$@"

@@ -7,7 +7,10 @@ import subprocess
 
 import signal
 
-from harness import FTPPROXYCTL, LISTEN, SERVER, free_port, stop_process, wait_until
+from ftpx.binaries import FTPPROXYCTL
+from ftpx.net import free_port
+from ftpx.wait import wait_until
+from harness import LISTEN, SERVER, stop_process
 
 
 def ctl(*args):

@@ -14,7 +14,8 @@ import threading
 import time
 from collections import Counter
 
-from harness import CLIENT, LISTEN, pid_alive, stop_process, wait_until
+from ftpx.wait import wait_until
+from harness import CLIENT, LISTEN, pid_alive, stop_process
 
 BANNER = "220"
 

@@ -6,8 +6,11 @@ import socket
 
 import pytest
 
-from harness import (CLIENT, LISTEN, PausedDownload, download, free_port, login, pid_alive,
-                     sha256, wait_until)
+from ftpx.binaries import FTPPROXYD
+from ftpx.digest import sha256
+from ftpx.net import free_port
+from ftpx.wait import wait_until
+from harness import CLIENT, LISTEN, PausedDownload, download, pid_alive
 
 
 def test_starts_every_instance_and_serves(make_daemon, backend):
@@ -173,7 +176,7 @@ def test_a_drain_is_bounded_by_drain_timeout(make_daemon, backend):
 def test_sigterm_drains_then_removes_what_it_created(make_daemon, backend, workdir):
     rules = workdir / "sigterm-rules.nft"
     daemon = make_daemon([{
-        "name": "ftp01", "listen": f"{LISTEN}:{__import__('harness').free_port(LISTEN)}",
+        "name": "ftp01", "listen": f"{LISTEN}:{free_port(LISTEN)}",
         "public": "198.18.0.1:21", "backend": f"127.0.0.4:{backend.port}"}],
         firewall="nftables", rules_file=str(rules),
         reload_command=["/usr/sbin/nft", "-f", str(rules)])
@@ -227,7 +230,7 @@ def test_workers_of_a_killed_supervisor_drain_and_free_their_ports(make_daemon, 
 def test_second_daemon_on_the_same_socket_is_refused(make_daemon):
     daemon = make_daemon(1)
     result = __import__("subprocess").run(
-        [str(__import__("harness").FTPPROXYD), "-d", "-f", str(daemon.config_path)],
+        [str(FTPPROXYD), "-d", "-f", str(daemon.config_path)],
         capture_output=True, text=True, timeout=20)
     assert result.returncode == 71
     assert f"another ftpproxyd is already running on {daemon.socket}" in result.stderr

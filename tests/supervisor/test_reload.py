@@ -8,7 +8,10 @@ import subprocess
 
 import pytest
 
-from harness import LISTEN, PausedDownload, download, free_port, login, sha256, wait_until
+from ftpx.digest import sha256
+from ftpx.net import free_port
+from ftpx.wait import wait_until
+from harness import LISTEN, PausedDownload, download, login
 
 
 def test_transfers_survive_a_reload_and_the_changed_instance_has_new_settings(

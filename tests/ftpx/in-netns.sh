@@ -1,9 +1,10 @@
 #!/bin/sh
 # Runs a command in a fresh network namespace that has only `lo`
 # (127.0.0.0/8), and deletes it afterwards with every process left in it.
-# Used by tests/supervisor/run.sh and bench/run-supervisor.sh. Needs root.
+# Used by tests/integration/run.sh, tests/supervisor/run.sh and
+# bench/run-supervisor.sh. Needs root.
 #
-#   tests/supervisor/in-netns.sh NAME-PREFIX COMMAND [ARGS...]
+#   tests/ftpx/in-netns.sh NAME-PREFIX COMMAND [ARGS...]
 set -eu
 NS="$1-$$"
 shift
