@@ -4,7 +4,9 @@ sessions already running stay with theirs. Real pyftpdlib backends, each
 serving a file that names it, so a download proves where a session went."""
 import ftplib
 
-from harness import LISTEN, SERVER, Backend, download, free_port, login, wait_until
+from ftpx.net import free_port
+from ftpx.wait import wait_until
+from harness import LISTEN, SERVER, Backend, download, login
 
 # Fast checks, so that the test waits for seconds, not minutes.
 FAST = {"interval": "200ms", "timeout": "2s", "rise": 1, "fall": 1}
