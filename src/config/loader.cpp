@@ -127,8 +127,9 @@ std::optional<YAML::Node> parse_document(std::string_view text, ErrorList& error
         errors.add(starts[1], "only one YAML document is allowed (remove the '---')");
     }
     if (!root.IsMap()) {
-        errors.add(root.Mark(),
-                   "the top level must be a map of 'global', 'defaults' and 'instances'");
+        errors.add(
+            root.Mark(),
+            "the top level must be a map of 'global', 'defaults', 'instances' and 'cluster'");
         return std::nullopt;
     }
     return root;
@@ -186,6 +187,9 @@ LoadResult load_config_text(std::string_view text, const std::string& file_name)
     defaults.instance.log_level = config.global.log_level;
     if (const auto node = settings_section("defaults")) {
         read_defaults(*node, defaults, errors);
+    }
+    if (const auto node = settings_section("cluster")) {
+        read_cluster(*node, config.cluster, errors);
     }
     std::vector<InstanceDraft> drafts;
     if (const auto node = find_entry(*root, "instances")) {

@@ -18,6 +18,22 @@ std::string_view to_string(Firewall firewall) {
     return "?";
 }
 
+std::string_view to_string(Demotion demotion) {
+    switch (demotion) {
+        case Demotion::none:
+            return "none";
+        case Demotion::keepalived:
+            return "keepalived";
+        case Demotion::openbsd_carp:
+            return "openbsd-carp";
+        case Demotion::freebsd_carp:
+            return "freebsd-carp";
+        case Demotion::command:
+            return "command";
+    }
+    return "?";
+}
+
 std::string_view to_string(PfSyntax syntax) {
     return syntax == PfSyntax::openbsd ? "openbsd" : "freebsd";
 }

@@ -135,9 +135,39 @@ struct Instance {
     LogLevel log_level = LogLevel::notice;        // instance, else defaults, else global
 };
 
+// How ftpproxyd tells the cluster layer (CARP, VRRP) that this node cannot
+// serve, so that it gives the shared addresses to a peer that can. See
+// docs/carp-failover.md.
+enum class Demotion {
+    none,          // the cluster layer is not told
+    keepalived,    // track_file: "0" fit, "1" not (vrrp_track_file with weight 0: FAULT)
+    openbsd_carp,  // ifconfig -g GROUP carpdemote N / -carpdemote N
+    freebsd_carp,  // sysctl net.inet.carp.demotion=N / =-N (it adds)
+    command,       // demote_command / promote_command (ucarp, anything else)
+};
+std::string_view to_string(Demotion demotion);
+
+inline constexpr std::string_view kDefaultTrackFile = "/run/ftpproxyd/vrrp-track";
+inline constexpr std::string_view kDefaultCarpGroup = "carp";
+inline constexpr int kDefaultDemoteBy = 50;
+inline constexpr int kMaxDemoteBy = 1000;
+inline constexpr std::string_view kIfconfigBinary = "/sbin/ifconfig";
+inline constexpr std::string_view kSysctlBinary = "/sbin/sysctl";
+
+struct ClusterSettings {
+    Demotion demotion = Demotion::none;
+    std::string track_file{kDefaultTrackFile};  // keepalived
+    std::string carp_group{kDefaultCarpGroup};  // openbsd_carp
+    int demote_by = kDefaultDemoteBy;           // openbsd_carp, freebsd_carp
+    std::vector<std::string> demote_command;    // command: argv, no shell
+    std::vector<std::string> promote_command;
+    bool operator==(const ClusterSettings&) const = default;
+};
+
 struct Config {
     GlobalSettings global;
     std::vector<Instance> instances;
+    ClusterSettings cluster;
 };
 
 }  // namespace config

@@ -18,7 +18,10 @@
 namespace config {
 
 // The schema's keys, in the order docs/configuration.md lists them.
-inline constexpr std::array<std::string_view, 3> kTopKeys = {"global", "defaults", "instances"};
+inline constexpr std::array<std::string_view, 4> kTopKeys = {"global", "defaults", "instances",
+                                                             "cluster"};
+inline constexpr std::array<std::string_view, 6> kClusterKeys = {
+    "demotion", "track_file", "carp_group", "demote_by", "demote_command", "promote_command"};
 inline constexpr std::array<std::string_view, 11> kGlobalKeys = {
     "control_socket", "control_group", "runtime_dir", "worker_binary",  "worker_user",  "log_level",
     "firewall",       "pf_syntax",     "rules_file",  "reload_command", "drain_timeout"};
@@ -45,6 +48,9 @@ inline constexpr std::array<std::string_view, 4> kIdentityKeys = {"name", "liste
 // 'health_check': `check` is what applies so far ('defaults' or built in).
 std::optional<HealthCheck> read_health_check(const YAML::Node& value, HealthCheck check,
                                              ErrorList& errors);
+
+// 'cluster': how the node tells CARP/VRRP it cannot serve.
+void read_cluster(const YAML::Node& map, ClusterSettings& cluster, ErrorList& errors);
 
 void read_global(const YAML::Node& map, GlobalSettings& global, ErrorList& errors);
 

@@ -52,6 +52,28 @@ std::string backend_notes(const json& instances) {
     return text;
 }
 
+// "; node: fit" or "; node: NOT FIT (ftp01 has no healthy backend),
+// demoted (keepalived) 12s ago", and a failed demotion with its reason.
+std::string node_text(const json& status) {
+    const auto node = status.find("node");
+    if (node == status.end() || !node->is_object()) return {};
+    const bool fit = node->value("fit", false);
+    std::string text = fit ? "; node: fit" : "; node: NOT FIT";
+    const auto reason = node->find("reason");
+    if (!fit && reason != node->end() && reason->is_string())
+        text += " (" + reason->get<std::string>() + ")";
+    const std::string method = node->value("demotion", std::string("none"));
+    if (method != "none") {
+        text += node->value("demoted", false) ? ", demoted" : ", not demoted";
+        text += " (" + method + ") " +
+                format_duration(node->value("demoted_for", std::int64_t{0})) + " ago";
+    }
+    const auto error = node->find("error");
+    if (error != node->end() && error->is_string())
+        text += "; demotion FAILED: " + error->get<std::string>();
+    return text;
+}
+
 std::vector<std::string> row_of(const json& instance) {
     const auto uptime = instance.find("uptime");
     return {text_of(instance, "name"), text_of(instance, "state"), text_of(instance, "pid"),
@@ -163,6 +185,8 @@ std::string render_summary(const json& status) {
     } else {
         text += "; firewall: " + type + " FAILED: " + firewall.value("message", std::string());
     }
+
+    text += node_text(status);
 
     const json supervisor = status.value("supervisor", json::object());
     if (supervisor.value("shutting_down", false)) text += "; ftpproxyd is shutting down";

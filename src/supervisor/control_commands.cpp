@@ -210,6 +210,7 @@ awaitable<json> Supervisor::status(const json& request) {
                                    {"deadline_in", seconds_between(now, process->deadline())}});
         }
     }
+    json node = node_json();
     json firewall = {{"type", to_string(config_.global.firewall)},
                      {"rules_file", config_.global.rules_file}};
     if (firewall_) {
@@ -232,11 +233,22 @@ awaitable<json> Supervisor::status(const json& request) {
         if (last_reload_->contains("error")) last["error"] = (*last_reload_)["error"];
         supervisor["last_reload"] = last;
     }
-    co_return json{{"ok", true},
-                   {"supervisor", supervisor},
-                   {"firewall", firewall},
-                   {"instances", instances},
-                   {"old_workers", old_workers}};
+    co_return json{{"ok", true},   {"supervisor", supervisor}, {"firewall", firewall},
+                   {"node", node}, {"instances", instances},   {"old_workers", old_workers}};
+}
+
+// {"fit":false,"reason":"ftp01 has no healthy backend","fit_for":12,
+//  "demotion":"keepalived","demoted":true,"wanted":true,"in_state":12,"error":null}
+json Supervisor::node_json() const {
+    const auto now = Clock::now();
+    json node = {{"fit", fitness_.fit},
+                 {"reason", fitness_.fit ? json(nullptr) : json(fitness_.reason)},
+                 {"in_state", seconds_between(fitness_since_, now)},
+                 {"demotion", to_string(demotion_.method())},
+                 {"demoted", demotion_.applied()},
+                 {"demoted_for", seconds_between(demotion_.since(), now)},
+                 {"error", demotion_.error().empty() ? json(nullptr) : json(demotion_.error())}};
+    return node;
 }
 
 json Supervisor::instance_command(std::string_view command, const json& request) {

@@ -87,6 +87,11 @@ std::string InstanceRunner::start_failure() const {
 }
 
 void InstanceRunner::run(Step step, State before) {
+    run_step(step, before);
+    if (lifecycle_.state() != before && context_.changed) context_.changed();
+}
+
+void InstanceRunner::run_step(Step step, State before) {
     // A timer belongs to the state that armed it.
     if (step.action != Step::Do::nothing || lifecycle_.state() != before) cancel_timer();
     switch (step.action) {
@@ -191,6 +196,7 @@ void InstanceRunner::start_monitor() {
 }
 
 void InstanceRunner::backends_changed() {
+    if (context_.changed) context_.changed();
     const auto next = monitor_->first_up();
     if (!next || *next == chosen_) return;
     const auto& entries = monitor_->entries();

@@ -33,6 +33,9 @@ struct RunnerContext {
     const config::GlobalSettings* global = nullptr;
     bool debug = false;  // workers get -d: their logs go to our stderr
     RestartPolicy policy;
+    // Called when an instance's state or a backend's health may have
+    // changed (the node's fitness follows them).
+    std::function<void()> changed;
 };
 
 class InstanceRunner {
@@ -80,6 +83,7 @@ class InstanceRunner {
 
   private:
     void run(Step step, State before);
+    void run_step(Step step, State before);
     void spawn();
     void reaped(pid_t pid, int status);
     void current_exited(pid_t pid, const std::string& reason);

@@ -42,7 +42,14 @@ Supervisor::Supervisor(asio::io_context& io, SupervisorOptions options, config::
       reaper_(io),
       control_(io, [this](json request) { return handle(std::move(request)); }),
       signals_(io, SIGHUP, SIGTERM, SIGINT),
-      context_{io, reaper_, listeners_, &config_.global, options_.debug, options_.restart_policy},
+      context_{io,
+               reaper_,
+               listeners_,
+               &config_.global,
+               options_.debug,
+               options_.restart_policy,
+               [this] { fitness_may_have_changed(); }},
+      demotion_(io, reaper_, config_.global.runtime_dir),
       started_at_(std::chrono::system_clock::now()) {}
 
 Supervisor::~Supervisor() = default;
@@ -65,10 +72,14 @@ void Supervisor::start() {
         throw;
     }
     wait_for_signals();
+    // Demoted until judged fit: a node that has just started does not take
+    // the shared addresses before its workers run and a backend answers.
+    demotion_.configure(config_.cluster);
     for (const config::Instance& instance : config_.instances) {
         runners_.push_back(std::make_unique<InstanceRunner>(context_, instance));
         runners_.back()->start();
     }
+    fitness_may_have_changed();
     spdlog::info("{} from {}", count_summary(running_count(), runners_.size()),
                  options_.config_path);
     asio::co_spawn(io_, startup(), asio::detached);
@@ -93,6 +104,40 @@ void Supervisor::retire(std::unique_ptr<InstanceRunner> runner) {
         if (shutting_down_ && runners_.empty() && departing_.empty())
             asio::co_spawn(io_, finish_shutdown(), asio::detached);
     });
+}
+
+// ---------------------------------------------------------------- fitness
+
+void Supervisor::fitness_may_have_changed() {
+    if (judging_posted_) return;
+    judging_posted_ = true;
+    asio::post(io_, [this] {
+        judging_posted_ = false;
+        judge_fitness();
+    });
+}
+
+void Supervisor::judge_fitness() {
+    if (shutting_down_) return;  // demoted for the stop; see begin_shutdown()
+    std::vector<InstanceFitness> instances;
+    for (const auto& runner : runners_) {
+        InstanceFitness item{runner->instance().name, runner->lifecycle().state(), {}};
+        if (const BackendMonitor* monitor = runner->backends(); monitor && monitor->enabled()) {
+            for (const auto& entry : monitor->entries())
+                item.backends.push_back(entry.health.state());
+        }
+        instances.push_back(std::move(item));
+    }
+    Fitness fitness = judge_node(instances);
+    if (fitness == fitness_) return;
+    if (fitness.fit) {
+        spdlog::info("node is fit to serve");
+    } else {
+        spdlog::warn("node is not fit to serve: {}", fitness.reason);
+    }
+    fitness_ = std::move(fitness);
+    fitness_since_ = Clock::now();
+    demotion_.want(!fitness_.fit, fitness_.reason);
 }
 
 std::vector<const InstanceRunner*> Supervisor::all_runners() const {
@@ -266,6 +311,8 @@ void Supervisor::apply_diff(config::Config next, const config::ConfigDiff& diff)
     } catch (const std::exception& e) {
         spdlog::error("reload: {}", e.what());
     }
+    demotion_.configure(config_.cluster);
+    fitness_may_have_changed();
 }
 
 // ---------------------------------------------------------------- shutdown
@@ -273,6 +320,12 @@ void Supervisor::apply_diff(config::Config next, const config::ConfigDiff& diff)
 void Supervisor::begin_shutdown() {
     shutting_down_ = true;
     notify("STOPPING=1");
+    // The peer takes the shared addresses while this node's sessions drain;
+    // the demotion is undone at the end (finish_shutdown), when the cluster
+    // layer's own watch of ftpproxyd keeps the addresses away.
+    fitness_ = {false, "ftpproxyd is stopping"};
+    fitness_since_ = Clock::now();
+    demotion_.want(true, fitness_.reason);
     std::size_t workers = 0;
     for (const auto* runner : all_runners()) workers += runner->processes().size();
     spdlog::info("stopping: {} worker(s) drain their sessions (at most {} s)", workers,
@@ -297,6 +350,7 @@ awaitable<void> Supervisor::finish_shutdown() {
         const FirewallResult cleared = co_await clear_firewall(reaper_, config_);
         if (cleared.ok) spdlog::info("firewall: rules removed ({})", cleared.message);
     }
+    co_await demotion_.release();
     control_.close();
     if (created_runtime_dir_) {
         std::error_code ignored;

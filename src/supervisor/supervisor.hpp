@@ -19,6 +19,8 @@
 #include "supervisor/control_server.hpp"
 #include "supervisor/firewall_update.hpp"
 #include "supervisor/instance_runner.hpp"
+#include "supervisor/node_demotion.hpp"
+#include "supervisor/node_fitness.hpp"
 
 namespace supervisor {
 
@@ -51,6 +53,13 @@ class Supervisor final {
     void on_signal(int signal);
     InstanceRunner* find_runner(const std::string& name);
 
+    // Whether the node can serve, from every instance's state and backends;
+    // the cluster layer is told when that changes. Posted, so that one
+    // burst of changes is judged once.
+    void fitness_may_have_changed();
+    void judge_fitness();
+    nlohmann::json node_json() const;
+
     awaitable<void> startup();
     awaitable<nlohmann::json> reload();
     awaitable<void> reload_on_signal();
@@ -78,6 +87,10 @@ class Supervisor final {
     // Removed by a reload, or all of them at shutdown: their workers drain.
     std::vector<std::unique_ptr<InstanceRunner>> departing_;
     std::optional<FirewallResult> firewall_;
+    NodeDemotion demotion_;
+    Fitness fitness_{false, "starting"};
+    Clock::time_point fitness_since_ = Clock::now();
+    bool judging_posted_ = false;
     std::optional<nlohmann::json> last_reload_;
     std::chrono::system_clock::time_point started_at_;
     bool created_runtime_dir_ = false;

@@ -192,6 +192,7 @@ class Daemon:
         }
         self.global_settings.update(global_extra or {})
         self.instances = instances
+        self.cluster = None  # the 'cluster' section, a dict, when a test sets one
         self.notify = NotifySocket()
         self.proc = None
         self.seen_pids = set()
@@ -199,7 +200,7 @@ class Daemon:
     # --- configuration
     def write_config(self, text=None):
         if text is None:
-            text = render_yaml(self.global_settings, self.instances)
+            text = render_yaml(self.global_settings, self.instances, self.cluster)
         self.config_path.write_text(text)
 
     def instance(self, name):
@@ -303,7 +304,7 @@ class Daemon:
         return wait_until(check, timeout, f"states {wanted} (log:\n{self.log()[-3000:]})")
 
 
-def render_yaml(global_settings, instances):
+def render_yaml(global_settings, instances, cluster=None):
     """The small subset of YAML the tests need: scalars, one level of maps,
     lists of words (reload_command, backend lists), flow maps of scalars
     (health_check)."""
@@ -325,4 +326,7 @@ def render_yaml(global_settings, instances):
             first = False
     if not instances:
         lines[-1] = "instances: []"
+    if cluster:
+        lines.append("cluster:")
+        lines += [f"  {k}: {value(v)}" for k, v in cluster.items()]
     return "\n".join(lines) + "\n"

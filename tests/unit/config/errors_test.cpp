@@ -74,8 +74,8 @@ TEST(ConfigErrors, DocumentShape) {
     EXPECT_EQ(load_errors("instances: []\n---\ninstances: []\n"),
               (Lines{"test.yaml:3:1: only one YAML document is allowed (remove the '---')"}));
     EXPECT_EQ(load_errors("- a\n"),
-              (Lines{"test.yaml:1:1: the top level must be a map of 'global', 'defaults' and "
-                     "'instances'"}));
+              (Lines{"test.yaml:1:1: the top level must be a map of 'global', 'defaults', "
+                     "'instances' and 'cluster'"}));
     EXPECT_EQ(load_errors("instance: []\n"),
               (Lines{"test.yaml:1:1: unknown key 'instance' (did you mean 'instances'?)",
                      "test.yaml:1:1: no 'instances' list (write 'instances: []' for none)"}));
@@ -336,7 +336,7 @@ TEST(ConfigErrors, ControlBytesInMessagesAreEscaped) {
     EXPECT_EQ(
         load_errors("\"k\\n\\x1b[2J\\t\": 1\ninstances: []\n"),
         (Lines{
-            R"(test.yaml:1:1: unknown key 'k\n\x1b[2J\t' (known keys: global, defaults or instances))"}));
+            R"(test.yaml:1:1: unknown key 'k\n\x1b[2J\t' (known keys: global, defaults, instances or cluster))"}));
     EXPECT_EQ(load_errors("instances: \"x\\\x01\"\n"),
               (Lines{R"(test.yaml:1:16: unknown escape character: \x01)"}));
 }

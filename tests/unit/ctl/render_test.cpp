@@ -83,6 +83,33 @@ TEST(RenderStatus, BackendHealth) {
               "firewall: nftables rules loaded 5m00s ago\n");
 }
 
+// The node's fitness and what was done about it, in the summary.
+TEST(RenderSummary, NodeFitnessAndDemotion) {
+    json status = sample_status();
+    status["node"] = {{"fit", true},      {"reason", nullptr}, {"demotion", "none"},
+                      {"demoted", false}, {"demoted_for", 30}, {"error", nullptr}};
+    EXPECT_EQ(render_summary(status),
+              "2 instances: 1 running, 1 backoff; 1 old worker draining (2 sessions); "
+              "firewall: nftables rules loaded 5m00s ago; node: fit");
+    status["node"] = {{"fit", false},
+                      {"reason", "ftp02 is BACKOFF"},
+                      {"demotion", "keepalived"},
+                      {"demoted", true},
+                      {"demoted_for", 12},
+                      {"error", nullptr}};
+    EXPECT_EQ(render_summary(status),
+              "2 instances: 1 running, 1 backoff; 1 old worker draining (2 sessions); "
+              "firewall: nftables rules loaded 5m00s ago; node: NOT FIT (ftp02 is BACKOFF), "
+              "demoted (keepalived) 12s ago");
+    status["node"]["demoted"] = false;
+    status["node"]["error"] = "write 1 to /run/x/track: No such file or directory";
+    EXPECT_EQ(render_summary(status),
+              "2 instances: 1 running, 1 backoff; 1 old worker draining (2 sessions); "
+              "firewall: nftables rules loaded 5m00s ago; node: NOT FIT (ftp02 is BACKOFF), "
+              "not demoted (keepalived) 12s ago; demotion FAILED: write 1 to /run/x/track: No "
+              "such file or directory");
+}
+
 TEST(RenderSummary, NamesWhatNeedsAttention) {
     json status = sample_status();
     status["firewall"]["ok"] = false;
