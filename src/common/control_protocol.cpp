@@ -8,7 +8,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kCommands = "status, start, stop, restart, drain, reload, rules or info";
+constexpr const char* kCommands =
+    "status, start, stop, restart, drain, reload, rules, info, carp-event, failover or failback";
 
 // "a number", "an array", "null" ... for the message.
 std::string a_type(const json& value) {
@@ -16,6 +17,15 @@ std::string a_type(const json& value) {
     const std::string name = value.type_name();
     const bool vowel = name.find_first_of("aeiou") == 0;
     return (vowel ? "an " : "a ") + name;
+}
+
+// A field that must be a string, if present.
+std::optional<std::string> string_field_error(const json& request, std::string_view field,
+                                              std::string_view what) {
+    const auto value = request.find(field);
+    if (value == request.end() || value->is_string()) return std::nullopt;
+    return "\"" + std::string(field) + "\" must be a string (" + std::string(what) + "), not " +
+           a_type(*value);
 }
 
 }  // namespace
@@ -26,6 +36,10 @@ json make_request(std::string_view command, const std::vector<std::string>& name
     if (!names.empty()) request[kFieldNames] = names;
     if (syntax) request[kFieldSyntax] = *syntax;
     return request;
+}
+
+bool is_role(std::string_view role) {
+    return role == kRoleMaster || role == kRoleBackup || role == kRoleFault;
 }
 
 bool is_instance_command(std::string_view command) {
@@ -42,9 +56,11 @@ bool answer_ok(const json& answer) {
 
 std::optional<std::string> request_error(const json& request) {
     for (const auto& [key, value] : request.items()) {
-        if (key != kFieldCommand && key != kFieldNames && key != kFieldSyntax) {
+        if (key != kFieldCommand && key != kFieldNames && key != kFieldSyntax &&
+            key != kFieldRole && key != kFieldSubject && key != kFieldWait) {
             return "unknown field \"" + printable(key) +
-                   "\" (a request has \"command\", and \"names\" or " + "\"syntax\")";
+                   "\" (a request has \"command\", and \"names\", \"syntax\", \"role\", "
+                   "\"subject\" or \"wait\")";
         }
     }
     const auto command = request.find(kFieldCommand);
@@ -67,9 +83,14 @@ std::optional<std::string> request_error(const json& request) {
             }
         }
     }
-    if (const auto syntax = request.find(kFieldSyntax); syntax != request.end()) {
-        if (!syntax->is_string()) {
-            return "\"syntax\" must be a string (\"pf\" or \"nft\"), not " + a_type(*syntax);
+    for (const auto& [field, what] : {std::pair{kFieldSyntax, "\"pf\" or \"nft\""},
+                                      std::pair{kFieldRole, "\"master\", \"backup\" or \"fault\""},
+                                      std::pair{kFieldSubject, "a VIP or an instance name"}}) {
+        if (auto error = string_field_error(request, field, what)) return error;
+    }
+    if (const auto wait = request.find(kFieldWait); wait != request.end()) {
+        if (!wait->is_number_integer() || *wait < 1 || *wait > kMaxFailoverWait) {
+            return "\"wait\" must be a number of seconds, 1.." + std::to_string(kMaxFailoverWait);
         }
     }
     return std::nullopt;

@@ -6,6 +6,10 @@
 //   {"command":"reload"}
 //   {"command":"rules","syntax":"pf"|"nft"}       syntax optional
 //   {"command":"info"}                            config file, socket, pid
+//   {"command":"carp-event","role":"master"|"backup"|"fault","subject":"198.18.0.1"}
+//                                                 subject optional: the node
+//   {"command":"failover","wait":10}              wait optional (seconds)
+//   {"command":"failback"}
 //
 // Every answer has "ok": true, or "ok": false and "error": one line a person
 // can act on; commands add their own fields (see docs/ftpproxyctl.md).
@@ -32,6 +36,14 @@ inline constexpr std::string_view kDrain = "drain";
 inline constexpr std::string_view kReload = "reload";
 inline constexpr std::string_view kRules = "rules";
 inline constexpr std::string_view kInfo = "info";
+// The cluster: the role the cluster layer gave this node, and a planned move.
+inline constexpr std::string_view kCarpEvent = "carp-event";
+inline constexpr std::string_view kFailover = "failover";
+inline constexpr std::string_view kFailback = "failback";
+inline constexpr std::string_view kRoleMaster = "master";
+inline constexpr std::string_view kRoleBackup = "backup";
+inline constexpr std::string_view kRoleFault = "fault";
+bool is_role(std::string_view role);
 
 inline constexpr std::string_view kAll = "all";
 
@@ -42,6 +54,10 @@ bool is_instance_command(std::string_view command);
 inline constexpr std::string_view kFieldCommand = "command";
 inline constexpr std::string_view kFieldNames = "names";
 inline constexpr std::string_view kFieldSyntax = "syntax";
+inline constexpr std::string_view kFieldRole = "role";
+inline constexpr std::string_view kFieldSubject = "subject";
+inline constexpr std::string_view kFieldWait = "wait";  // seconds, 1..kMaxFailoverWait
+inline constexpr int kMaxFailoverWait = 300;
 
 // Every answer's fields.
 inline constexpr std::string_view kFieldOk = "ok";

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <string_view>
 
 #include "common/control_protocol.hpp"
@@ -15,15 +16,36 @@ namespace control = common::control;
 using control::is_instance_command;
 
 // ftpproxyd's commands (but info, which check uses), and our own.
-constexpr std::array<std::string_view, 9> kCommands = {control::kStatus,
-                                                       control::kStart,
-                                                       control::kStop,
-                                                       control::kRestart,
-                                                       control::kDrain,
-                                                       control::kReload,
-                                                       kCheck,
-                                                       control::kRules,
-                                                       kHelp};
+constexpr std::array<std::string_view, 12> kCommands = {control::kStatus,
+                                                        control::kStart,
+                                                        control::kStop,
+                                                        control::kRestart,
+                                                        control::kDrain,
+                                                        control::kReload,
+                                                        kCheck,
+                                                        control::kRules,
+                                                        control::kCarpEvent,
+                                                        control::kFailover,
+                                                        control::kFailback,
+                                                        kHelp};
+
+// keepalived's notify passes MASTER, BACKUP, FAULT: taken as they come.
+std::string lower(std::string word) {
+    for (auto& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return word;
+}
+
+int parse_wait(const std::string& text) {
+    int value = 0;
+    const bool digits = !text.empty() && text.size() <= 3 &&
+                        text.find_first_not_of("0123456789") == std::string::npos;
+    if (digits) value = std::stoi(text);
+    if (!digits || value < 1 || value > control::kMaxFailoverWait) {
+        throw UsageError("--wait: \"" + text + "\" is not a number of seconds, 1.." +
+                         std::to_string(control::kMaxFailoverWait));
+    }
+    return value;
+}
 
 }  // namespace
 
@@ -38,6 +60,9 @@ std::string usage_text() {
            "  reload                      re-read the configuration file (as SIGHUP)\n"
            "  check [FILE]                check a configuration file without applying it\n"
            "  rules [pf|nft]              print the firewall rules of the running configuration\n"
+           "  carp-event ROLE [VIP|NAME]  the cluster layer's news: master, backup or fault\n"
+           "  failover [--wait SECONDS]   demote, wait for the addresses to leave, drain\n"
+           "  failback                    undo failover: start the instances, promote when fit\n"
            "options:\n"
            "  -s, --socket PATH   ftpproxyd's control socket (default " +
            std::string(common::kDefaultControlSocket) + ")\n" +
@@ -61,6 +86,8 @@ Arguments parse_arguments(const std::vector<std::string>& args) {
             parsed.config = value();
         } else if (arg == "--json" || arg == "-j") {
             parsed.json = true;
+        } else if (arg == "--wait" || arg == "-w") {
+            parsed.wait = parse_wait(value());
         } else if (arg == "-h" || arg == "--help") {
             parsed.command = kHelp;
             return parsed;
@@ -78,6 +105,9 @@ Arguments parse_arguments(const std::vector<std::string>& args) {
     }
     if (parsed.json && parsed.command != control::kStatus) {
         throw UsageError("--json goes with status only");
+    }
+    if (parsed.wait && parsed.command != control::kFailover) {
+        throw UsageError("--wait goes with failover only");
     }
     if (parsed.command == control::kStatus) {
         parsed.names = words;
@@ -97,6 +127,14 @@ Arguments parse_arguments(const std::vector<std::string>& args) {
             }
             parsed.syntax = words.front() == "nftables" ? "nft" : words.front();
         }
+    } else if (parsed.command == control::kCarpEvent) {
+        if (words.empty() || words.size() > 2 || !control::is_role(lower(words.front()))) {
+            throw UsageError(
+                "carp-event takes a role (master, backup or fault) and optionally "
+                "the VIP or instance it is about");
+        }
+        parsed.role = lower(words.front());
+        if (words.size() == 2) parsed.subject = words.back();
     } else if (!words.empty()) {
         throw UsageError(parsed.command + " takes no arguments");
     }

@@ -23,6 +23,9 @@ struct Arguments {
     bool json = false;                  // status --json
     std::optional<std::string> file;    // check FILE
     std::optional<std::string> syntax;  // rules pf|nft
+    std::optional<std::string> role;    // carp-event master|backup|fault
+    std::optional<std::string> subject;  // carp-event ... VIP|INSTANCE
+    std::optional<int> wait;             // failover --wait SECONDS
     std::optional<std::string> socket;  // -s
     std::optional<std::string> config;  // -f
 };

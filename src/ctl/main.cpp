@@ -79,8 +79,14 @@ int run(const Arguments& args) {
     }
     if (args.command == kCheck) return check(args);
 
-    const json message = control::make_request(args.command, args.names, args.syntax);
-    const auto timeout = args.command == control::kReload ? kReloadTimeout : kRequestTimeout;
+    json message = control::make_request(args.command, args.names, args.syntax);
+    if (args.role) message[control::kFieldRole] = *args.role;
+    if (args.subject) message[control::kFieldSubject] = *args.subject;
+    if (args.wait) message[control::kFieldWait] = *args.wait;
+    auto timeout = args.command == control::kReload ? kReloadTimeout : kRequestTimeout;
+    // failover answers after its wait for the addresses to leave.
+    if (args.command == control::kFailover)
+        timeout = std::chrono::seconds(args.wait.value_or(10)) + kRequestTimeout;
     const json answer = request(socket_path(args), message, timeout);
 
     if (args.command == control::kStatus) {
@@ -95,6 +101,11 @@ int run(const Arguments& args) {
     if (args.command == control::kRules) {
         if (!control::answer_ok(answer)) return refused(answer);
         std::cout << answer.value("text", std::string());
+        return kExitOk;
+    }
+    if (answer.contains("message")) {  // carp-event, failover, failback: one line
+        if (!control::answer_ok(answer)) return refused(answer);
+        std::cout << answer.value("message", std::string()) << "\n";
         return kExitOk;
     }
     std::cout << render_results(answer);

@@ -59,6 +59,7 @@ std::string node_text(const json& status) {
     if (node == status.end() || !node->is_object()) return {};
     const bool fit = node->value("fit", false);
     std::string text = fit ? "; node: fit" : "; node: NOT FIT";
+    const std::string role = node->value("role", std::string("unknown"));
     const auto reason = node->find("reason");
     if (!fit && reason != node->end() && reason->is_string())
         text += " (" + reason->get<std::string>() + ")";
@@ -68,6 +69,10 @@ std::string node_text(const json& status) {
         text += " (" + method + ") " +
                 format_duration(node->value("demoted_for", std::int64_t{0})) + " ago";
     }
+    if (role != "unknown") text += ", " + role;
+    const auto failover = node->find("failover");
+    if (failover != node->end() && failover->is_number_integer())
+        text += ", failover since " + format_duration(failover->get<std::int64_t>());
     const auto error = node->find("error");
     if (error != node->end() && error->is_string())
         text += "; demotion FAILED: " + error->get<std::string>();
@@ -153,6 +158,13 @@ std::string render_summary(const json& status) {
         }
     }
     if (!by_state.empty()) text += ": " + by_state;
+    std::int64_t drain_left = -1;  // the longest a draining instance may still take
+    for (const auto& instance : instances) {
+        const auto left = instance.find("drain_deadline_in");
+        if (left != instance.end() && left->is_number_integer())
+            drain_left = std::max(drain_left, left->get<std::int64_t>());
+    }
+    if (drain_left >= 0) text += " (draining: at most " + format_duration(drain_left) + " left)";
 
     const json old_workers = status.value("old_workers", json::array());
     if (!old_workers.empty()) {

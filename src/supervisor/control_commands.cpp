@@ -136,6 +136,10 @@ json instance_json(const InstanceRunner& runner, const Replies& replies, Clock::
         item["sessions"] = stats_json(replies, runner.pid(), &WorkerStats::sessions);
         item["accepted"] = stats_json(replies, runner.pid(), &WorkerStats::accepted);
         item["responding"] = responding_json(replies, runner.pid());
+        if (lifecycle.state() == State::draining) {  // counting down, e.g. after a failover
+            item["drain_deadline_in"] =
+                seconds_between(now, runner.processes().front()->deadline());
+        }
         // A worker that should be serving and does not answer is not: say so
         // where scripts and people look first (and exit 3 from status).
         if (lifecycle.state() == State::running && item["responding"] == false) {
@@ -168,6 +172,9 @@ awaitable<json> Supervisor::handle(json request) {
     }
     if (command == control::kRules) co_return rules(request);
     if (command == control::kInfo) co_return info();
+    if (command == control::kCarpEvent) co_return carp_event(request);
+    if (command == control::kFailover) co_return co_await failover(request);
+    if (command == control::kFailback) co_return failback();
     co_return error_answer("unknown command '" + common::printable(command) + "'");
 }
 
@@ -247,7 +254,16 @@ json Supervisor::node_json() const {
                  {"demotion", to_string(demotion_.method())},
                  {"demoted", demotion_.applied()},
                  {"demoted_for", seconds_between(demotion_.since(), now)},
-                 {"error", demotion_.error().empty() ? json(nullptr) : json(demotion_.error())}};
+                 {"error", demotion_.error().empty() ? json(nullptr) : json(demotion_.error())},
+                 {"role", node_role()},
+                 {"failover",
+                  failover_since_ ? json(seconds_between(*failover_since_, now)) : json(nullptr)}};
+    json roles = json::object();
+    for (const auto& [subject, report] : roles_) {
+        roles[subject.empty() ? "node" : subject] = {{"role", report.role},
+                                                     {"for", seconds_between(report.at, now)}};
+    }
+    node["roles"] = roles;
     return node;
 }
 

@@ -137,7 +137,15 @@ void Supervisor::judge_fitness() {
     }
     fitness_ = std::move(fitness);
     fitness_since_ = Clock::now();
-    demotion_.want(!fitness_.fit, fitness_.reason);
+    update_demotion();
+}
+
+void Supervisor::update_demotion() {
+    if (failover_since_) {
+        demotion_.want(true, "planned failover (ftpproxyctl failover)");
+    } else {
+        demotion_.want(!fitness_.fit, fitness_.reason);
+    }
 }
 
 std::vector<const InstanceRunner*> Supervisor::all_runners() const {

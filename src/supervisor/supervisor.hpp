@@ -58,7 +58,17 @@ class Supervisor final {
     // burst of changes is judged once.
     void fitness_may_have_changed();
     void judge_fitness();
+    // Demoted while not fit, and while a planned failover holds it.
+    void update_demotion();
     nlohmann::json node_json() const;
+
+    // cluster_commands.cpp: the role the cluster layer reports, and a
+    // planned move of the shared addresses to the peer.
+    nlohmann::json carp_event(const nlohmann::json& request);
+    awaitable<nlohmann::json> failover(const nlohmann::json& request);
+    nlohmann::json failback();
+    // "master", "backup", "fault", "mixed" (subjects differ), "unknown".
+    std::string node_role() const;
 
     awaitable<void> startup();
     awaitable<nlohmann::json> reload();
@@ -91,6 +101,14 @@ class Supervisor final {
     Fitness fitness_{false, "starting"};
     Clock::time_point fitness_since_ = Clock::now();
     bool judging_posted_ = false;
+    struct RoleReport {
+        std::string role;
+        Clock::time_point at;
+    };
+    std::map<std::string, RoleReport> roles_;  // by subject; "" is the node as a whole
+    // ftpproxyctl failover: demoted whatever the fitness, until failback.
+    std::optional<Clock::time_point> failover_since_;
+    bool failover_running_ = false;
     std::optional<nlohmann::json> last_reload_;
     std::chrono::system_clock::time_point started_at_;
     bool created_runtime_dir_ = false;

@@ -24,17 +24,17 @@ TEST(ControlRequest, AcceptsWhatFtpproxyctlSends) {
 
 TEST(ControlRequest, Command) {
     EXPECT_EQ(error_of(R"({})"),
-              "\"command\" is missing: one of status, start, stop, restart, drain, reload, rules "
-              "or info");
+              "\"command\" is missing: one of status, start, stop, restart, drain, reload, rules, "
+              "info, carp-event, failover or failback");
     EXPECT_EQ(error_of(R"({"command":5})"),
-              "\"command\" must be a string (status, start, stop, restart, drain, reload, rules or "
-              "info), not a number");
+              "\"command\" must be a string (status, start, stop, restart, drain, reload, rules, "
+              "info, carp-event, failover or failback), not a number");
     EXPECT_EQ(error_of(R"({"command":["status"]})"),
-              "\"command\" must be a string (status, start, stop, restart, drain, reload, rules or "
-              "info), not an array");
+              "\"command\" must be a string (status, start, stop, restart, drain, reload, rules, "
+              "info, carp-event, failover or failback), not an array");
     EXPECT_EQ(error_of(R"({"command":null})"),
-              "\"command\" must be a string (status, start, stop, restart, drain, reload, rules or "
-              "info), not null");
+              "\"command\" must be a string (status, start, stop, restart, drain, reload, rules, "
+              "info, carp-event, failover or failback), not null");
 }
 
 TEST(ControlRequest, Names) {
@@ -53,17 +53,32 @@ TEST(ControlRequest, Syntax) {
               "\"syntax\" must be a string (\"pf\" or \"nft\"), not a number");
 }
 
+TEST(ControlRequest, ClusterFields) {
+    EXPECT_EQ(error_of(R"({"command":"carp-event","role":"master","subject":"198.18.0.1"})"),
+              "(accepted)");
+    EXPECT_EQ(error_of(R"({"command":"failover","wait":10})"), "(accepted)");
+    EXPECT_EQ(error_of(R"({"command":"carp-event","role":1})"),
+              "\"role\" must be a string (\"master\", \"backup\" or \"fault\"), not a number");
+    EXPECT_EQ(error_of(R"({"command":"carp-event","role":"master","subject":[]})"),
+              "\"subject\" must be a string (a VIP or an instance name), not an array");
+    EXPECT_EQ(error_of(R"({"command":"failover","wait":0})"),
+              "\"wait\" must be a number of seconds, 1..300");
+    EXPECT_EQ(error_of(R"({"command":"failover","wait":"10"})"),
+              "\"wait\" must be a number of seconds, 1..300");
+}
+
 TEST(ControlRequest, UnknownFields) {
     EXPECT_EQ(error_of(R"({"command":"status","nmaes":["ftp01"]})"),
-              "unknown field \"nmaes\" (a request has \"command\", and \"names\" or \"syntax\")");
+              "unknown field \"nmaes\" (a request has \"command\", and \"names\", \"syntax\", "
+              "\"role\", \"subject\" or \"wait\")");
 }
 
 // Found by tests/fuzz/control_request: a field name with a control byte
 // (JSON "\r") was quoted raw, splitting the one-line error.
 TEST(ControlRequest, UnknownFieldIsQuotedPrintably) {
     EXPECT_EQ(error_of(R"({"command":"status","\rel\u001b":1})"),
-              "unknown field \"\\x0del\\x1b\" (a request has \"command\", and \"names\" or "
-              "\"syntax\")");
+              "unknown field \"\\x0del\\x1b\" (a request has \"command\", and \"names\", "
+              "\"syntax\", \"role\", \"subject\" or \"wait\")");
 }
 
 }  // namespace
