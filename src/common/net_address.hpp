@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 namespace common {
 
 using IpAddress = boost::asio::ip::address;
+using Endpoint = boost::asio::ip::tcp::endpoint;
 
 struct PortRange {
     std::uint16_t low = 0;
@@ -40,8 +42,20 @@ struct HostPortText {
 };
 std::optional<HostPortText> split_host_port(std::string_view text);
 
+// A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d (IPv4-mapped
+// IPv6); canonical() gives the IPv4 address instead, so that comparisons,
+// PORT/227 encoding and firewall rules see one form per host (a rule naming
+// the mapped form would never match an IPv4 packet). Other addresses are
+// returned unchanged.
+IpAddress canonical(const IpAddress& address);
+Endpoint canonical(const Endpoint& endpoint);
+
 // "192.0.2.1:21", "[2001:db8::1]:21"; a host name is written as is.
 std::string format_host_port(std::string_view host, std::uint16_t port);
+// The address as it is: an operator's "::ffff:192.0.2.1" stays what was written.
 std::string format_endpoint(const IpAddress& address, std::uint16_t port);
+// An endpoint a socket reported, for logs and replies: canonical(), so an
+// IPv4 peer of a dual-stack socket reads "192.0.2.1:21".
+std::string format_endpoint(const Endpoint& endpoint);
 
 }  // namespace common
