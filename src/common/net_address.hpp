@@ -21,6 +21,10 @@ struct PortRange {
     bool operator==(const PortRange&) const = default;
 };
 
+// The lowest port of a passive port range: below it the worker would need
+// the privilege it gives up after start.
+inline constexpr std::uint16_t kMinPassivePort = 1024;
+
 // An IPv4 or IPv6 literal. No "%scope": pf and nftables rules cannot carry it.
 std::optional<IpAddress> parse_ip_address(std::string_view text);
 // Decimal 1..65535, digits only (no sign, no spaces).

@@ -20,7 +20,11 @@ TEST(NetAddress, Ports) {
     EXPECT_EQ(parse_port("1"), 1);
     EXPECT_EQ(parse_port("21"), 21);
     EXPECT_EQ(parse_port("65535"), 65535);
-    for (const char* text : {"", "0", "65536", "-1", "+21", "21a", " 21", "100000"}) {
+    // Five digits at most, leading zeros included (decimal, not octal): the
+    // configuration file and the worker's -p, -P and --passive-ports alike.
+    EXPECT_EQ(parse_port("00021"), 21);
+    for (const char* text :
+         {"", "0", "65536", "-1", "+21", "21a", " 21", "100000", "000021", "00000"}) {
         EXPECT_EQ(parse_port(text), std::nullopt) << text;
     }
 }
