@@ -13,7 +13,6 @@
 #include "config/diff.hpp"
 #include "config/loader.hpp"
 #include "config/worker_argv.hpp"
-#include "supervisor/child_process.hpp"
 #include "supervisor/sd_notify.hpp"
 
 namespace supervisor {
