@@ -8,8 +8,6 @@
 namespace firewall::pf {
 namespace {
 
-constexpr const char* kAnchorParent = "ftp-proxy";
-
 std::string host(const Address& address) {
     if (address.is_unspecified()) return "self";  // any address of the firewall
     return common::canonical(address).to_string();
@@ -55,7 +53,7 @@ std::string anchor_name(pid_t pid, std::uint64_t session) {
 }
 
 std::vector<AnchorOwner> session_anchors(const std::string& listing) {
-    static const std::regex pattern(R"(ftp-proxy/([0-9]{1,9})\.[0-9]{1,20})");
+    static const std::regex pattern(std::string(kAnchorParent) + R"(/([0-9]{1,9})\.[0-9]{1,20})");
     std::vector<AnchorOwner> found;
     for (std::sregex_iterator it(listing.begin(), listing.end(), pattern), end; it != end; ++it)
         found.push_back({it->str(), static_cast<pid_t>(std::stol((*it)[1].str()))});
