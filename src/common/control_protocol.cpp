@@ -46,6 +46,16 @@ bool is_instance_command(std::string_view command) {
     return command == kStart || command == kStop || command == kRestart || command == kDrain;
 }
 
+std::string encode_line(const json& message) {
+    return message.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::optional<json> decode_line(std::string_view line) {
+    json message = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (message.is_discarded() || !message.is_object()) return std::nullopt;
+    return message;
+}
+
 json error_answer(std::string message) {
     return {{kFieldOk, false}, {kFieldError, std::move(message)}};
 }

@@ -75,6 +75,14 @@ nlohmann::json make_request(std::string_view command, const std::vector<std::str
 // "syntax" not a string, or a field we do not know. Nothing when it is one.
 std::optional<std::string> request_error(const nlohmann::json& request);
 
+// A request or an answer as its line on the socket, "\n" included. Text
+// that is not UTF-8 (an instance name typed on a Latin-1 terminal) is sent
+// with U+FFFD in its place rather than refused: both ends encode with this.
+std::string encode_line(const nlohmann::json& message);
+// A line (without its "\n") as a request or an answer: a JSON object, or
+// nothing when it is not one.
+std::optional<nlohmann::json> decode_line(std::string_view line);
+
 // {"ok": false, "error": message}
 nlohmann::json error_answer(std::string message);
 // Whether an answer says "ok": true.

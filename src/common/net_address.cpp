@@ -124,8 +124,23 @@ std::string format_host_port(std::string_view host, std::uint16_t port) {
     return text + ':' + std::to_string(port);
 }
 
+IpAddress canonical(const IpAddress& address) {
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+        return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
+    }
+    return address;
+}
+
+Endpoint canonical(const Endpoint& endpoint) {
+    return {canonical(endpoint.address()), endpoint.port()};
+}
+
 std::string format_endpoint(const IpAddress& address, std::uint16_t port) {
     return format_host_port(address.to_string(), port);
+}
+
+std::string format_endpoint(const Endpoint& endpoint) {
+    return format_endpoint(canonical(endpoint.address()), endpoint.port());
 }
 
 }  // namespace common

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,12 +13,17 @@
 namespace common {
 
 using IpAddress = boost::asio::ip::address;
+using Endpoint = boost::asio::ip::tcp::endpoint;
 
 struct PortRange {
     std::uint16_t low = 0;
     std::uint16_t high = 0;
     bool operator==(const PortRange&) const = default;
 };
+
+// The lowest port of a passive port range: below it the worker would need
+// the privilege it gives up after start.
+inline constexpr std::uint16_t kMinPassivePort = 1024;
 
 // An IPv4 or IPv6 literal. No "%scope": pf and nftables rules cannot carry it.
 std::optional<IpAddress> parse_ip_address(std::string_view text);
@@ -40,8 +46,20 @@ struct HostPortText {
 };
 std::optional<HostPortText> split_host_port(std::string_view text);
 
+// A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d (IPv4-mapped
+// IPv6); canonical() gives the IPv4 address instead, so that comparisons,
+// PORT/227 encoding and firewall rules see one form per host (a rule naming
+// the mapped form would never match an IPv4 packet). Other addresses are
+// returned unchanged.
+IpAddress canonical(const IpAddress& address);
+Endpoint canonical(const Endpoint& endpoint);
+
 // "192.0.2.1:21", "[2001:db8::1]:21"; a host name is written as is.
 std::string format_host_port(std::string_view host, std::uint16_t port);
+// The address as it is: an operator's "::ffff:192.0.2.1" stays what was written.
 std::string format_endpoint(const IpAddress& address, std::uint16_t port);
+// An endpoint a socket reported, for logs and replies: canonical(), so an
+// IPv4 peer of a dual-stack socket reads "192.0.2.1:21".
+std::string format_endpoint(const Endpoint& endpoint);
 
 }  // namespace common

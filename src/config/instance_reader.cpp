@@ -10,8 +10,6 @@ namespace {
 
 constexpr std::size_t kMaxInstanceName = 32;
 constexpr std::size_t kMaxInterfaceName = 15;  // IFNAMSIZ - 1 on Linux and the BSDs
-// Below 1024 the worker would need the privilege it drops after start.
-constexpr std::uint16_t kMinPassivePort = 1024;
 constexpr std::chrono::seconds kMaxIdleTimeout{30 * 86400};
 constexpr std::chrono::seconds kMaxDataTimeout{3600};
 constexpr std::chrono::seconds kMaxServerTimeout{3600};
@@ -162,8 +160,9 @@ bool read_backend(const YAML::Node& value, Instance& instance, ErrorList& errors
 
 std::optional<common::PortRange> read_passive_ports(const YAML::Node& value, ErrorList& errors) {
     auto range = read_port_range(value, "passive_ports", errors);
-    if (range && range->low < kMinPassivePort) {
-        errors.add(value.Mark(), "'passive_ports': ports below " + std::to_string(kMinPassivePort) +
+    if (range && range->low < common::kMinPassivePort) {
+        errors.add(value.Mark(), "'passive_ports': ports below " +
+                                     std::to_string(common::kMinPassivePort) +
                                      " need a privilege the worker gives up after start");
         range.reset();
     }

@@ -73,7 +73,7 @@ nlohmann::json request(const std::string& socket_path, const nlohmann::json& mes
         throw Unreachable(describe_connect_error(socket_path, errno));
     }
 
-    const std::string line = message.dump() + "\n";
+    const std::string line = common::control::encode_line(message);
     std::size_t sent = 0;
     while (sent < line.size()) {
         wait_ready(fd.get(), POLLOUT, deadline, socket_path);
@@ -100,9 +100,9 @@ nlohmann::json request(const std::string& socket_path, const nlohmann::json& mes
         }
         answer.append(chunk, static_cast<std::size_t>(n));
     }
-    auto json = nlohmann::json::parse(answer.substr(0, answer.find('\n')), nullptr, false);
-    if (!json.is_object()) throw Unreachable("ftpproxyd answered something that is not JSON");
-    return json;
+    auto json = common::control::decode_line(std::string_view(answer).substr(0, answer.find('\n')));
+    if (!json) throw Unreachable("ftpproxyd answered something that is not JSON");
+    return std::move(*json);
 }
 
 }  // namespace ctl

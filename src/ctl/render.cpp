@@ -4,6 +4,7 @@
 #include <map>
 #include <vector>
 
+#include "common/control_protocol.hpp"
 #include "ctl/exit_codes.hpp"
 
 namespace ctl {
@@ -11,6 +12,7 @@ namespace ctl {
 namespace {
 
 using nlohmann::json;
+namespace control = common::control;
 
 constexpr std::array<const char*, 10> kColumns = {"NAME",     "STATE",    "PID",     "UPTIME",
                                                   "LISTEN",   "PUBLIC",   "BACKEND", "SESSIONS",
@@ -189,9 +191,9 @@ std::string render_summary(const json& status) {
     const std::string type = firewall.value("type", std::string("none"));
     if (type == "none") {
         text += "; firewall: none";
-    } else if (!firewall.contains("ok")) {
+    } else if (!firewall.contains(control::kFieldOk)) {
         text += "; firewall: " + type + ", rules not written yet";
-    } else if (firewall.value("ok", false)) {
+    } else if (firewall.value(control::kFieldOk, false)) {
         text += "; firewall: " + type + " rules loaded " +
                 format_duration(firewall.value("ago", std::int64_t{0})) + " ago";
     } else {
@@ -203,9 +205,9 @@ std::string render_summary(const json& status) {
     const json supervisor = status.value("supervisor", json::object());
     if (supervisor.value("shutting_down", false)) text += "; ftpproxyd is shutting down";
     const auto last_reload = supervisor.find("last_reload");
-    if (last_reload != supervisor.end() && !last_reload->value("ok", true)) {
+    if (last_reload != supervisor.end() && !last_reload->value(control::kFieldOk, true)) {
         text += "; last reload (" + format_duration(last_reload->value("ago", std::int64_t{0})) +
-                " ago) failed: " + last_reload->value("error", std::string("?"));
+                " ago) failed: " + last_reload->value(control::kFieldError, std::string("?"));
     }
     return text;
 }

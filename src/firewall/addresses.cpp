@@ -1,17 +1,13 @@
 #include "firewall/addresses.hpp"
 
-namespace firewall {
+#include "common/net_address.hpp"
 
-Address canonical(const Address& address) {
-    if (address.is_v6() && address.to_v6().is_v4_mapped())
-        return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
-    return address;
-}
+namespace firewall {
 
 bool all_ipv4(std::initializer_list<Address> addresses) {
     int v4 = 0;
     for (const Address& address : addresses)
-        if (canonical(address).is_v4()) ++v4;
+        if (common::canonical(address).is_v4()) ++v4;
     if (v4 != 0 && v4 != static_cast<int>(addresses.size()))
         throw Error("addresses of one data connection mix IPv4 and IPv6");
     return v4 != 0;

@@ -9,11 +9,11 @@
 
 namespace firewall {
 
-// A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; rules must name
-// them as IPv4, or they would never match an IPv4 packet.
-Address canonical(const Address& address);
+// Addresses reach the rules through common::canonical()
+// (common/net_address.hpp): a dual-stack socket reports IPv4 peers as
+// ::ffff:a.b.c.d, and a rule naming that form never matches an IPv4 packet.
 
-// True when every address (after canonical()) is IPv4. Throws Error when
+// True when every address (after common::canonical()) is IPv4. Throws Error when
 // they mix families: one rule cannot match both.
 bool all_ipv4(std::initializer_list<Address> addresses);
 

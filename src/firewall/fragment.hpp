@@ -9,14 +9,12 @@
 #include <string>
 #include <string_view>
 
+#include "common/net_address.hpp"
 #include "firewall/firewall.hpp"
 
 namespace firewall {
 
-struct PortRange {
-    std::uint16_t low = 0;
-    std::uint16_t high = 0;
-};
+using PortRange = common::PortRange;
 
 struct FragmentInstance {
     std::string name;         // nftables rule comment

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <sstream>
 
+#include "common/net_address.hpp"
 #include "firewall/addresses.hpp"
 
 namespace firewall::nft {
@@ -23,7 +24,7 @@ constexpr const char* kFilterPriority = "filter - 10";
 constexpr const char* kSourceNatPriority = "srcnat - 10";
 
 std::string key_of(const Address& a, const Address& b, std::uint16_t port) {
-    return canonical(a).to_string() + " . " + canonical(b).to_string() + " . " +
+    return common::canonical(a).to_string() + " . " + common::canonical(b).to_string() + " . " +
            std::to_string(port);
 }
 
@@ -139,7 +140,7 @@ Element source_nat_element(const OnwardLeg& leg) {
         throw Error("source NAT needs the proxy's own source address, not any");
     const bool v4 = all_ipv4({leg.from, leg.to, *leg.nat_to});
     return {v4 ? "snat4" : "snat6", key_of(leg.from, leg.to, leg.port),
-            canonical(*leg.nat_to).to_string()};
+            common::canonical(*leg.nat_to).to_string()};
 }
 
 std::string add_command(const std::string& table, const Element& element,

@@ -34,9 +34,10 @@ std::vector<std::string> PfBackend::pfctl(const std::string& anchor, const char*
 // Anchors of a worker that died keep passing their connections forever (pf
 // rules do not expire), so they are emptied here; a live worker's are not.
 void PfBackend::init() {
-    const ProgramResult listing = runner_->run_now({pfctl_, "-a", "ftp-proxy", "-sA"}, "");
+    const std::string parent(pf::kAnchorParent);
+    const ProgramResult listing = runner_->run_now({pfctl_, "-a", parent, "-sA"}, "");
     if (listing.exit_code != 0)
-        throw Error("pfctl -a ftp-proxy -sA failed: " + first_line(listing.output));
+        throw Error("pfctl -a " + parent + " -sA failed: " + first_line(listing.output));
     for (const pf::AnchorOwner& owner : pf::session_anchors(listing.output)) {
         if (owner.pid == pid_ || !process_is_gone(owner.pid)) continue;
         if (flush_now(owner.anchor))

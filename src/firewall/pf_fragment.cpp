@@ -1,12 +1,17 @@
 #include "firewall/pf_fragment.hpp"
 
+#include "firewall/pf_rules.hpp"
+
 namespace firewall {
 
 namespace {
 
-// The anchor OpenBSD's ftp-proxy fills with per-session rules; kept so the
-// file also serves that proxy and a forward-mode worker that uses pf.
-constexpr std::string_view kAnchor = "\"ftp-proxy/*\"";
+// The anchors OpenBSD's ftp-proxy fills with per-session rules, as the
+// worker's pf backend does (pf::kAnchorParent); kept so the file also serves
+// that proxy and a forward-mode worker that uses pf.
+std::string every_session_anchor() {
+    return "\"" + std::string(pf::kAnchorParent) + "/*\"";
+}
 
 // pf needs a real address to divert to: a worker listening on the
 // unspecified address is reached on the loopback address of its family.
@@ -77,16 +82,16 @@ std::string render_pf_fragment(PfSyntax syntax, const std::vector<FragmentInstan
     };
     if (syntax == PfSyntax::openbsd) {
         text += "# Include it in the filter section of pf.conf.\n";
-        text += "anchor " + std::string(kAnchor) + "\n";
+        text += "anchor " + every_session_anchor() + "\n";
         section(&PfInstanceRules::filter);
         return text;
     }
     // FreeBSD's pf wants translation rules before filter rules.
     text += "# Include it after your own nat/rdr rules and before your filter rules.\n";
-    text += "nat-anchor " + std::string(kAnchor) + "\n";
-    text += "rdr-anchor " + std::string(kAnchor) + "\n";
+    text += "nat-anchor " + every_session_anchor() + "\n";
+    text += "rdr-anchor " + every_session_anchor() + "\n";
     section(&PfInstanceRules::translation);
-    text += "anchor " + std::string(kAnchor) + "\n";
+    text += "anchor " + every_session_anchor() + "\n";
     section(&PfInstanceRules::filter);
     return text;
 }

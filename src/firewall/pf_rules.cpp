@@ -2,16 +2,15 @@
 
 #include <regex>
 
+#include "common/net_address.hpp"
 #include "firewall/addresses.hpp"
 
 namespace firewall::pf {
 namespace {
 
-constexpr const char* kAnchorParent = "ftp-proxy";
-
 std::string host(const Address& address) {
     if (address.is_unspecified()) return "self";  // any address of the firewall
-    return canonical(address).to_string();
+    return common::canonical(address).to_string();
 }
 
 // One rule of the pair: everything filter.c's prepare_rule() sets, in pf.conf
@@ -54,7 +53,7 @@ std::string anchor_name(pid_t pid, std::uint64_t session) {
 }
 
 std::vector<AnchorOwner> session_anchors(const std::string& listing) {
-    static const std::regex pattern(R"(ftp-proxy/([0-9]{1,9})\.[0-9]{1,20})");
+    static const std::regex pattern(std::string(kAnchorParent) + R"(/([0-9]{1,9})\.[0-9]{1,20})");
     std::vector<AnchorOwner> found;
     for (std::sregex_iterator it(listing.begin(), listing.end(), pattern), end; it != end; ++it)
         found.push_back({it->str(), static_cast<pid_t>(std::stol((*it)[1].str()))});
@@ -66,8 +65,8 @@ std::string passive_rules(const PassiveExpectation& e, const RuleOptions& option
     const bool v4 = all_ipv4({e.client, e.server});
     // After divert-to of the control connection the proxy's local address is
     // the server's own; the listener then is reached on loopback.
-    Address proxy = canonical(e.proxy);
-    if (proxy.is_unspecified() || proxy == canonical(e.server))
+    Address proxy = common::canonical(e.proxy);
+    if (proxy.is_unspecified() || proxy == common::canonical(e.server))
         proxy = v4 ? Address(boost::asio::ip::address_v4::loopback())
                    : Address(boost::asio::ip::address_v6::loopback());
     all_ipv4({e.client, proxy});

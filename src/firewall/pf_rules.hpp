@@ -10,11 +10,17 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "firewall/firewall.hpp"
 
 namespace firewall::pf {
+
+// The anchor below which every session's anchor is made, the reference's:
+// the pf helper lets pfctl touch it and its session anchors only, and
+// ftpproxyd's pf.conf fragment hooks "ftp-proxy/*" into the ruleset.
+inline constexpr std::string_view kAnchorParent = "ftp-proxy";
 
 // "ftp-proxy/<pid>.<session>", the reference's anchor name: pfctl -a
 // 'ftp-proxy/*' -sr shows every session's rules.

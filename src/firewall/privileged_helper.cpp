@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "firewall/firewall.hpp"
+#include "firewall/pf_rules.hpp"
 #include "firewall/pfctl_wire.hpp"
 #include "firewall/privileged_runner.hpp"
 
@@ -21,9 +22,9 @@ bool is_digits(std::string_view text) {
 
 // "ftp-proxy/PID.SESSION"
 bool is_session_anchor(std::string_view anchor) {
-    constexpr std::string_view prefix = "ftp-proxy/";
-    if (anchor.substr(0, prefix.size()) != prefix) return false;
-    anchor.remove_prefix(prefix.size());
+    constexpr std::string_view parent = pf::kAnchorParent;
+    if (!anchor.starts_with(parent) || anchor.substr(parent.size(), 1) != "/") return false;
+    anchor.remove_prefix(parent.size() + 1);
     const auto dot = anchor.find('.');
     return dot != std::string_view::npos && is_digits(anchor.substr(0, dot)) &&
            is_digits(anchor.substr(dot + 1));
@@ -47,7 +48,7 @@ void reap(std::size_t& running) {
 
 bool pfctl_request_allowed(const std::vector<std::string>& argv, const std::string& pfctl) {
     if (argv.size() < 4 || argv[0] != pfctl || argv[1] != "-a") return false;
-    if (argv.size() == 4) return argv[2] == "ftp-proxy" && argv[3] == "-sA";
+    if (argv.size() == 4) return argv[2] == pf::kAnchorParent && argv[3] == "-sA";
     if (argv.size() != 5 || !is_session_anchor(argv[2])) return false;
     return (argv[3] == "-f" && argv[4] == "-") || (argv[3] == "-F" && argv[4] == "rules");
 }

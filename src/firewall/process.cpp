@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,10 +12,9 @@
 #include <cstring>
 #include <fstream>
 
+#include "common/spawn.hpp"
 #include "common/unique_fd.hpp"
 #include "firewall/firewall.hpp"
-
-extern char** environ;
 
 namespace firewall {
 namespace {
@@ -83,18 +81,12 @@ ProgramResult run_program(const std::vector<std::string>& argv, const std::strin
     if (::pipe2(out, O_CLOEXEC) != 0) throw Error(os_error("pipe", errno));
     common::UniqueFd out_ours(out[0]), out_theirs(out[1]);
 
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in_theirs.get(), STDIN_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, out_theirs.get(), STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, out_theirs.get(), STDERR_FILENO);
-    std::vector<char*> args;
-    for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = -1;
-    const int spawned = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (spawned != 0) throw Error(os_error("cannot run " + argv[0], spawned));
+    const common::SpawnResult spawned =
+        common::spawn_process(argv, {{in_theirs.get(), STDIN_FILENO},
+                                     {out_theirs.get(), STDOUT_FILENO},
+                                     {out_theirs.get(), STDERR_FILENO}});
+    if (spawned.pid < 0) throw Error(spawned.error);  // "cannot run /sbin/pfctl: ..."
+    const pid_t pid = spawned.pid;
     in_theirs.reset();
     out_theirs.reset();
 

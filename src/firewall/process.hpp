@@ -16,8 +16,9 @@ struct ProgramResult {
     std::string output;  // stdout and stderr, interleaved
 };
 
-// fork+exec argv[0] (a path, not searched in PATH) with `input` on its
-// stdin; waits for it, at most `timeout`: a program still running then is
+// Starts argv[0] (a path, not searched in PATH) with common::spawn_process(),
+// `input` on its stdin and only stdin, stdout and stderr open; waits for it,
+// at most `timeout`: a program still running then is
 // killed and its result is exit_code -1 with the reason as output. Never
 // throws for a failing program, only for failing to start it (Error).
 ProgramResult run_program(const std::vector<std::string>& argv, const std::string& input,

@@ -260,27 +260,4 @@ ip::address_v4 to_ipv4(const ip::address& address) {
     return ip::make_address_v4(ip::v4_mapped, address.to_v6());
 }
 
-Address canonical(const Address& address) {
-    if (address.is_v6() && address.to_v6().is_v4_mapped())
-        return ip::make_address_v4(ip::v4_mapped, address.to_v6());
-    return address;
-}
-
-Endpoint canonical(const Endpoint& endpoint) {
-    return {canonical(endpoint.address()), endpoint.port()};
-}
-
-// Appended piece by piece: g++ 12 -O3 warns (-Wrestrict, PR 105329) on
-// operator+ chains, which -Werror turns into a broken Release build.
-std::string to_string(const Endpoint& endpoint) {
-    const auto address = canonical(endpoint.address());
-    std::string text;
-    if (address.is_v6()) text += '[';
-    text += address.to_string();
-    if (address.is_v6()) text += ']';
-    text += ':';
-    text += std::to_string(endpoint.port());
-    return text;
-}
-
 }  // namespace ftp

@@ -15,13 +15,9 @@ namespace ftp {
 using Endpoint = boost::asio::ip::tcp::endpoint;
 using Address = boost::asio::ip::address;
 
-// IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) as plain IPv4, so that
-// comparisons and PORT/227 encoding see one form per host.
-Address canonical(const Address& address);
-Endpoint canonical(const Endpoint& endpoint);
-
-// "192.0.2.1:21" or "[2001:db8::1]:21" (canonical), for logs and replies.
-std::string to_string(const Endpoint& endpoint);
+// IPv4-mapped addresses are made plain IPv4 with common::canonical(), and
+// endpoints written for logs with common::format_endpoint()
+// (common/net_address.hpp).
 
 // "h1,h2,h3,h4,p1,p2": exactly six decimal numbers 0..255 (at most 3 digits
 // each), nothing else around them.

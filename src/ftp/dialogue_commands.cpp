@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "common/net_address.hpp"
 #include "ftp/dialogue.hpp"
 #include "ftp/policy.hpp"
 
@@ -142,11 +143,11 @@ void Dialogue::handle_port(const Command& command, Actions& out) {
         }
         return;
     }
-    const Endpoint client_data = canonical(*target);
+    const Endpoint client_data = common::canonical(*target);
     if (auto refusal = check_active_target(client_data, config_.client)) {
         refuse(Severity::Warning,
-               name + " to " + to_string(client_data) + " refused: " + std::string(*refusal) +
-                   " (client is " + config_.client.to_string() + ")",
+               name + " to " + common::format_endpoint(client_data) + " refused: " +
+                   std::string(*refusal) + " (client is " + config_.client.to_string() + ")",
                out);
         reply_local("500 Illegal PORT command: " + std::string(*refusal) + ".", out);
         return;

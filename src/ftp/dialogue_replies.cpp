@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "common/net_address.hpp"
 #include "ftp/dialogue.hpp"
 #include "ftp/limits.hpp"
 
@@ -186,7 +187,7 @@ std::optional<Endpoint> Dialogue::server_data_endpoint(int code, std::string_vie
     }
     auto announced = parse_227_text(text);
     if (!announced) return std::nullopt;
-    if (canonical(announced->address()) != config_.server)
+    if (common::canonical(announced->address()) != config_.server)
         refuse(Severity::Warning,
                "server announced data address " + announced->address().to_string() +
                    " in 227; using its control address " + config_.server.to_string(),

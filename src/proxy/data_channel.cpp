@@ -158,7 +158,7 @@ awaitable<bool> DataChannel::establish(DataEnd& end, tcp::socket& socket, const 
             }
             activity_->log_provoked(spdlog::level::warn, log_prefix_,
                                     "port theft refused: {} data connection from {}, expected {}",
-                                    side, to_string(peer), end.allowed_peer.to_string());
+                                    side, format_endpoint(peer), end.allowed_peer.to_string());
         }
     }
     socket.open(end.connect_to.protocol(), error);
@@ -168,7 +168,7 @@ awaitable<bool> DataChannel::establish(DataEnd& end, tcp::socket& socket, const 
     }
     if (error) {
         spdlog::warn("{} cannot prepare {} data connection to {}: {}", log_prefix_, side,
-                     to_string(end.connect_to), error.message());
+                     format_endpoint(end.connect_to), error.message());
         co_return false;
     }
     co_await socket.async_connect(end.connect_to, with_error(error));
@@ -176,7 +176,7 @@ awaitable<bool> DataChannel::establish(DataEnd& end, tcp::socket& socket, const 
         if (!closed_)
             activity_->log_provoked(spdlog::level::warn, log_prefix_,
                                     "{} data connection to {} failed: {}", side,
-                                    to_string(end.connect_to), error.message());
+                                    format_endpoint(end.connect_to), error.message());
         co_return false;
     }
     co_return true;

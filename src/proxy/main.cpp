@@ -109,7 +109,7 @@ tcp::acceptor open_listener(asio::io_context& io, const Options& options) {
     if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
     if (error)
         throw StartError{kExitOsError,
-                         "cannot listen on " + to_string(endpoint) + ": " + error.message()};
+                         "cannot listen on " + format_endpoint(endpoint) + ": " + error.message()};
     return acceptor;
 }
 
@@ -185,10 +185,11 @@ int run(const std::vector<std::string>& args) {
     std::signal(SIGPIPE, SIG_IGN);
     if (settings.forward)
         spdlog::info("listening on {}, forward proxy (firewall: {}), max {} sessions",
-                     to_string(listening), firewall_name, options.max_sessions);
+                     format_endpoint(listening), firewall_name, options.max_sessions);
     else
-        spdlog::info("listening on {}, reverse proxy to {}, max {} sessions", to_string(listening),
-                     to_string(settings.server), options.max_sessions);
+        spdlog::info("listening on {}, reverse proxy to {}, max {} sessions",
+                     format_endpoint(listening), format_endpoint(settings.server),
+                     options.max_sessions);
     Worker worker(io, std::move(settings), std::move(listener), options.max_sessions);
     std::optional<ControlChannel> control;
     if (options.control_fd) {

@@ -3,16 +3,16 @@
 
 #include <string>
 
-#include "ftp/address_codec.hpp"
+#include "common/net_address.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/options.hpp"
 
 namespace proxy {
 
-// ::ffff:a.b.c.d as a.b.c.d (pure, with the FTP address codecs).
-using ftp::canonical;
-
-using ftp::to_string;  // "192.0.2.1:21" or "[2001:db8::1]:21"
+// ::ffff:a.b.c.d as a.b.c.d.
+using common::canonical;
+// "192.0.2.1:21" or "[2001:db8::1]:21", canonical.
+using common::format_endpoint;
 
 // A listening socket on address, on a port from range (or the kernel's
 // choice when the range is empty). Used for the proxy's data listeners.

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <sstream>
 
+#include "common/net_address.hpp"
 #include "common/printable.hpp"
 
 namespace proxy {
@@ -24,20 +25,29 @@ long parse_number(const std::string& flag, const std::string& value, long low, l
     return number;
 }
 
+// Ports follow the configuration file's rule (common::parse_port): 1..65535,
+// at most five digits.
 std::uint16_t parse_port(const std::string& flag, const std::string& value) {
-    return static_cast<std::uint16_t>(parse_number(flag, value, 1, 65535, "a port"));
+    const auto port = common::parse_port(value);
+    if (!port) throw UsageError(flag + ": \"" + value + "\" is not a port (1..65535)");
+    return *port;
 }
 
 PortRange parse_port_range(const std::string& value) {
-    auto dash = value.find('-');
-    if (dash == std::string::npos)
-        throw UsageError("--passive-ports: \"" + value + "\" is not a range LOW-HIGH");
-    PortRange range{parse_port("--passive-ports", value.substr(0, dash)),
-                    parse_port("--passive-ports", value.substr(dash + 1))};
-    if (range.low > range.high || range.low < 1024)
-        throw UsageError("--passive-ports: \"" + value +
-                         "\" must be LOW-HIGH with 1024 <= LOW <= HIGH");
-    return range;
+    const std::string flag = "--passive-ports";
+    const auto range = common::parse_port_range(value);
+    if (!range) {
+        // Name what is wrong: no range at all, or which of its ports.
+        const auto dash = value.find('-');
+        if (dash == std::string::npos)
+            throw UsageError(flag + ": \"" + value + "\" is not a range LOW-HIGH");
+        parse_port(flag, value.substr(0, dash));
+        parse_port(flag, value.substr(dash + 1));
+    }
+    if (!range || range->low < common::kMinPassivePort)
+        throw UsageError(flag + ": \"" + value + "\" must be LOW-HIGH with " +
+                         std::to_string(common::kMinPassivePort) + " <= LOW <= HIGH");
+    return *range;
 }
 
 po::options_description describe_options() {

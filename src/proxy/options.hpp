@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/net_address.hpp"
+
 namespace proxy {
 
 inline constexpr std::uint16_t kDefaultListenPort = 8021;
@@ -37,10 +39,8 @@ inline constexpr std::size_t kDefaultRelayPipeSize = 256 * 1024;
 inline constexpr std::size_t kMinRelayPipeSize = 4096;
 inline constexpr std::size_t kMaxRelayPipeSize = 64 * 1024 * 1024;
 
-struct PortRange {
-    std::uint16_t low = 0;  // 0: let the kernel choose
-    std::uint16_t high = 0;
-};
+// {0, 0}, the default: the kernel chooses the data listeners' ports.
+using PortRange = common::PortRange;
 
 struct Options {
     bool ipv6_defaults = false;                               // -6

@@ -55,8 +55,8 @@ void Session::stop(std::string_view reply) {
 
 awaitable<void> Session::run() {
     auto self = shared_from_this();
-    spdlog::info("{} session from {} to {}", tag_, to_string(client_peer_),
-                 to_string(client_local_));
+    spdlog::info("{} session from {} to {}", tag_, format_endpoint(client_peer_),
+                 format_endpoint(client_local_));
     if (!choose_server()) co_return;
     if (!co_await connect_to_server()) co_return;
     ftp::DialogueConfig config;
@@ -97,13 +97,13 @@ bool Session::choose_server() {
         (destination->address() == client_local_.address() ||
          destination->address() == canonical(settings_.listen.address()))) {
         spdlog::warn("{} original destination {} is the proxy itself: refused", tag_,
-                     to_string(*destination));
+                     format_endpoint(*destination));
         writer_.post("421 Service not available: refusing to proxy to the proxy itself.\r\n");
         end("loop");
         return false;
     }
     server_endpoint_ = *destination;
-    spdlog::info("{} original destination {}", tag_, to_string(server_endpoint_));
+    spdlog::info("{} original destination {}", tag_, format_endpoint(server_endpoint_));
     return true;
 }
 
@@ -124,18 +124,18 @@ awaitable<bool> Session::connect_to_server() {
         server_deadline_.cancel();
     }
     if (error) {
-        spdlog::warn("{} cannot reach FTP server {}: {}", tag_, to_string(server_endpoint_),
+        spdlog::warn("{} cannot reach FTP server {}: {}", tag_, format_endpoint(server_endpoint_),
                      error.message());
         writer_.post("421 Service not available: cannot reach FTP server " +
-                     to_string(server_endpoint_) + ": " + error.message() + ".\r\n");
+                     format_endpoint(server_endpoint_) + ": " + error.message() + ".\r\n");
         end("server unreachable");
         co_return false;
     }
     server_.set_option(tcp::no_delay(true), error);  // see the constructor
     server_.non_blocking(true, error);               // send_to_server() must not block
     server_local_ = canonical(server_.local_endpoint(error));
-    spdlog::trace("{} connected to server {} from {}", tag_, to_string(server_endpoint_),
-                  to_string(server_local_));
+    spdlog::trace("{} connected to server {} from {}", tag_, format_endpoint(server_endpoint_),
+                  format_endpoint(server_local_));
     co_return true;
 }
 
@@ -261,9 +261,9 @@ awaitable<void> Session::greeting_watch() {
     error_code error;
     co_await server_deadline_.async_wait(with_error(error));
     if (error || ended_) co_return;  // cancelled: the greeting came
-    spdlog::warn("{} FTP server {} sent no greeting within {} s", tag_, to_string(server_endpoint_),
-                 settings_.server_timeout.count());
-    writer_.post("421 Service not available: FTP server " + to_string(server_endpoint_) +
+    spdlog::warn("{} FTP server {} sent no greeting within {} s", tag_,
+                 format_endpoint(server_endpoint_), settings_.server_timeout.count());
+    writer_.post("421 Service not available: FTP server " + format_endpoint(server_endpoint_) +
                  " sent no greeting within " + std::to_string(settings_.server_timeout.count()) +
                  " seconds.\r\n");
     end("no greeting from the server");

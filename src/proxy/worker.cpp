@@ -126,7 +126,7 @@ void Worker::serve(tcp::socket socket) {
     if (static_cast<int>(sessions_.size()) >= max_sessions_) {
         error_code ignored;
         spdlog::warn("session limit {} reached: refusing {}", max_sessions_,
-                     to_string(socket.remote_endpoint(ignored)));
+                     format_endpoint(socket.remote_endpoint(ignored)));
         reply_and_close(std::move(socket), "421 Too many sessions (limit " +
                                                std::to_string(max_sessions_) +
                                                "), try again later.\r\n");
@@ -197,7 +197,8 @@ std::string Worker::use_backend(const std::string& address, const std::string& p
                ip->to_string();
     const tcp::endpoint next(*ip, *number);
     if (next == settings_.server) return "";
-    spdlog::info("new sessions go to {} (was {})", to_string(next), to_string(settings_.server));
+    spdlog::info("new sessions go to {} (was {})", format_endpoint(next),
+                 format_endpoint(settings_.server));
     settings_.server = next;
     return "";
 }

@@ -54,7 +54,7 @@ json Supervisor::carp_event(const json& request) {
     RoleReport& report = roles_[subject];
     const std::string before = report.role.empty() ? "unknown" : report.role;
     if (report.role == role)
-        return {{"ok", true}, {"message", label + ": " + role + " (unchanged)"}};
+        return {{control::kFieldOk, true}, {"message", label + ": " + role + " (unchanged)"}};
     report = {role, Clock::now()};
     if (role == control::kRoleMaster) {
         spdlog::info("cluster: {} is now MASTER (was {})", label, before);
@@ -62,7 +62,7 @@ json Supervisor::carp_event(const json& request) {
         spdlog::warn("cluster: {} is now {} (was {})", label,
                      role == control::kRoleBackup ? "BACKUP" : "FAULT", before);
     }
-    return {{"ok", true}, {"message", label + ": " + role + " (was " + before + ")"}};
+    return {{control::kFieldOk, true}, {"message", label + ": " + role + " (was " + before + ")"}};
 }
 
 // Demote and hold; wait (bounded) until the cluster layer reports that the
@@ -125,7 +125,7 @@ awaitable<json> Supervisor::failover(const json& request) {
                                 std::to_string(config_.global.drain_timeout.count()) +
                                 " s); `ftpproxyctl failback` serves again";
     spdlog::warn("planned failover: {}", message);
-    co_return json{{"ok", true}, {"message", message}};
+    co_return json{{control::kFieldOk, true}, {"message", message}};
 }
 
 json Supervisor::failback() {
@@ -144,7 +144,7 @@ json Supervisor::failback() {
     const std::string message = "failover undone: " + std::to_string(started) +
                                 " instance(s) started; the node is promoted once fit";
     spdlog::info("{}", message);
-    return {{"ok", true}, {"message", message}};
+    return {{control::kFieldOk, true}, {"message", message}};
 }
 
 }  // namespace supervisor

@@ -221,7 +221,7 @@ awaitable<json> Supervisor::status(const json& request) {
     json firewall = {{"type", to_string(config_.global.firewall)},
                      {"rules_file", config_.global.rules_file}};
     if (firewall_) {
-        firewall["ok"] = firewall_->ok;
+        firewall[control::kFieldOk] = firewall_->ok;
         firewall["message"] = firewall_->message;
         firewall["ago"] = seconds_since(firewall_->at);
     }
@@ -232,16 +232,21 @@ awaitable<json> Supervisor::status(const json& request) {
                        {"shutting_down", shutting_down_},
                        {"drain_timeout", config_.global.drain_timeout.count()}};
     if (last_reload_) {
-        json last = {{"ok", (*last_reload_)["ok"]},
+        json last = {{control::kFieldOk, (*last_reload_)[control::kFieldOk]},
                      {"ago", std::chrono::duration_cast<seconds>(
                                  std::chrono::system_clock::now().time_since_epoch())
                                      .count() -
                                  (*last_reload_)["at"].get<std::int64_t>()}};
-        if (last_reload_->contains("error")) last["error"] = (*last_reload_)["error"];
+        if (last_reload_->contains(control::kFieldError))
+            last[control::kFieldError] = (*last_reload_)[control::kFieldError];
         supervisor["last_reload"] = last;
     }
-    co_return json{{"ok", true},   {"supervisor", supervisor}, {"firewall", firewall},
-                   {"node", node}, {"instances", instances},   {"old_workers", old_workers}};
+    co_return json{{control::kFieldOk, true},
+                   {"supervisor", supervisor},
+                   {"firewall", firewall},
+                   {"node", node},
+                   {"instances", instances},
+                   {"old_workers", old_workers}};
 }
 
 // {"fit":false,"reason":"ftp01 has no healthy backend","fit_for":12,
@@ -341,10 +346,11 @@ json Supervisor::instance_command(std::string_view command, const json& request)
         }
         spdlog::info("{} {}: {}", command, runner->instance().name, message);
         all_ok = all_ok && ok;
-        results.push_back({{"name", runner->instance().name}, {"ok", ok}, {"message", message}});
+        results.push_back(
+            {{"name", runner->instance().name}, {control::kFieldOk, ok}, {"message", message}});
     }
-    json answer = {{"ok", all_ok}, {"results", results}};
-    if (!all_ok) answer["error"] = std::string(command) + " failed for some instances";
+    json answer = {{control::kFieldOk, all_ok}, {"results", results}};
+    if (!all_ok) answer[control::kFieldError] = std::string(command) + " failed for some instances";
     return answer;
 }
 
@@ -364,13 +370,15 @@ json Supervisor::rules(const json& request) const {
             "would be");
     }
     const auto text = config::render_firewall_rules(config);
-    json answer = {{"ok", true}, {"firewall", to_string(config.global.firewall)}, {"text", *text}};
+    json answer = {{control::kFieldOk, true},
+                   {"firewall", to_string(config.global.firewall)},
+                   {"text", *text}};
     if (syntax.empty()) answer["rules_file"] = config.global.rules_file;
     return answer;
 }
 
 json Supervisor::info() const {
-    return {{"ok", true},
+    return {{control::kFieldOk, true},
             {"config", options_.config_path},
             {"control_socket", config_.global.control_socket},
             {"pid", getpid()}};

@@ -118,19 +118,19 @@ awaitable<void> ControlServer::serve(local::socket socket) {
         if (error) co_return;  // the client is done (or sent a line over the limit)
         const std::string line = buffer.substr(0, length - 1);
         buffer.erase(0, length);
-        json request = json::parse(line, nullptr, /*allow_exceptions=*/false);
+        std::optional<json> request = control::decode_line(line);
         json answer;
-        if (request.is_discarded() || !request.is_object()) {
+        if (!request) {
             answer = error_answer("bad request: not a JSON object");
         } else {
             try {
-                answer = co_await handler_(std::move(request));
+                answer = co_await handler_(std::move(*request));
             } catch (const std::exception& e) {
                 spdlog::error("control request failed: {}", e.what());
                 answer = error_answer(std::string("internal error: ") + e.what());
             }
         }
-        const std::string text = answer.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+        const std::string text = control::encode_line(answer);
         co_await asio::async_write(socket, asio::buffer(text), with_error(error));
         if (error) co_return;
     }

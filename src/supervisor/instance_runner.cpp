@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "config/worker_argv.hpp"
-#include "supervisor/child_process.hpp"
 
 namespace supervisor {
 

@@ -10,8 +10,8 @@
 #include <cstring>
 #include <memory>
 
+#include "common/spawn.hpp"
 #include "common/unique_fd.hpp"
-#include "supervisor/child_process.hpp"
 
 namespace supervisor {
 
@@ -50,8 +50,8 @@ awaitable<CommandResult> run_command(ChildReaper& reaper, std::vector<std::strin
     common::UniqueFd out_read(out[0]);
     common::UniqueFd out_write(out[1]);
     common::UniqueFd null(open("/dev/null", O_RDONLY | O_CLOEXEC));
-    const SpawnResult spawned =
-        spawn_process(argv, {{null.get(), 0}, {out_write.get(), 1}, {out_write.get(), 2}});
+    const common::SpawnResult spawned =
+        common::spawn_process(argv, {{null.get(), 0}, {out_write.get(), 1}, {out_write.get(), 2}});
     out_write.reset();
     if (spawned.pid < 0) co_return CommandResult{false, spawned.error, {}};
 
@@ -100,7 +100,7 @@ awaitable<CommandResult> run_command(ChildReaper& reaper, std::vector<std::strin
     } else if (timed_out) {
         result.status = "timed out after " + std::to_string(timeout.count()) + " s";
     } else {
-        result.status = describe_wait_status(run->status);
+        result.status = common::describe_wait_status(run->status);
         result.ok = WIFEXITED(run->status) && WEXITSTATUS(run->status) == 0;
     }
     while (!result.output.empty() &&

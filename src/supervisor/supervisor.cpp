@@ -10,10 +10,10 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "common/control_protocol.hpp"
 #include "config/diff.hpp"
 #include "config/loader.hpp"
 #include "config/worker_argv.hpp"
-#include "supervisor/child_process.hpp"
 #include "supervisor/sd_notify.hpp"
 
 namespace supervisor {
@@ -21,6 +21,7 @@ namespace supervisor {
 namespace {
 
 using nlohmann::json;
+namespace control = common::control;
 
 void notify(std::string_view state) {
     std::string error;
@@ -199,10 +200,9 @@ awaitable<void> Supervisor::reload_on_signal() {
 }
 
 awaitable<json> Supervisor::reload() {
-    if (shutting_down_) co_return json{{"ok", false}, {"error", "ftpproxyd is shutting down"}};
+    if (shutting_down_) co_return control::error_answer("ftpproxyd is shutting down");
     if (reloading_) {
-        co_return json{{"ok", false},
-                       {"error", "a reload is already in progress; try again in a moment"}};
+        co_return control::error_answer("a reload is already in progress; try again in a moment");
     }
     reloading_ = true;
     notify("RELOADING=1");
@@ -218,22 +218,22 @@ awaitable<json> Supervisor::reload() {
             "reload refused: {} error(s) in {}; still running the previous "
             "configuration",
             loaded.errors.size(), options_.config_path);
-        answer = {{"ok", false},
-                  {"error", std::to_string(loaded.errors.size()) + " error(s) in " +
-                                options_.config_path +
-                                "; ftpproxyd keeps running the previous configuration"},
-                  {"errors", lines}};
+        answer = control::error_answer(std::to_string(loaded.errors.size()) + " error(s) in " +
+                                       options_.config_path +
+                                       "; ftpproxyd keeps running the previous configuration");
+        answer["errors"] = lines;
     } else {
         const config::ConfigDiff diff = config::diff_configs(config_, *loaded.config);
         apply_diff(std::move(*loaded.config), diff);
         co_await refresh_firewall();
-        answer = {{"ok", true},
-                  {"config", options_.config_path},
-                  {"unchanged", diff.unchanged},
-                  {"changed", diff.changed},
-                  {"added", diff.added},
-                  {"removed", diff.removed},
-                  {"firewall", {{"ok", firewall_->ok}, {"message", firewall_->message}}}};
+        answer = {
+            {control::kFieldOk, true},
+            {"config", options_.config_path},
+            {"unchanged", diff.unchanged},
+            {"changed", diff.changed},
+            {"added", diff.added},
+            {"removed", diff.removed},
+            {"firewall", {{control::kFieldOk, firewall_->ok}, {"message", firewall_->message}}}};
         // What this reload asked for and did not get: a worker for each added
         // or changed instance, the firewall rules. The rest stays applied.
         std::vector<std::string> failures;
@@ -244,7 +244,7 @@ awaitable<json> Supervisor::reload() {
                 const std::string failure = runner ? runner->start_failure() : std::string();
                 if (failure.empty()) continue;
                 failures.push_back(name + " " + failure);
-                not_started.push_back({{"name", name}, {"error", failure}});
+                not_started.push_back({{"name", name}, {control::kFieldError, failure}});
             }
         }
         if (!firewall_->ok) {
@@ -254,9 +254,9 @@ awaitable<json> Supervisor::reload() {
         if (!failures.empty()) {
             std::string text;
             for (const auto& failure : failures) text += (text.empty() ? "" : "; ") + failure;
-            answer["ok"] = false;
-            answer["error"] = "configuration applied, but " + text;
-            spdlog::error("reload: {}", answer["error"].get<std::string>());
+            answer[control::kFieldOk] = false;
+            answer[control::kFieldError] = "configuration applied, but " + text;
+            spdlog::error("reload: {}", answer[control::kFieldError].get<std::string>());
         }
         spdlog::info("reloaded {}: {} changed, {} added, {} removed, {} unchanged",
                      options_.config_path, diff.changed.size(), diff.added.size(),

@@ -2,13 +2,15 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 
+#include "common/spawn.hpp"
+#include "common/worker_exit_codes.hpp"
 #include "config/worker_argv.hpp"
-#include "supervisor/child_process.hpp"
 
 namespace supervisor {
 
@@ -21,7 +23,7 @@ WorkerStart WorkerProcess::start(asio::io_context& io, std::vector<std::string> 
     common::UniqueFd ours(pair[0]);
     common::UniqueFd theirs(pair[1]);
     argv.insert(argv.end(), {"--control-fd", std::to_string(kWorkerControlFd)});
-    const SpawnResult spawned = spawn_process(
+    const common::SpawnResult spawned = common::spawn_process(
         argv, {{listen_fd, config::kWorkerListenFd}, {theirs.get(), kWorkerControlFd}});
     if (spawned.pid < 0) return {nullptr, spawned.error};
     auto control = std::make_shared<WorkerControl>(io, std::move(ours));
@@ -80,6 +82,15 @@ void WorkerProcess::exited() {
     exited_ = true;
     timer_.cancel();
     control_->close();
+}
+
+std::string describe_worker_exit(int status) {
+    std::string text = common::describe_wait_status(status);
+    if (!WIFEXITED(status)) return text;
+    // The worker's own message went to the log.
+    const std::string_view meaning = common::worker_exit_meaning(WEXITSTATUS(status));
+    if (meaning.empty()) return text;
+    return text + " (" + std::string(meaning) + ")";
 }
 
 }  // namespace supervisor

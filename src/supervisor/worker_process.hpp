@@ -24,6 +24,10 @@ inline constexpr int kWorkerControlFd = 4;
 // then SIGKILL.
 inline constexpr std::chrono::seconds kStopGrace{10};
 
+// A worker's wait() status as a person reads it, with the meaning of its
+// exit code: "exit 71 (cannot listen or drop privileges)", "killed by SIGKILL".
+std::string describe_worker_exit(int status);
+
 class WorkerProcess;
 
 struct WorkerStart {

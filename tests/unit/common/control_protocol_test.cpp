@@ -1,5 +1,5 @@
 // The control socket's request check: every field, every wrong type, in
-// words a person can act on.
+// words a person can act on; a message as its line.
 #include "common/control_protocol.hpp"
 
 #include <gtest/gtest.h>
@@ -79,6 +79,25 @@ TEST(ControlRequest, UnknownFieldIsQuotedPrintably) {
     EXPECT_EQ(error_of(R"({"command":"status","\rel\u001b":1})"),
               "unknown field \"\\x0del\\x1b\" (a request has \"command\", and \"names\", "
               "\"syntax\", \"role\", \"subject\" or \"wait\")");
+}
+
+// Both ends write a message with encode_line(): ftpproxyctl used its own
+// strict dump(), and a name that is not UTF-8 (`ftpproxyctl restart $'\xff'`)
+// aborted it with the JSON library's exception.
+TEST(ControlLine, EncodesOneLineAndReplacesWhatIsNotUtf8) {
+    using common::control::encode_line;
+    EXPECT_EQ(encode_line(json{{"command", "status"}}), "{\"command\":\"status\"}\n");
+    EXPECT_EQ(encode_line(common::control::make_request("restart", {"\xff"})),
+              "{\"command\":\"restart\",\"names\":[\"\xef\xbf\xbd\"]}\n");
+    EXPECT_EQ(encode_line(json{{"text", "a\nb"}}), "{\"text\":\"a\\nb\"}\n");
+}
+
+TEST(ControlLine, DecodesOnlyAnObject) {
+    using common::control::decode_line;
+    EXPECT_EQ(decode_line(R"({"ok":true})"), (json{{"ok", true}}));
+    for (const char* line : {"", "[1]", "\"ok\"", "{\"ok\":", "42", "null"}) {
+        EXPECT_EQ(decode_line(line), std::nullopt) << line;
+    }
 }
 
 }  // namespace

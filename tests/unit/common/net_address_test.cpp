@@ -20,7 +20,11 @@ TEST(NetAddress, Ports) {
     EXPECT_EQ(parse_port("1"), 1);
     EXPECT_EQ(parse_port("21"), 21);
     EXPECT_EQ(parse_port("65535"), 65535);
-    for (const char* text : {"", "0", "65536", "-1", "+21", "21a", " 21", "100000"}) {
+    // Five digits at most, leading zeros included (decimal, not octal): the
+    // configuration file and the worker's -p, -P and --passive-ports alike.
+    EXPECT_EQ(parse_port("00021"), 21);
+    for (const char* text :
+         {"", "0", "65536", "-1", "+21", "21a", " 21", "100000", "000021", "00000"}) {
         EXPECT_EQ(parse_port(text), std::nullopt) << text;
     }
 }
@@ -69,6 +73,24 @@ TEST(NetAddress, Formats) {
     EXPECT_EQ(format_endpoint(*parse_ip_address("198.18.0.1"), 21), "198.18.0.1:21");
     EXPECT_EQ(format_endpoint(*parse_ip_address("2001:db8::1"), 21), "[2001:db8::1]:21");
     EXPECT_EQ(format_host_port("ftp.example", 2121), "ftp.example:2121");
+    // An address the operator wrote stays as written; a socket's endpoint is
+    // written canonical.
+    const IpAddress mapped = *parse_ip_address("::ffff:198.18.0.1");
+    EXPECT_EQ(format_endpoint(mapped, 21), "[::ffff:198.18.0.1]:21");
+    EXPECT_EQ(format_endpoint(Endpoint(mapped, 21)), "198.18.0.1:21");
+    EXPECT_EQ(format_endpoint(Endpoint(*parse_ip_address("2001:db8::1"), 21)), "[2001:db8::1]:21");
+}
+
+// A dual-stack socket's IPv4 peer (::ffff:a.b.c.d) is the IPv4 address;
+// nothing else changes.
+TEST(NetAddress, Canonical) {
+    EXPECT_EQ(canonical(*parse_ip_address("::ffff:198.18.0.1")), *parse_ip_address("198.18.0.1"));
+    EXPECT_TRUE(canonical(*parse_ip_address("::ffff:198.18.0.1")).is_v4());
+    for (const char* text : {"198.18.0.1", "2001:db8::1", "::", "::1", "::198.18.0.1"}) {
+        EXPECT_EQ(canonical(*parse_ip_address(text)), *parse_ip_address(text)) << text;
+    }
+    const Endpoint endpoint(*parse_ip_address("::ffff:10.0.0.1"), 2121);
+    EXPECT_EQ(canonical(endpoint), Endpoint(*parse_ip_address("10.0.0.1"), 2121));
 }
 
 }  // namespace

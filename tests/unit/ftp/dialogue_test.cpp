@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/net_address.hpp"
 #include "ftp/limits.hpp"
 
 namespace ftp {
@@ -39,17 +40,20 @@ std::string render(const Action& action) {
         }
         std::string operator()(const action::GreetingReceived&) { return "greeting"; }
         std::string operator()(const action::OpenPassive& a) {
-            return "open-passive " + std::to_string(a.channel) + " " + to_string(a.server_data);
+            return "open-passive " + std::to_string(a.channel) + " " +
+                   common::format_endpoint(a.server_data);
         }
         std::string operator()(const action::OpenActive& a) {
-            return "open-active " + std::to_string(a.channel) + " " + to_string(a.client_data);
+            return "open-active " + std::to_string(a.channel) + " " +
+                   common::format_endpoint(a.client_data);
         }
         std::string operator()(const action::ExpectClientLeg& a) {
-            return "expect-leg " + to_string(a.client_data);
+            return "expect-leg " + common::format_endpoint(a.client_data);
         }
         std::string operator()(const action::ConnectBoth& a) {
-            return "connect-both " + std::to_string(a.channel) + " " + to_string(a.client_data) +
-                   " " + to_string(a.server_data);
+            return "connect-both " + std::to_string(a.channel) + " " +
+                   common::format_endpoint(a.client_data) + " " +
+                   common::format_endpoint(a.server_data);
         }
         std::string operator()(const action::StartTransfer& a) {
             return "start " + std::to_string(a.channel) + " " + a.command +

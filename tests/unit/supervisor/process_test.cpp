@@ -1,5 +1,7 @@
-// The process pieces that need no worker: fork/exec with exact descriptors,
-// wait statuses in words, the worker's stats line, sd_notify's datagram.
+// The process pieces that need no worker: a worker's exit in words, the
+// listen socket, the worker's stats line, sd_notify's datagram. Starting a
+// program (fork/exec with exact descriptors) is tested in
+// tests/unit/common/spawn_test.cpp.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -16,86 +18,22 @@
 #include <string_view>
 #include <utility>
 
+#include "../common/wait_for.hpp"
+#include "common/spawn.hpp"
 #include "common/unique_fd.hpp"
 #include "common/worker_exit_codes.hpp"
-#include "supervisor/child_process.hpp"
 #include "supervisor/listen_socket.hpp"
 #include "supervisor/sd_notify.hpp"
 #include "supervisor/worker_control.hpp"
+#include "supervisor/worker_process.hpp"
 
 namespace {
 
 using namespace supervisor;
+using test_support::wait_for;
 
-int wait_for(pid_t pid) {
-    int status = 0;
-    EXPECT_EQ(waitpid(pid, &status, 0), pid);
-    return status;
-}
-
-std::string read_all(int fd) {
-    std::string text;
-    char buffer[512];
-    ssize_t n;
-    while ((n = read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, n);
-    return text;
-}
-
-TEST(SpawnProcess, ChildGetsExactlyTheMappedDescriptors) {
-    int out[2];
-    ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
-    common::UniqueFd read_end(out[0]), write_end(out[1]);
-    // Not close-on-exec: must be closed all the same.
-    common::UniqueFd leaked(open("/dev/null", O_RDONLY));
-    ListenResult listener = open_listen_socket(*common::parse_ip_address("127.0.0.1"), 0);
-    ASSERT_TRUE(listener.fd) << listener.error;
-
-    const SpawnResult spawned =
-        spawn_process({"/bin/sh", "-c", "ls /proc/self/fd; readlink /proc/self/fd/3"},
-                      {{write_end.get(), 1}, {listener.fd.get(), 3}});
-    ASSERT_GT(spawned.pid, 0) << spawned.error;
-    write_end.reset();
-    const std::string output = read_all(read_end.get());
-    EXPECT_EQ(WEXITSTATUS(wait_for(spawned.pid)), 0);
-    std::istringstream lines(output);
-    std::vector<std::string> fds;
-    std::string line;
-    while (std::getline(lines, line) && line.rfind("socket:", 0) != 0) fds.push_back(line);
-    // 0 and 2 inherited, 1 and 3 mapped, and ls's own directory descriptor.
-    ASSERT_GE(fds.size(), 4u) << output;
-    EXPECT_EQ(std::vector<std::string>(fds.begin(), fds.begin() + 4),
-              (std::vector<std::string>{"0", "1", "2", "3"}))
-        << output;
-    EXPECT_LE(fds.size(), 5u) << "a descriptor leaked into the child:\n" << output;
-    EXPECT_NE(output.find("socket:["), std::string::npos) << output;
-}
-
-TEST(SpawnProcess, AMissingProgramIsAnErrorNotAnExitStatus) {
-    const SpawnResult spawned = spawn_process({"/nonexistent/ftp-proxy", "-d"}, {});
-    EXPECT_EQ(spawned.pid, -1);
-    EXPECT_EQ(spawned.error, "cannot run /nonexistent/ftp-proxy: No such file or directory");
-}
-
-TEST(SpawnProcess, ChildRunsInItsOwnSession) {
-    int out[2];
-    ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
-    common::UniqueFd read_end(out[0]), write_end(out[1]);
-    const SpawnResult spawned = spawn_process(
-        {"/bin/sh", "-c", "set -- $(cat /proc/$$/stat); echo $6"},  // field 6: session
-        {{write_end.get(), 1}});
-    ASSERT_GT(spawned.pid, 0);
-    write_end.reset();
-    const std::string output = read_all(read_end.get());
-    wait_for(spawned.pid);
-    EXPECT_EQ(std::stoi(output), spawned.pid);
-}
-
-TEST(WaitStatus, InWords) {
-    const SpawnResult exit3 = spawn_process({"/bin/sh", "-c", "exit 3"}, {});
-    EXPECT_EQ(describe_wait_status(wait_for(exit3.pid)), "exit 3");
-    const SpawnResult killed = spawn_process({"/bin/sh", "-c", "kill -9 $$"}, {});
-    EXPECT_EQ(describe_wait_status(wait_for(killed.pid)), "killed by SIGKILL");
-    const SpawnResult exit71 = spawn_process({"/bin/sh", "-c", "exit 71"}, {});
+TEST(WaitStatus, AWorkersExitInWords) {
+    const common::SpawnResult exit71 = common::spawn_process({"/bin/sh", "-c", "exit 71"}, {});
     EXPECT_EQ(describe_worker_exit(wait_for(exit71.pid)),
               "exit 71 (cannot listen or drop privileges)");
 }
@@ -112,8 +50,8 @@ TEST(WaitStatus, EveryWorkerExitCodeHasItsOwnWords) {
         {70, "exit 70"},
     };
     for (const auto& [code, words] : expected) {
-        const SpawnResult spawned =
-            spawn_process({"/bin/sh", "-c", "exit " + std::to_string(code)}, {});
+        const common::SpawnResult spawned =
+            common::spawn_process({"/bin/sh", "-c", "exit " + std::to_string(code)}, {});
         EXPECT_EQ(describe_worker_exit(wait_for(spawned.pid)), words);
     }
     std::set<std::string_view> meanings;

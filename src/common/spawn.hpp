@@ -1,6 +1,8 @@
-// fork + exec with an exact set of descriptors: the child gets the listed
-// descriptors at the listed numbers and nothing else (every other descriptor
-// is closed before exec, whether or not it was close-on-exec).
+// Every program this product starts (ftpproxyd's workers and commands, the
+// worker's pfctl) is started here: fork + exec with an exact set of
+// descriptors. The child gets the listed descriptors at the listed numbers
+// and nothing else (every other descriptor is closed before exec, whether or
+// not it was close-on-exec).
 #pragma once
 
 #include <sys/types.h>
@@ -8,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace supervisor {
+namespace common {
 
 struct FdMapping {
     int parent_fd;  // in this process
@@ -30,7 +32,5 @@ SpawnResult spawn_process(const std::vector<std::string>& argv, const std::vecto
 // A wait() status as a person reads it: "exit 0", "exit 71 (...)",
 // "killed by SIGKILL".
 std::string describe_wait_status(int status);
-// The same for an ftp-proxy worker, with the meaning of its exit codes.
-std::string describe_worker_exit(int status);
 
-}  // namespace supervisor
+}  // namespace common

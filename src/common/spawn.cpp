@@ -1,4 +1,4 @@
-#include "supervisor/child_process.hpp"
+#include "common/spawn.hpp"
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -11,9 +11,8 @@
 #include <iterator>
 
 #include "common/unique_fd.hpp"
-#include "common/worker_exit_codes.hpp"
 
-namespace supervisor {
+namespace common {
 
 namespace {
 
@@ -80,8 +79,8 @@ SpawnResult spawn_process(const std::vector<std::string>& argv, const std::vecto
 
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) return {-1, std::string("pipe: ") + std::strerror(errno)};
-    common::UniqueFd report_read(report[0]);
-    common::UniqueFd report_write(report[1]);
+    UniqueFd report_read(report[0]);
+    UniqueFd report_write(report[1]);
 
     const pid_t pid = fork();
     if (pid < 0) return {-1, std::string("fork: ") + std::strerror(errno)};
@@ -119,13 +118,4 @@ std::string describe_wait_status(int status) {
     return "status " + std::to_string(status);
 }
 
-std::string describe_worker_exit(int status) {
-    std::string text = describe_wait_status(status);
-    if (!WIFEXITED(status)) return text;
-    // The worker's own message went to the log.
-    const std::string_view meaning = common::worker_exit_meaning(WEXITSTATUS(status));
-    if (meaning.empty()) return text;
-    return text + " (" + std::string(meaning) + ")";
-}
-
-}  // namespace supervisor
+}  // namespace common
