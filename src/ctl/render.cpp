@@ -54,11 +54,14 @@ std::string backend_notes(const json& instances) {
     return text;
 }
 
-// "; node: fit" or "; node: NOT FIT (ftp01 has no healthy backend),
-// demoted (keepalived) 12s ago", and a failed demotion with its reason.
+// "; node: fit, not demoted (keepalived) 5m00s ago" or "; node: NOT FIT
+// (ftp01 has no healthy backend), demoted (keepalived) 12s ago", the role,
+// and a failed demotion with its reason.
 std::string node_text(const json& status) {
     const auto node = status.find("node");
     if (node == status.end() || !node->is_object()) return {};
+    // Without a cluster layer to tell, the verdict is only in --json.
+    if (node->value("demotion", std::string("none")) == "none") return {};
     const bool fit = node->value("fit", false);
     std::string text = fit ? "; node: fit" : "; node: NOT FIT";
     const std::string role = node->value("role", std::string("unknown"));

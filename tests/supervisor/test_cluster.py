@@ -6,10 +6,13 @@ takes the demotion back. The VRRP end to end (keepalived moving the VIP)
 is in tests/netns."""
 import json
 import os
+import subprocess
 
+import harness
+from ftpx.digest import sha256
 from ftpx.net import free_port
 from ftpx.wait import wait_until
-from harness import LISTEN, SERVER, Backend
+from harness import LISTEN, SERVER, Backend, PausedDownload, download
 
 FAST = {"interval": "200ms", "timeout": "2s", "rise": 1, "fall": 1}
 RECORDER = "#!/bin/sh\necho \"$*\" >> \"$(dirname \"$0\")/calls.log\"\n"
@@ -103,3 +106,92 @@ def test_command_pair_demotes_when_an_instance_stops_and_not_twice_after_a_kill(
     wait_node(daemon, True)
     assert read(calls) == "down\nup\ndown\nup\n"
     assert "demotion left by an earlier run" in daemon.log()
+
+
+def carp_daemon(make_daemon, workdir, backend, name):
+    """One reverse instance on the shared backend, demoted through the
+    recording command pair; returns (daemon, calls.log path)."""
+    (workdir / name).mkdir(exist_ok=True)  # calls.log next to the script: one per test
+    script = workdir / name / "carp"
+    script.write_text(RECORDER)
+    os.chmod(script, 0o755)
+    daemon = make_daemon([{"name": "ftp01", "listen": f"{LISTEN}:{free_port(LISTEN)}",
+                           "backend": f"{SERVER}:{backend.port}", "health_check": FAST}],
+                         start=False)
+    daemon.cluster = {"demotion": "command", "demote_command": [str(script), "down"],
+                      "promote_command": [str(script), "up"]}
+    daemon.start()
+    wait_node(daemon, True)
+    return daemon, workdir / name / "calls.log"
+
+
+def test_planned_failover_serves_everyone_until_the_addresses_leave_then_drains(
+        make_daemon, workdir, backend):
+    daemon, calls = carp_daemon(make_daemon, workdir, backend, "failover")
+    port = daemon.port("ftp01")
+    result = daemon.ctl("carp-event", "MASTER")  # as keepalived's notify passes it
+    assert (result.returncode, result.stdout) == (0, "node: master (was unknown)\n")
+    assert "cluster: node is now MASTER (was unknown)" in daemon.log()
+    running = PausedDownload(port)
+    running.start_and_pause()
+
+    failover = subprocess.Popen(
+        [str(harness.FTPPROXYCTL), "-s", daemon.socket, "failover", "--wait", "30"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: (read(calls) or "").endswith("down\n"), 20, "the demotion")
+        # Still the master: clients arriving now are served here.
+        assert download(port, "pub/small.txt") == b"hello through ftpproxyd\n"
+        node = daemon.status()["node"]
+        assert node["failover"] is not None and node["demoted"] is True
+        assert daemon.ctl("carp-event", "backup").returncode == 0
+        out, err = failover.communicate(timeout=30)
+    finally:
+        if failover.poll() is None:
+            failover.kill()
+    assert failover.returncode == 0, err
+    assert out.startswith("demoted (command); role backup after "), out
+    assert out.endswith("; 1 instance(s) drain their sessions (at most 60 s); "
+                        "`ftpproxyctl failback` serves again\n"), out
+
+    item = daemon.instance_status("ftp01")
+    assert item["state"] == "DRAINING" and 0 < item["drain_deadline_in"] <= 60
+    assert "(draining: at most " in daemon.ctl("status").stdout
+    assert sha256(running.finish()) == sha256(backend.big)  # the running transfer is intact
+    daemon.wait_states({"ftp01": "STOPPED"})
+
+    result = daemon.ctl("failback")
+    assert result.returncode == 0, result
+    assert result.stdout == ("failover undone: 1 instance(s) started; the node is promoted once "
+                             "fit\n")
+    wait_node(daemon, True)
+    wait_until(lambda: read(calls) == "down\nup\ndown\nup\n", 20, "the promotion")
+    assert download(port, "pub/small.txt") == b"hello through ftpproxyd\n"
+
+
+def test_failover_that_cannot_move_the_addresses_keeps_serving(make_daemon, workdir, backend):
+    daemon, calls = carp_daemon(make_daemon, workdir, backend, "stuck")
+    daemon.ctl("carp-event", "master", "198.18.0.1")
+    result = daemon.ctl("failover", "--wait", "1")
+    assert result.returncode == 1
+    assert result.stderr == ("ftpproxyctl: this node is still master after 1 s: it stays demoted "
+                             "and keeps serving; check the peer, or undo with `ftpproxyctl "
+                             "failback`\n")
+    assert daemon.instance_status("ftp01")["state"] == "RUNNING"
+    assert download(daemon.port("ftp01"), "pub/small.txt") == b"hello through ftpproxyd\n"
+    assert daemon.status()["node"]["roles"]["198.18.0.1"]["role"] == "master"
+    assert daemon.ctl("failback").returncode == 0
+    wait_until(lambda: read(calls) == "down\nup\ndown\nup\n", 20, "the promotion")
+
+    bad = daemon.ctl("carp-event", "primary")
+    assert bad.returncode == 2 and "carp-event takes a role" in bad.stderr
+
+
+def test_failover_without_a_demotion_method_is_refused(make_daemon):
+    daemon = make_daemon(1)
+    result = daemon.ctl("failover")
+    assert result.returncode == 1
+    assert result.stderr == ("ftpproxyctl: cluster.demotion is none: nothing would tell the "
+                             "cluster layer to move the addresses (see docs/carp-failover.md)\n")
+    assert daemon.ctl("failback").stderr == ("ftpproxyctl: no failover to undo (see `ftpproxyctl "
+                                             "failover`)\n")

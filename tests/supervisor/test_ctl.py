@@ -131,7 +131,8 @@ def control_requests(path, lines):
 
 def test_requests_with_wrong_types_are_refused_in_our_words(make_daemon):
     daemon = make_daemon(1)
-    commands = "status, start, stop, restart, drain, reload, rules or info"
+    commands = ("status, start, stop, restart, drain, reload, rules, info, carp-event, failover "
+                "or failback")
     cases = {
         '{"command": 5}':
             f'"command" must be a string ({commands}), not a number',
@@ -145,7 +146,8 @@ def test_requests_with_wrong_types_are_refused_in_our_words(make_daemon):
         '{"command": "rules", "syntax": ["pf"]}':
             '"syntax" must be a string ("pf" or "nft"), not an array',
         '{"command": "status", "nmaes": ["ftp01"]}':
-            'unknown field "nmaes" (a request has "command", and "names" or "syntax")',
+            ('unknown field "nmaes" (a request has "command", and "names", "syntax", "role", '
+             '"subject" or "wait")'),
     }
     answers = control_requests(daemon.socket, [*cases, '{"command": "status"}'])
     for (request, message), answer in zip(cases.items(), answers):

@@ -42,6 +42,30 @@ TEST(Arguments, CheckAndRules) {
     EXPECT_EQ(usage_error({"rules", "iptables"}), "rules: unknown syntax \"iptables\" (pf or nft)");
 }
 
+// The cluster layer's hooks pass roles as they name them (keepalived:
+// MASTER); failover waits a bounded time.
+TEST(Arguments, ClusterCommands) {
+    const Arguments event = parse_arguments({"carp-event", "MASTER", "198.18.0.1"});
+    EXPECT_EQ(event.role, "master");
+    EXPECT_EQ(event.subject, "198.18.0.1");
+    EXPECT_FALSE(parse_arguments({"carp-event", "fault"}).subject.has_value());
+    EXPECT_EQ(parse_arguments({"failover", "--wait", "30"}).wait, 30);
+    EXPECT_FALSE(parse_arguments({"failover"}).wait.has_value());
+    EXPECT_EQ(parse_arguments({"failback"}).command, "failback");
+    const std::string role_error =
+        "carp-event takes a role (master, backup or fault) and optionally the VIP or instance it "
+        "is about";
+    EXPECT_EQ(usage_error({"carp-event"}), role_error);
+    EXPECT_EQ(usage_error({"carp-event", "primary"}), role_error);
+    EXPECT_EQ(usage_error({"carp-event", "backup", "a", "b"}), role_error);
+    EXPECT_EQ(usage_error({"failover", "--wait", "0"}),
+              "--wait: \"0\" is not a number of seconds, 1..300");
+    EXPECT_EQ(usage_error({"failover", "--wait", "5m"}),
+              "--wait: \"5m\" is not a number of seconds, 1..300");
+    EXPECT_EQ(usage_error({"status", "--wait", "5"}), "--wait goes with failover only");
+    EXPECT_EQ(usage_error({"failback", "now"}), "failback takes no arguments");
+}
+
 TEST(Arguments, MistakesAreNamed) {
     EXPECT_EQ(usage_error({}), "no command given");
     EXPECT_EQ(usage_error({"statu"}), "unknown command \"statu\"");

@@ -88,9 +88,9 @@ TEST(RenderSummary, NodeFitnessAndDemotion) {
     json status = sample_status();
     status["node"] = {{"fit", true},      {"reason", nullptr}, {"demotion", "none"},
                       {"demoted", false}, {"demoted_for", 30}, {"error", nullptr}};
-    EXPECT_EQ(render_summary(status),
+    EXPECT_EQ(render_summary(status),  // no cluster layer: the verdict is only in --json
               "2 instances: 1 running, 1 backoff; 1 old worker draining (2 sessions); "
-              "firewall: nftables rules loaded 5m00s ago; node: fit");
+              "firewall: nftables rules loaded 5m00s ago");
     status["node"] = {{"fit", false},
                       {"reason", "ftp02 is BACKOFF"},
                       {"demotion", "keepalived"},
