@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/file_digest.hpp"
 #include "config/sections.hpp"
 
 namespace config {
@@ -158,7 +159,7 @@ LoadResult load_config_text(std::string_view text, const std::string& file_name)
     ErrorList errors(file_name);
     const auto root = parse_document(text, errors);
     if (!root) {
-        return {std::nullopt, errors.take()};
+        return {std::nullopt, errors.take(), {}};
     }
     report_duplicate_keys(*root, errors);
     for_each_entry(*root, errors,
@@ -203,17 +204,17 @@ LoadResult load_config_text(std::string_view text, const std::string& file_name)
     check_instances(drafts, errors);
 
     if (!errors.empty()) {
-        return {std::nullopt, errors.take()};
+        return {std::nullopt, errors.take(), {}};
     }
     for (InstanceDraft& draft : drafts) {
         config.instances.push_back(std::move(draft.instance));
     }
-    return {std::move(config), {}};
+    return {std::move(config), {}, {}};
 }
 
 LoadResult load_config_file(const std::string& path) {
     const auto fail = [&](std::string message) {
-        return LoadResult{std::nullopt, {ConfigError{path, 1, 1, std::move(message)}}};
+        return LoadResult{std::nullopt, {ConfigError{path, 1, 1, std::move(message)}}, {}};
     };
     std::ifstream file(path, std::ios::binary);
     if (!file) {
@@ -228,7 +229,10 @@ LoadResult load_config_file(const std::string& path) {
     if (text.size() > kMaxFileSize) {
         return fail("the file is larger than " + std::to_string(kMaxFileSize) + " bytes");
     }
-    return load_config_text(text, path);
+    LoadResult result = load_config_text(text, path);
+    result.sha256 = sha256_hex(text);
+    if (result.config) result.config->sha256 = result.sha256;
+    return result;
 }
 
 }  // namespace config

@@ -168,6 +168,9 @@ struct Config {
     GlobalSettings global;
     std::vector<Instance> instances;
     ClusterSettings cluster;
+    // SHA-256 of the file's bytes as loaded, lowercase hex (file_digest.hpp);
+    // empty when loaded from text. Every node of a cluster should show the same.
+    std::string sha256;
 };
 
 }  // namespace config

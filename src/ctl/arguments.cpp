@@ -58,7 +58,9 @@ std::string usage_text() {
            "  restart NAME...|all         new worker now; the old one finishes its sessions\n"
            "  drain NAME...|all           no new connections; stop after the last session\n"
            "  reload                      re-read the configuration file (as SIGHUP)\n"
-           "  check [FILE]                check a configuration file without applying it\n"
+           "  check [FILE] [--compare DIGEST|PEERFILE]\n"
+           "                              check a configuration file without applying it; print\n"
+           "                              its sha256, and whether it equals DIGEST or PEERFILE's\n"
            "  rules [pf|nft]              print the firewall rules of the running configuration\n"
            "  carp-event ROLE [VIP|NAME]  the cluster layer's news: master, backup or fault\n"
            "  failover [--wait SECONDS]   demote, wait for the addresses to leave, drain\n"
@@ -84,6 +86,8 @@ Arguments parse_arguments(const std::vector<std::string>& args) {
             parsed.socket = value();
         } else if (arg == "-f" || arg == "--config") {
             parsed.config = value();
+        } else if (arg == "--compare") {
+            parsed.compare = value();
         } else if (arg == "--json" || arg == "-j") {
             parsed.json = true;
         } else if (arg == "--wait" || arg == "-w") {
@@ -108,6 +112,9 @@ Arguments parse_arguments(const std::vector<std::string>& args) {
     }
     if (parsed.wait && parsed.command != control::kFailover) {
         throw UsageError("--wait goes with failover only");
+    }
+    if (parsed.compare && parsed.command != kCheck) {
+        throw UsageError("--compare goes with check only");
     }
     if (parsed.command == control::kStatus) {
         parsed.names = words;

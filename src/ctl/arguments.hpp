@@ -22,6 +22,8 @@ struct Arguments {
     std::vector<std::string> names;     // instance names; "all"
     bool json = false;                  // status --json
     std::optional<std::string> file;    // check FILE
+    // check --compare: a digest, or a peer's file to hash (ctl/check.hpp)
+    std::optional<std::string> compare;
     std::optional<std::string> syntax;  // rules pf|nft
     std::optional<std::string> role;    // carp-event master|backup|fault
     std::optional<std::string> subject;  // carp-event ... VIP|INSTANCE

@@ -8,6 +8,7 @@
 #include "common/default_paths.hpp"
 #include "config/loader.hpp"
 #include "ctl/arguments.hpp"
+#include "ctl/check.hpp"
 #include "ctl/client.hpp"
 #include "ctl/exit_codes.hpp"
 #include "ctl/render.hpp"
@@ -55,21 +56,9 @@ int check(const Arguments& args) {
         } catch (const Unreachable&) {
         }
     }
-    const auto loaded = config::load_config_file(file);
-    if (!loaded.config) {
-        for (const auto& error : loaded.errors) std::cout << to_string(error) << "\n";
-        std::cout << file << ": " << loaded.errors.size()
-                  << " error(s); ftpproxyd would refuse this file (a running one keeps its "
-                     "current configuration)\n";
-        return kExitFailed;
-    }
-    std::string names;
-    for (const auto& instance : loaded.config->instances) {
-        names += (names.empty() ? "" : ", ") + instance.name;
-    }
-    std::cout << file << ": OK, " << loaded.config->instances.size() << " instance(s)"
-              << (names.empty() ? "" : ": " + names) << "\n";
-    return kExitOk;
+    const CheckOutcome outcome = check_file(file, args.compare);
+    std::cout << outcome.text;
+    return outcome.exit_code;
 }
 
 int run(const Arguments& args) {

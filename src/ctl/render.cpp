@@ -84,6 +84,17 @@ std::string node_text(const json& status) {
     return text;
 }
 
+// "config: /etc/ftpproxy/ftpproxy.yaml, sha256 3a7b...": the file the
+// running configuration was loaded from, to compare between nodes (an
+// ftpproxyd older than the digest has none: no line).
+std::string config_line(const json& status) {
+    const json supervisor = status.value("supervisor", json::object());
+    const auto digest = supervisor.find("config_digest");
+    if (digest == supervisor.end() || !digest->is_string() || digest->empty()) return {};
+    return "config: " + supervisor.value("config", std::string("?")) + ", sha256 " +
+           digest->get<std::string>() + "\n";
+}
+
 std::vector<std::string> row_of(const json& instance) {
     const auto uptime = instance.find("uptime");
     return {text_of(instance, "name"), text_of(instance, "state"), text_of(instance, "pid"),
@@ -142,8 +153,8 @@ std::string render_status(const json& status) {
         }
         text += line + "\n";
     }
-    return text + backend_notes(status.value("instances", json::array())) + render_summary(status) +
-           "\n";
+    return text + backend_notes(status.value("instances", json::array())) + config_line(status) +
+           render_summary(status) + "\n";
 }
 
 std::string render_summary(const json& status) {

@@ -13,7 +13,8 @@ std::string format_duration(std::int64_t seconds);
 
 // The status table (one row per instance, a header, fixed columns:
 // NAME STATE PID UPTIME LISTEN PUBLIC BACKEND SESSIONS RESTARTS LAST-EXIT),
-// then one summary line. '-' where there is nothing to show.
+// the backends that are not up, the configuration file and its sha256, then
+// one summary line (always the last). '-' where there is nothing to show.
 std::string render_status(const nlohmann::json& status);
 std::string render_summary(const nlohmann::json& status);
 // kExitOk when every instance in the answer is RUNNING, else kExitNotRunning.

@@ -227,6 +227,7 @@ awaitable<json> Supervisor::status(const json& request) {
     }
     json supervisor = {{"pid", getpid()},
                        {"config", options_.config_path},
+                       {"config_digest", config_.sha256},
                        {"uptime", seconds_since(started_at_)},
                        {"reloading", reloading_},
                        {"shutting_down", shutting_down_},

@@ -6,13 +6,18 @@
 #include <cerrno>
 #include <cstring>
 
+#include "supervisor/nonlocal_bind.hpp"
+
 namespace supervisor {
 
 ListenResult open_listen_socket(const common::IpAddress& address, std::uint16_t port) {
+    const auto failed = [&](const std::string& why) {
+        return ListenResult{
+            common::UniqueFd{},
+            "cannot listen on " + common::format_endpoint(address, port) + ": " + why};
+    };
     const auto fail = [&](const char* what) {
-        return ListenResult{common::UniqueFd{}, "cannot listen on " +
-                                                    common::format_endpoint(address, port) + ": " +
-                                                    what + ": " + std::strerror(errno)};
+        return failed(std::string(what) + ": " + std::strerror(errno));
     };
     sockaddr_storage storage{};
     socklen_t length = 0;
@@ -38,12 +43,12 @@ ListenResult open_listen_socket(const common::IpAddress& address, std::uint16_t 
         return fail("SO_REUSEADDR");
     if (address.is_v6() && setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0)
         return fail("IPV6_V6ONLY");
-#if defined(IP_FREEBIND)
-    // Best effort: without it, a VIP not held yet needs net.ipv4.ip_nonlocal_bind=1.
-    (void)setsockopt(fd.get(), IPPROTO_IP, IP_FREEBIND, &on, sizeof on);
-#endif
-    if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&storage), length) != 0)
-        return fail("bind");
+    // Always: a CARP/VRRP backup node listens on the VIP before it holds it.
+    const NonlocalBind nonlocal = allow_nonlocal_bind(fd.get(), address.is_v6());
+    if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&storage), length) != 0) {
+        if (errno != EADDRNOTAVAIL) return fail("bind");
+        return failed(explain_nonlocal_failure(nonlocal, address.is_v6(), errno));
+    }
     if (listen(fd.get(), kListenBacklog) != 0) return fail("listen");
     return ListenResult{std::move(fd), {}};
 }

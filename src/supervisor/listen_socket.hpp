@@ -25,8 +25,9 @@ struct ListenResult {
 
 // A TCP socket listening on address:port: SO_REUSEADDR (a restart of
 // ftpproxyd does not wait for TIME_WAIT), IPv6 sockets IPv6-only (like
-// OpenBSD), and free bind where the system has it, so a CARP backup node can
-// listen on a VIP it does not hold yet.
+// OpenBSD), and free bind (nonlocal_bind.hpp), so a CARP backup node listens
+// on a VIP it does not hold yet. An address the kernel still refuses gets an
+// error that says what is missing.
 ListenResult open_listen_socket(const common::IpAddress& address, std::uint16_t port);
 
 // Every listening socket, one per address:port. The instances that use one

@@ -4,8 +4,8 @@
 //   no other exception;
 // - what comes out is a request ftpproxyd understands: a known command,
 //   names only where the command takes them (and always for start, stop,
-//   restart, drain), --json only with status, a file only with check, a
-//   syntax (pf or nft) only with rules;
+//   restart, drain), --json only with status, a file and --compare only
+//   with check, a syntax (pf or nft) only with rules;
 // - round trip: the Arguments written back as an argv parse the same.
 #include <algorithm>
 #include <array>
@@ -41,6 +41,7 @@ void check_request(const ctl::Arguments& args) {
     for (const std::string& name : args.names) FUZZ_CHECK(name.size() <= 1 || name[0] != '-');
     FUZZ_CHECK(!args.json || args.command == "status");
     FUZZ_CHECK(!args.file || args.command == "check");
+    FUZZ_CHECK(!args.compare || args.command == "check");
     FUZZ_CHECK(!args.syntax ||
                (args.command == "rules" && (*args.syntax == "pf" || *args.syntax == "nft")));
 }
@@ -54,6 +55,7 @@ std::vector<std::string> to_argv(const ctl::Arguments& args) {
     argv.insert(argv.end(), args.names.begin(), args.names.end());
     if (args.file) argv.push_back(*args.file);
     if (args.syntax) argv.push_back(*args.syntax);
+    if (args.compare) argv.insert(argv.end(), {"--compare", *args.compare});
     return argv;
 }
 

@@ -1,5 +1,6 @@
 """ftpproxyctl: status table and JSON, exit codes, errors a newcomer
 understands, the control socket's permissions, check."""
+import hashlib
 import json
 import os
 import stat
@@ -26,8 +27,9 @@ def test_status_table_and_json(make_daemon):
     assert lines[0].split() == ["NAME", "STATE", "PID", "UPTIME", "LISTEN", "PUBLIC", "BACKEND",
                                 "SESSIONS", "RESTARTS", "LAST-EXIT"]
     assert [l.split()[:2] for l in lines[1:3]] == [["ftp01", "RUNNING"], ["ftp02", "RUNNING"]]
-    assert lines[3] == "2 instances: 2 running; firewall: none"
-    assert len(lines) == 4
+    assert lines[3].startswith(f"config: {daemon.config_path}, sha256 ")
+    assert lines[4] == "2 instances: 2 running; firewall: none"
+    assert len(lines) == 5
 
     answer = json.loads(daemon.ctl("status", "--json").stdout)
     item = answer["instances"][0]
@@ -37,7 +39,7 @@ def test_status_table_and_json(make_daemon):
     assert answer["supervisor"]["config"] == str(daemon.config_path)
 
     one = daemon.ctl("status", "ftp02")
-    assert one.returncode == 0 and len(one.stdout.splitlines()) == 3
+    assert one.returncode == 0 and len(one.stdout.splitlines()) == 4
     unknown = daemon.ctl("status", "nope")
     assert unknown.returncode == 1
     assert unknown.stderr == "ftpproxyctl: no instance named 'nope' (configured: ftp01, ftp02)\n"
@@ -91,7 +93,9 @@ def test_check(make_daemon, workdir):
     daemon = make_daemon(2)
     good = ctl("check", daemon.config_path)
     assert good.returncode == 0
-    assert good.stdout == f"{daemon.config_path}: OK, 2 instance(s): ftp01, ftp02\n"
+    digest = hashlib.sha256(daemon.config_path.read_bytes()).hexdigest()
+    assert good.stdout == (f"{daemon.config_path}: OK, 2 instance(s): ftp01, ftp02\n"
+                           f"{daemon.config_path}: sha256 {digest}\n")
     # Without a file: the one the running ftpproxyd was started with.
     assert daemon.ctl("check").stdout == good.stdout
 
@@ -175,7 +179,7 @@ def test_a_worker_that_does_not_answer_shows_unresponsive(make_daemon):
         assert row[:3] == ["ftp01", "UNRESPONSIVE", str(pid)]
         assert row[7] == "-", "no session count from a worker that does not answer"
         assert lines[2].split()[:2] == ["ftp02", "RUNNING"]
-        assert lines[3] == "2 instances: 1 running, 1 unresponsive; firewall: none"
+        assert lines[-1] == "2 instances: 1 running, 1 unresponsive; firewall: none"
         items = {i["name"]: i for i in daemon.status()["instances"]}
         assert (items["ftp01"]["state"], items["ftp01"]["pid"], items["ftp01"]["responding"],
                 items["ftp01"]["sessions"]) == ("UNRESPONSIVE", pid, False, None)

@@ -66,6 +66,19 @@ TEST(Arguments, ClusterCommands) {
     EXPECT_EQ(usage_error({"failback", "now"}), "failback takes no arguments");
 }
 
+TEST(Arguments, CheckCompare) {
+    const Arguments parsed = parse_arguments({"check", "/tmp/f.yaml", "--compare", "/tmp/peer"});
+    EXPECT_EQ(parsed.file, "/tmp/f.yaml");
+    EXPECT_EQ(parsed.compare, "/tmp/peer");
+    const Arguments no_file = parse_arguments({"--compare", "ab12", "check"});
+    EXPECT_FALSE(no_file.file.has_value());
+    EXPECT_EQ(no_file.compare, "ab12");
+    EXPECT_FALSE(parse_arguments({"check"}).compare.has_value());
+    EXPECT_EQ(usage_error({"check", "--compare"}), "--compare needs a value");
+    EXPECT_EQ(usage_error({"status", "--compare", "x"}), "--compare goes with check only");
+    EXPECT_EQ(usage_error({"check", "a.yaml", "b.yaml"}), "check takes one file");
+}
+
 TEST(Arguments, MistakesAreNamed) {
     EXPECT_EQ(usage_error({}), "no command given");
     EXPECT_EQ(usage_error({"statu"}), "unknown command \"statu\"");

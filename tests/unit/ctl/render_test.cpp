@@ -83,6 +83,24 @@ TEST(RenderStatus, BackendHealth) {
               "firewall: nftables rules loaded 5m00s ago\n");
 }
 
+// The running file and its digest, on a line of its own above the summary
+// (which stays the last line); none from an ftpproxyd without the digest.
+TEST(RenderStatus, ConfigDigest) {
+    json status = sample_status();
+    status["instances"].erase(1);
+    status["supervisor"]["config_digest"] =
+        "283f2dd5b64488f3f069e024136a02ef878b054a53b3187157548857234d9817";
+    EXPECT_EQ(render_status(status),
+              "NAME   STATE    PID   UPTIME  LISTEN          PUBLIC         BACKEND        "
+              "SESSIONS  RESTARTS  LAST-EXIT\n"
+              "ftp01  RUNNING  4242  2h03m   127.0.0.1:8021  198.18.0.1:21  198.19.0.1:21  3   "
+              "      0         -\n"
+              "config: /etc/ftpproxy/ftpproxy.yaml, sha256 "
+              "283f2dd5b64488f3f069e024136a02ef878b054a53b3187157548857234d9817\n"
+              "1 instance: 1 running; 1 old worker draining (2 sessions); firewall: nftables "
+              "rules loaded 5m00s ago\n");
+}
+
 // The node's fitness and what was done about it, in the summary.
 TEST(RenderSummary, NodeFitnessAndDemotion) {
     json status = sample_status();
