@@ -9,6 +9,7 @@ import os
 import subprocess
 
 import harness
+from ftpx.binaries import REPO
 from ftpx.digest import sha256
 from ftpx.net import free_port
 from ftpx.wait import wait_until
@@ -195,3 +196,45 @@ def test_failover_without_a_demotion_method_is_refused(make_daemon):
                              "cluster layer to move the addresses (see docs/carp-failover.md)\n")
     assert daemon.ctl("failback").stderr == ("ftpproxyctl: no failover to undo (see `ftpproxyctl "
                                              "failover`)\n")
+
+
+def test_the_deploy_hooks_report_roles(make_daemon, workdir):
+    """deploy/keepalived/ftpproxy-notify.sh and deploy/ucarp/vip-up.sh,
+    vip-down.sh as keepalived and ucarp call them; the ucarp ones also add
+    and remove the VIP (here on lo, in the suite's own namespace)."""
+    daemon = make_daemon(1)
+    ctl = workdir / "ftpproxyctl-here"
+    ctl.write_text(f"#!/bin/sh\nexec {harness.FTPPROXYCTL} -s {daemon.socket} \"$@\"\n")
+    os.chmod(ctl, 0o755)
+    env = dict(os.environ, FTPPROXYCTL=str(ctl))
+    deploy = REPO / "deploy"
+
+    def hook(script, *args):
+        result = subprocess.run([str(deploy / script), *args], env=env, capture_output=True,
+                                text=True, timeout=30)
+        assert result.returncode == 0, result
+        return result.stdout
+
+    def roles():
+        return {k: v["role"] for k, v in daemon.status()["node"]["roles"].items()}
+
+    assert hook("keepalived/ftpproxy-notify.sh", "INSTANCE", "ftp_vip", "MASTER", "150") == \
+        "ftp_vip: master (was unknown)\n"
+    assert hook("keepalived/ftpproxy-notify.sh", "INSTANCE", "ftp_vip", "FAULT", "150") == \
+        "ftp_vip: fault (was master)\n"
+    assert hook("keepalived/ftpproxy-notify.sh", "GROUP", "ftp_group", "MASTER") == \
+        "ftp_group: master (was unknown)\n"
+    assert roles() == {"ftp_vip": "fault", "ftp_group": "master"}
+    assert daemon.status()["node"]["role"] == "mixed"
+
+    vip = "198.18.88.1"
+    try:
+        assert hook("ucarp/vip-up.sh", "lo", vip) == f"{vip}: master (was unknown)\n"
+        assert f"inet {vip}/32" in subprocess.run(["ip", "-4", "addr", "show", "dev", "lo"],
+                                                  capture_output=True, text=True).stdout
+        assert hook("ucarp/vip-down.sh", "lo", vip) == f"{vip}: backup (was master)\n"
+        assert f"inet {vip}/32" not in subprocess.run(["ip", "-4", "addr", "show", "dev", "lo"],
+                                                      capture_output=True, text=True).stdout
+    finally:
+        subprocess.run(["ip", "addr", "del", f"{vip}/32", "dev", "lo"], capture_output=True)
+    assert roles()[vip] == "backup"
