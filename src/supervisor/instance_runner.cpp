@@ -184,6 +184,19 @@ void InstanceRunner::retire_current() {
     old_.push_back(std::move(current_));
 }
 
+bool InstanceRunner::worker_answered(pid_t pid, bool answered) {
+    const bool before = responding();
+    if (!answered) {
+        if (silent_pid_ != pid)
+            spdlog::warn("{}: worker {} does not answer its control socket", instance_.name, pid);
+        silent_pid_ = pid;
+    } else if (silent_pid_ == pid) {
+        spdlog::info("{}: worker {} answers again", instance_.name, pid);
+        silent_pid_ = 0;
+    }
+    return responding() != before;
+}
+
 void InstanceRunner::start_monitor() {
     if (monitor_) monitor_->stop();
     monitor_.reset();

@@ -52,6 +52,11 @@ class InstanceRunner {
     // one new sessions go to (an index into instance().backends).
     const BackendMonitor* backends() const { return monitor_.get(); }
     std::size_t chosen_backend() const { return chosen_; }
+    // The liveness watch's last word on worker `pid`: whether it answered
+    // its control socket in time. A worker not (yet) asked counts as
+    // answering. Returns whether that changed what responding() says.
+    bool worker_answered(pid_t pid, bool answered);
+    bool responding() const { return !(current_ && silent_pid_ == current_->pid()); }
     pid_t pid() const { return current_ ? current_->pid() : 0; }  // 0: no worker
     Clock::time_point worker_started() const { return worker_started_; }
     // Workers replaced by a restart or a change, draining their sessions.
@@ -107,6 +112,7 @@ class InstanceRunner {
     std::function<void()> on_idle_;  // set by retire()
     std::shared_ptr<BackendMonitor> monitor_;
     std::size_t chosen_ = 0;
+    pid_t silent_pid_ = 0;  // the worker that last did not answer in time
 };
 
 }  // namespace supervisor

@@ -11,6 +11,7 @@ std::string why_not(const InstanceFitness& instance) {
     if (instance.state != State::running) {
         return instance.name + " is " + std::string(to_string(instance.state));
     }
+    if (!instance.responding) return instance.name + "'s worker does not answer (UNRESPONSIVE)";
     if (instance.backends.empty()) return {};
     const auto up = std::count(instance.backends.begin(), instance.backends.end(), Health::up);
     if (up > 0) return {};

@@ -14,6 +14,7 @@ namespace supervisor {
 struct InstanceFitness {
     std::string name;
     State state = State::stopped;
+    bool responding = true;  // its worker answered the liveness watch's last question
     // Reverse mode with checks on: each backend's health. Empty when there
     // is nothing to check (forward mode, checks off).
     std::vector<Health> backends;
@@ -25,7 +26,8 @@ struct Fitness {
     bool operator==(const Fitness&) const = default;
 };
 
-// Fit when every instance is RUNNING and each checked one has a backend
+// Fit when every instance is RUNNING with a worker that answers, and each
+// checked one has a backend
 // that is up. At start the node is not fit until that holds (its backends
 // are not checked yet): the ready-gating pfsync does at boot. The reason
 // names the first instance that fails, and how many more do.

@@ -21,6 +21,11 @@ namespace supervisor {
 namespace {
 
 using nlohmann::json;
+
+// A worker that does not answer its control socket within kLivenessTimeout
+// (SIGSTOPped, stuck in a loop) serves nobody: found within about 1.5 s.
+constexpr std::chrono::milliseconds kLivenessInterval{1000};
+constexpr std::chrono::milliseconds kLivenessTimeout{500};
 namespace control = common::control;
 
 void notify(std::string_view state) {
@@ -51,6 +56,7 @@ Supervisor::Supervisor(asio::io_context& io, SupervisorOptions options, config::
                options_.restart_policy,
                [this] { fitness_may_have_changed(); }},
       demotion_(io, reaper_, config_.global.runtime_dir),
+      liveness_timer_(io),
       started_at_(std::chrono::system_clock::now()) {}
 
 Supervisor::~Supervisor() = default;
@@ -81,6 +87,7 @@ void Supervisor::start() {
         runners_.back()->start();
     }
     fitness_may_have_changed();
+    watch_liveness();
     spdlog::info("{} from {}", count_summary(running_count(), runners_.size()),
                  options_.config_path);
     asio::co_spawn(io_, startup(), asio::detached);
@@ -118,11 +125,34 @@ void Supervisor::fitness_may_have_changed() {
     });
 }
 
+void Supervisor::watch_liveness() {
+    liveness_timer_.expires_after(kLivenessInterval);
+    liveness_timer_.async_wait([this](error_code error) {
+        if (error || shutting_down_) return;
+        for (const auto& runner : runners_) {
+            if (runner->lifecycle().state() != State::running || runner->pid() <= 0) continue;
+            const auto* current = runner->processes().front();
+            asio::co_spawn(io_, WorkerControl::query_stats(current->control(), kLivenessTimeout),
+                           [this, name = runner->instance().name, pid = runner->pid()](
+                               std::exception_ptr, StatsReply reply) {
+                               if (reply.outcome == StatsReply::Outcome::unavailable) return;
+                               InstanceRunner* runner = find_runner(name);
+                               if (runner != nullptr &&
+                                   runner->worker_answered(
+                                       pid, reply.outcome == StatsReply::Outcome::answered))
+                                   fitness_may_have_changed();
+                           });
+        }
+        watch_liveness();
+    });
+}
+
 void Supervisor::judge_fitness() {
     if (shutting_down_) return;  // demoted for the stop; see begin_shutdown()
     std::vector<InstanceFitness> instances;
     for (const auto& runner : runners_) {
-        InstanceFitness item{runner->instance().name, runner->lifecycle().state(), {}};
+        InstanceFitness item{
+            runner->instance().name, runner->lifecycle().state(), runner->responding(), {}};
         if (const BackendMonitor* monitor = runner->backends(); monitor && monitor->enabled()) {
             for (const auto& entry : monitor->entries())
                 item.backends.push_back(entry.health.state());
@@ -327,6 +357,7 @@ void Supervisor::apply_diff(config::Config next, const config::ConfigDiff& diff)
 
 void Supervisor::begin_shutdown() {
     shutting_down_ = true;
+    liveness_timer_.cancel();
     notify("STOPPING=1");
     // The peer takes the shared addresses while this node's sessions drain;
     // the demotion is undone at the end (finish_shutdown), when the cluster

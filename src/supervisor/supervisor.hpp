@@ -57,6 +57,9 @@ class Supervisor final {
     // the cluster layer is told when that changes. Posted, so that one
     // burst of changes is judged once.
     void fitness_may_have_changed();
+    // Every kLivenessInterval, asks each running worker for its stats: one
+    // that does not answer in time (stopped, stuck) makes the node unfit.
+    void watch_liveness();
     void judge_fitness();
     // Demoted while not fit, and while a planned failover holds it.
     void update_demotion();
@@ -101,6 +104,7 @@ class Supervisor final {
     Fitness fitness_{false, "starting"};
     Clock::time_point fitness_since_ = Clock::now();
     bool judging_posted_ = false;
+    asio::steady_timer liveness_timer_;
     struct RoleReport {
         std::string role;
         Clock::time_point at;

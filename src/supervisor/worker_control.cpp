@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 namespace supervisor {
 
@@ -81,7 +82,15 @@ awaitable<std::string> WorkerControl::read_answer(std::shared_ptr<WorkerControl>
 awaitable<StatsReply> WorkerControl::query_stats(std::shared_ptr<WorkerControl> self,
                                                  std::chrono::milliseconds timeout) {
     using Outcome = StatsReply::Outcome;
-    if (self->busy_ || !self->socket_.is_open()) co_return StatsReply{};
+    if (!self->socket_.is_open()) co_return StatsReply{};
+    if (self->busy_) {
+        auto waiter = std::make_shared<asio::steady_timer>(self->socket_.get_executor(),
+                                                           asio::steady_timer::time_point::max());
+        self->waiters_.push_back(waiter);
+        error_code ignored;
+        co_await waiter->async_wait(with_error(ignored));
+        co_return self->last_reply_;
+    }
     self->busy_ = true;
     const std::uint64_t generation = ++self->generation_;
     self->timer_.expires_after(timeout);
@@ -117,6 +126,8 @@ awaitable<StatsReply> WorkerControl::query_stats(std::shared_ptr<WorkerControl> 
         self->close();  // broken, or closed meanwhile: the worker is going away
         reply.outcome = Outcome::unavailable;
     }
+    self->last_reply_ = reply;
+    for (auto& waiter : std::exchange(self->waiters_, {})) waiter->cancel();
     co_return reply;
 }
 

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/unique_fd.hpp"
 #include "supervisor/asio.hpp"
@@ -38,7 +39,9 @@ class WorkerControl : public std::enable_shared_from_this<WorkerControl> {
   public:
     WorkerControl(asio::io_context& io, common::UniqueFd fd);
 
-    // One request at a time: a second caller gets `unavailable`. A worker
+    // One request at a time: a caller that comes while a query is under
+    // way waits for it and gets its answer (status and the liveness watch
+    // ask side by side). A worker
     // that does not answer within `timeout` gets `no_answer`, and the
     // channel stays open: the worker answers every request in order, so the
     // answers it owes (a stats query that timed out, a drain) are read and
@@ -70,6 +73,9 @@ class WorkerControl : public std::enable_shared_from_this<WorkerControl> {
     std::uint64_t generation_ = 0;  // tells a stale timeout from the current one
     int owed_ = 0;                  // answers the worker still owes us, in order
     bool busy_ = false;
+    // Callers waiting for the query under way; cancelled when it ends.
+    std::vector<std::shared_ptr<asio::steady_timer>> waiters_;
+    StatsReply last_reply_;
 };
 
 }  // namespace supervisor

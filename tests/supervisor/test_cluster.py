@@ -6,6 +6,7 @@ takes the demotion back. The VRRP end to end (keepalived moving the VIP)
 is in tests/netns."""
 import json
 import os
+import signal
 import subprocess
 
 import harness
@@ -238,3 +239,25 @@ def test_the_deploy_hooks_report_roles(make_daemon, workdir):
     finally:
         subprocess.run(["ip", "addr", "del", f"{vip}/32", "dev", "lo"], capture_output=True)
     assert roles()[vip] == "backup"
+
+
+def test_a_worker_that_stops_answering_makes_the_node_unfit(make_daemon, workdir):
+    track = workdir / "liveness-track"
+    daemon = make_daemon([{"name": "ftp01", "listen": f"{LISTEN}:{free_port(LISTEN)}",
+                           "mode": "forward"}], start=False)
+    daemon.cluster = {"demotion": "keepalived", "track_file": str(track)}
+    daemon.start()
+    wait_node(daemon, True)
+    assert read(track) == "0\n"
+    pid = daemon.instance_status("ftp01")["pid"]
+    harness.stop_process(pid)  # SIGSTOP: the process is there, it serves nobody
+    try:
+        node = wait_node(daemon, False)
+        assert node["reason"] == "ftp01's worker does not answer (UNRESPONSIVE)"
+        assert read(track) == "1\n"
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    wait_node(daemon, True)
+    assert read(track) == "0\n"
+    assert daemon.instance_status("ftp01")["pid"] == pid  # nothing was restarted
+    assert f"worker {pid} does not answer its control socket" in daemon.log()

@@ -20,26 +20,30 @@ using std::chrono::seconds;
 
 TEST(NodeFitness, FitWhenEveryInstanceRunsWithABackendUp) {
     const std::vector<InstanceFitness> ok = {
-        {"ftp01", State::running, {Health::down, Health::up}},
-        {"ftp02", State::running, {}},  // forward mode, or checks off
+        {"ftp01", State::running, true, {Health::down, Health::up}},
+        {"ftp02", State::running, true, {}},  // forward mode, or checks off
     };
     EXPECT_EQ(judge_node(ok), (Fitness{true, ""}));
 }
 
 TEST(NodeFitness, TheFirstFailureIsNamedAndTheRestCounted) {
     EXPECT_EQ(judge_node(std::vector<InstanceFitness>{
-                  {"ftp01", State::running, {Health::down, Health::down}},
-                  {"ftp02", State::fatal, {}},
-                  {"ftp03", State::backoff, {Health::up}}}),
+                  {"ftp01", State::running, true, {Health::down, Health::down}},
+                  {"ftp02", State::fatal, true, {}},
+                  {"ftp03", State::backoff, true, {Health::up}}}),
               (Fitness{false, "ftp01 has no healthy backend (and 2 more)"}));
-    EXPECT_EQ(judge_node(std::vector<InstanceFitness>{{"ftp02", State::fatal, {}}}),
+    EXPECT_EQ(judge_node(std::vector<InstanceFitness>{{"ftp02", State::fatal, true, {}}}),
               (Fitness{false, "ftp02 is FATAL"}));
     // Ready-gating: not fit before the first check has answered.
     EXPECT_EQ(judge_node(std::vector<InstanceFitness>{
-                  {"ftp01", State::running, {Health::unknown, Health::down}}}),
+                  {"ftp01", State::running, true, {Health::unknown, Health::down}}}),
               (Fitness{false, "ftp01's backends are not checked yet"}));
-    EXPECT_EQ(judge_node(std::vector<InstanceFitness>{{"ftp01", State::starting, {}}}),
+    EXPECT_EQ(judge_node(std::vector<InstanceFitness>{{"ftp01", State::starting, true, {}}}),
               (Fitness{false, "ftp01 is STARTING"}));
+    // A worker that does not answer (stopped, stuck) serves nobody.
+    EXPECT_EQ(
+        judge_node(std::vector<InstanceFitness>{{"ftp01", State::running, false, {Health::up}}}),
+        (Fitness{false, "ftp01's worker does not answer (UNRESPONSIVE)"}));
 }
 
 TEST(DemotionActions, EachMethod) {

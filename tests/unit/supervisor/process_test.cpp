@@ -143,6 +143,25 @@ TEST_F(WorkerControlTest, ADrainsAnswerIsSetAside) {
     EXPECT_EQ(reply.stats, (WorkerStats{0, 3}));
 }
 
+// status and the liveness watch may ask at the same moment: the second
+// caller waits for the first one's query and gets its answer; the worker
+// is asked once.
+TEST_F(WorkerControlTest, ASecondCallerSharesTheQueryUnderWay) {
+    answer("{\"sessions\":4,\"accepted\":9}\n");
+    std::vector<StatsReply> replies;
+    for (int i = 0; i < 2; ++i) {
+        asio::co_spawn(io_, WorkerControl::query_stats(control_, std::chrono::seconds(5)),
+                       [&](std::exception_ptr, StatsReply r) { replies.push_back(r); });
+    }
+    io_.run_for(std::chrono::seconds(10));
+    ASSERT_EQ(replies.size(), 2u);
+    for (const auto& reply : replies) {
+        EXPECT_EQ(reply.outcome, Outcome::answered);
+        EXPECT_EQ(reply.stats, (WorkerStats{4, 9}));
+    }
+    EXPECT_EQ(requests(), "stats\n");
+}
+
 TEST_F(WorkerControlTest, AWorkerThatIsGoneIsUnavailable) {
     worker_.reset();
     EXPECT_EQ(query(std::chrono::seconds(5)).outcome, Outcome::unavailable);
