@@ -1,5 +1,6 @@
 #include "supervisor/health_probe.hpp"
 
+#include <cerrno>
 #include <chrono>
 #include <memory>
 
@@ -59,7 +60,7 @@ awaitable<ProbeResult> run_check(tcp::resolver& resolver, tcp::socket& socket,
     const auto found =
         co_await resolver.async_resolve(backend.host, std::to_string(backend.port),
                                         tcp::resolver::numeric_service, with_error(error));
-    if (error) co_return ProbeResult{false, step + ": " + error.message(), std::nullopt};
+    if (error) co_return ProbeResult{false, step + ": " + error.message(), std::nullopt, {}};
     std::optional<tcp::endpoint> target;
     for (const auto& entry : found) {
         if (!source || entry.endpoint().address().is_v4() == source->is_v4()) {
@@ -67,20 +68,32 @@ awaitable<ProbeResult> run_check(tcp::resolver& resolver, tcp::socket& socket,
             break;
         }
     }
-    if (!target) co_return ProbeResult{false, step + ": no address of the source's family", {}};
+    if (!target) co_return ProbeResult{false, step + ": no address of the source's family", {}, {}};
 
     step = "connect " + common::format_endpoint(target->address(), target->port());
     socket.open(target->protocol(), error);
-    if (!error && source) socket.bind(tcp::endpoint(*source, 0), error);
+    // The source is often a CARP address of the inside (one source for the
+    // servers whichever node is master): a backup node does not hold it, and
+    // must still find out whether it could serve. It checks from its own
+    // address then, and says so.
+    std::string from;
+    if (!error && source) {
+        socket.bind(tcp::endpoint(*source, 0), error);
+        if (error.value() == EADDRNOTAVAIL) {
+            error = {};
+            from = " (from this node's own address: source " + source->to_string() +
+                   " is not on this node)";
+        }
+    }
     if (!error) co_await socket.async_connect(*target, with_error(error));
-    if (error) co_return ProbeResult{false, step + ": " + error.message(), target};
+    if (error) co_return ProbeResult{false, step + from + ": " + error.message(), target, {}};
 
     std::string buffer;
     step = "greeting";
     Reply reply = co_await read_reply(socket, buffer, error);
-    if (error) co_return ProbeResult{false, step + ": " + error.message(), target};
+    if (error) co_return ProbeResult{false, step + ": " + error.message(), target, {}};
     if (reply.code != 220)
-        co_return ProbeResult{false, step + ": " + shown(reply.last_line), target};
+        co_return ProbeResult{false, step + ": " + shown(reply.last_line), target, {}};
     if (!check.user.empty()) {
         step = "login";
         std::string command = "USER " + check.user + "\r\n";
@@ -91,14 +104,14 @@ awaitable<ProbeResult> run_check(tcp::resolver& resolver, tcp::socket& socket,
             co_await asio::async_write(socket, asio::buffer(command), with_error(error));
             if (!error) reply = co_await read_reply(socket, buffer, error);
         }
-        if (error) co_return ProbeResult{false, step + ": " + error.message(), target};
+        if (error) co_return ProbeResult{false, step + ": " + error.message(), target, {}};
         if (reply.code != 230)
-            co_return ProbeResult{false, step + ": " + shown(reply.last_line), target};
+            co_return ProbeResult{false, step + ": " + shown(reply.last_line), target, {}};
     }
     // A polite end; its answer is not waited for.
     const std::string quit = "QUIT\r\n";
     co_await asio::async_write(socket, asio::buffer(quit), with_error(error));
-    co_return ProbeResult{true, std::to_string(reply.code), target};
+    co_return ProbeResult{true, std::to_string(reply.code), target, from};
 }
 
 }  // namespace
@@ -140,7 +153,7 @@ awaitable<ProbeResult> probe_backend(config::Backend backend,
     } else if (result.ok) {
         const auto took =
             std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
-        result.detail += " after " + millis(took);
+        result.detail += " after " + millis(took) + result.note;
     }
     co_return result;
 }

@@ -20,6 +20,8 @@ struct ProbeResult {
     // The address that was checked (a host name resolved): where the
     // worker's new sessions go while this backend is the chosen one.
     std::optional<asio::ip::tcp::endpoint> endpoint;
+    // Said of a check that could not use the instance's source address.
+    std::string note;
 };
 
 awaitable<ProbeResult> probe_backend(config::Backend backend,

@@ -97,6 +97,21 @@ TEST_F(ProbeTest, NoGreetingWithinTheTimeout) {
     EXPECT_EQ(result.endpoint->port(), silent.local_endpoint().port());
 }
 
+// A source address this node does not hold (the inside CARP address on a
+// backup node): the check runs from the node's own address, and says so.
+TEST_F(ProbeTest, ASourceNotOnThisNodeIsSaidSo) {
+    asio::ip::tcp::acceptor closed(io_, {asio::ip::make_address("127.0.0.1"), 0});
+    const auto port = closed.local_endpoint().port();
+    closed.close();
+    config::HealthCheck check;
+    const ProbeResult result =
+        probe({"127.0.0.1", port}, check, asio::ip::make_address("198.18.99.99"));
+    EXPECT_FALSE(result.ok);
+    EXPECT_EQ(result.detail, "connect 127.0.0.1:" + std::to_string(port) +
+                                 " (from this node's own address: source 198.18.99.99 is not on "
+                                 "this node): Connection refused");
+}
+
 TEST_F(ProbeTest, ASourceOfTheOtherFamilyIsSaidSo) {
     config::HealthCheck check;
     const ProbeResult result = probe({"127.0.0.1", 21}, check, asio::ip::make_address("::1"));
