@@ -250,29 +250,6 @@ awaitable<json> Supervisor::status(const json& request) {
                    {"old_workers", old_workers}};
 }
 
-// {"fit":false,"reason":"ftp01 has no healthy backend","fit_for":12,
-//  "demotion":"keepalived","demoted":true,"wanted":true,"in_state":12,"error":null}
-json Supervisor::node_json() const {
-    const auto now = Clock::now();
-    json node = {{"fit", fitness_.fit},
-                 {"reason", fitness_.fit ? json(nullptr) : json(fitness_.reason)},
-                 {"in_state", seconds_between(fitness_since_, now)},
-                 {"demotion", to_string(demotion_.method())},
-                 {"demoted", demotion_.applied()},
-                 {"demoted_for", seconds_between(demotion_.since(), now)},
-                 {"error", demotion_.error().empty() ? json(nullptr) : json(demotion_.error())},
-                 {"role", node_role()},
-                 {"failover",
-                  failover_since_ ? json(seconds_between(*failover_since_, now)) : json(nullptr)}};
-    json roles = json::object();
-    for (const auto& [subject, report] : roles_) {
-        roles[subject.empty() ? "node" : subject] = {{"role", report.role},
-                                                     {"for", seconds_between(report.at, now)}};
-    }
-    node["roles"] = roles;
-    return node;
-}
-
 json Supervisor::instance_command(std::string_view command, const json& request) {
     if (shutting_down_) return error_answer("ftpproxyd is shutting down");
     std::vector<std::string> names = request.value("names", std::vector<std::string>{});

@@ -87,6 +87,8 @@ std::string InstanceRunner::start_failure() const {
 
 void InstanceRunner::run(Step step, State before) {
     run_step(step, before);
+    if (lifecycle_.state() == State::running) served_before_ = true;
+    if (!listen_) served_before_ = false;  // stopped or drained: it starts over
     if (lifecycle_.state() != before && context_.changed) context_.changed();
 }
 

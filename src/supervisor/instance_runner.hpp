@@ -57,6 +57,8 @@ class InstanceRunner {
     // answering. Returns whether that changed what responding() says.
     bool worker_answered(pid_t pid, bool answered);
     bool responding() const { return !(current_ && silent_pid_ == current_->pid()); }
+    // Has been RUNNING, and its listening socket has stayed open since.
+    bool served_before() const { return served_before_ && listen_; }
     pid_t pid() const { return current_ ? current_->pid() : 0; }  // 0: no worker
     Clock::time_point worker_started() const { return worker_started_; }
     // Workers replaced by a restart or a change, draining their sessions.
@@ -113,6 +115,7 @@ class InstanceRunner {
     std::shared_ptr<BackendMonitor> monitor_;
     std::size_t chosen_ = 0;
     pid_t silent_pid_ = 0;  // the worker that last did not answer in time
+    bool served_before_ = false;
 };
 
 }  // namespace supervisor

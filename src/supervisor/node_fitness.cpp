@@ -8,7 +8,8 @@ namespace {
 
 // "" when the instance can serve.
 std::string why_not(const InstanceFitness& instance) {
-    if (instance.state != State::running) {
+    const bool restarting = instance.state == State::starting && instance.served_before;
+    if (instance.state != State::running && !restarting) {
         return instance.name + " is " + std::string(to_string(instance.state));
     }
     if (!instance.responding) return instance.name + "'s worker does not answer (UNRESPONSIVE)";

@@ -15,6 +15,10 @@ struct InstanceFitness {
     std::string name;
     State state = State::stopped;
     bool responding = true;  // its worker answered the liveness watch's last question
+    // It ran before and its listening socket stayed open: a worker that
+    // starts again (after a crash, a restart, a reload) is already taking
+    // connections into the backlog, so STARTING counts as serving then.
+    bool served_before = false;
     // Reverse mode with checks on: each backend's health. Empty when there
     // is nothing to check (forward mode, checks off).
     std::vector<Health> backends;

@@ -261,3 +261,24 @@ def test_a_worker_that_stops_answering_makes_the_node_unfit(make_daemon, workdir
     assert read(track) == "0\n"
     assert daemon.instance_status("ftp01")["pid"] == pid  # nothing was restarted
     assert f"worker {pid} does not answer its control socket" in daemon.log()
+
+
+def test_a_worker_crash_restarted_at_once_does_not_demote(make_daemon, workdir):
+    """The listening socket stays open across the restart (connections wait
+    in its backlog): demoting for that second would move the VIP away and
+    back, cutting every session twice (found with keepalived in tests/netns)."""
+    track = workdir / "crash-track"
+    daemon = make_daemon([{"name": "ftp01", "listen": f"{LISTEN}:{free_port(LISTEN)}",
+                           "mode": "forward"}], start=False)
+    daemon.cluster = {"demotion": "keepalived", "track_file": str(track)}
+    daemon.start()
+    wait_node(daemon, True)
+    demotions = daemon.log().count("node demoted")
+    pid = daemon.instance_status("ftp01")["pid"]
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: daemon.instance_status("ftp01")["pid"] not in (None, pid), 20,
+               "a new worker")
+    daemon.wait_states({"ftp01": "RUNNING"})
+    assert read(track) == "0\n"
+    assert daemon.log().count("node demoted") == demotions
+    assert "node is not fit" not in daemon.log().split(f"worker {pid} died")[1]

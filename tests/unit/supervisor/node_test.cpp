@@ -20,30 +20,36 @@ using std::chrono::seconds;
 
 TEST(NodeFitness, FitWhenEveryInstanceRunsWithABackendUp) {
     const std::vector<InstanceFitness> ok = {
-        {"ftp01", State::running, true, {Health::down, Health::up}},
-        {"ftp02", State::running, true, {}},  // forward mode, or checks off
+        {"ftp01", State::running, true, false, {Health::down, Health::up}},
+        {"ftp02", State::running, true, false, {}},  // forward mode, or checks off
     };
     EXPECT_EQ(judge_node(ok), (Fitness{true, ""}));
 }
 
 TEST(NodeFitness, TheFirstFailureIsNamedAndTheRestCounted) {
     EXPECT_EQ(judge_node(std::vector<InstanceFitness>{
-                  {"ftp01", State::running, true, {Health::down, Health::down}},
-                  {"ftp02", State::fatal, true, {}},
-                  {"ftp03", State::backoff, true, {Health::up}}}),
+                  {"ftp01", State::running, true, false, {Health::down, Health::down}},
+                  {"ftp02", State::fatal, true, false, {}},
+                  {"ftp03", State::backoff, true, false, {Health::up}}}),
               (Fitness{false, "ftp01 has no healthy backend (and 2 more)"}));
-    EXPECT_EQ(judge_node(std::vector<InstanceFitness>{{"ftp02", State::fatal, true, {}}}),
+    EXPECT_EQ(judge_node(std::vector<InstanceFitness>{{"ftp02", State::fatal, true, false, {}}}),
               (Fitness{false, "ftp02 is FATAL"}));
     // Ready-gating: not fit before the first check has answered.
     EXPECT_EQ(judge_node(std::vector<InstanceFitness>{
-                  {"ftp01", State::running, true, {Health::unknown, Health::down}}}),
+                  {"ftp01", State::running, true, false, {Health::unknown, Health::down}}}),
               (Fitness{false, "ftp01's backends are not checked yet"}));
-    EXPECT_EQ(judge_node(std::vector<InstanceFitness>{{"ftp01", State::starting, true, {}}}),
+    EXPECT_EQ(judge_node(std::vector<InstanceFitness>{{"ftp01", State::starting, true, false, {}}}),
               (Fitness{false, "ftp01 is STARTING"}));
+    // Starting again after having served, its socket open all along (a
+    // crash, a restart): connections wait in the backlog, the node serves.
+    EXPECT_EQ(judge_node(std::vector<InstanceFitness>{{"ftp01", State::starting, true, true, {}}}),
+              (Fitness{true, ""}));
+    EXPECT_EQ(judge_node(std::vector<InstanceFitness>{{"ftp01", State::backoff, true, true, {}}}),
+              (Fitness{false, "ftp01 is BACKOFF"}));
     // A worker that does not answer (stopped, stuck) serves nobody.
-    EXPECT_EQ(
-        judge_node(std::vector<InstanceFitness>{{"ftp01", State::running, false, {Health::up}}}),
-        (Fitness{false, "ftp01's worker does not answer (UNRESPONSIVE)"}));
+    EXPECT_EQ(judge_node(std::vector<InstanceFitness>{
+                  {"ftp01", State::running, false, false, {Health::up}}}),
+              (Fitness{false, "ftp01's worker does not answer (UNRESPONSIVE)"}));
 }
 
 TEST(DemotionActions, EachMethod) {
