@@ -3,7 +3,9 @@
 #   * Debian packages: pytest (+ pytest-timeout as a safety net), pyftpdlib,
 #     python3-openssl (pyftpdlib's TLS handler: a server that offers AUTH
 #     TLS, to prove the proxy's FEAT filtering), lftp, curl, iproute2
-#     (ip netns), nftables.
+#     (ip netns), nftables, keepalived (tests/netns/test_cluster_vrrp.py
+#     runs it in namespaces with its own config; the packaged service does
+#     not start: its unit needs /etc/keepalived/keepalived.conf).
 #   * vsftpd is NOT installed (it would start a system service and conflicts
 #     with other servers): its .deb is downloaded and unpacked into
 #     $REPO/.deps/vsftpd (gitignored), run from there by the tests.
@@ -23,6 +25,7 @@ fi
 # libwrap0, libcap2, libpam0g, libssl3: shared libraries the unpacked vsftpd
 # binary links against (normally pulled in by its own Depends).
 PKGS="python3 python3-pytest python3-pytest-timeout python3-pyftpdlib python3-openssl lftp curl iproute2 nftables
+      keepalived
       libwrap0 libcap2 libpam0g libssl3"
 
 missing=""

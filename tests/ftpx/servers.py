@@ -127,10 +127,11 @@ class Pyftpd(Server):
     password = "secret"
     has_mlsd = True
 
-    def __init__(self, family, workdir, big_file, tls_cert=None, name=None, misbehave=False):
+    def __init__(self, family, workdir, big_file, tls_cert=None, name=None, misbehave=False,
+                 addr=None, port=None):
         self.tls_cert = tls_cert
         self.misbehave = misbehave
-        super().__init__(family, workdir, big_file, name=name)
+        super().__init__(family, workdir, big_file, name=name, addr=addr, port=port)
 
     def event_path(self):
         return self.dir / "events.jsonl"

@@ -82,11 +82,17 @@ class Topology:
                        capture_output=True, timeout=20)
 
     def close(self):
-        for ns in reversed(self.created):
-            for pid in sh("ip", "netns", "pids", ns, check=False).stdout.split():
-                try:
-                    os.kill(int(pid), 9)
-                except (ProcessLookupError, ValueError):
-                    pass
-            sh("ip", "netns", "del", ns, check=False)
+        delete_namespaces(reversed(self.created))
         self.created.clear()
+
+
+def delete_namespaces(names):
+    """Kill every process left in each namespace, then delete it (with its
+    links: a veth goes with either end, a bridge with its namespace)."""
+    for ns in names:
+        for pid in sh("ip", "netns", "pids", ns, check=False).stdout.split():
+            try:
+                os.kill(int(pid), 9)
+            except (ProcessLookupError, ValueError):
+                pass
+        sh("ip", "netns", "del", ns, check=False)
