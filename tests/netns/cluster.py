@@ -36,7 +36,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from ftpx.binaries import FTPPROXYCTL, FTPPROXYD, PROXY_BIN
+from ftpx.binaries import FTPPROXYCTL, FTPPROXYD, PROXY_BIN, REPO
 from ftpx.config_yaml import render_yaml
 from ftpx.digest import sha256_file, sha256_retr
 from ftpx.netns import entered
@@ -179,13 +179,21 @@ class Node:
         alive = self.dir / "alive.sh"
         alive.write_text(string.Template(ALIVE_SCRIPT).substitute(subst))
         os.chmod(alive, 0o755)
+        # The shipped notify hook, with ftpproxyctl pointed at this node.
+        ctl = self.dir / "ftpproxyctl.sh"
+        ctl.write_text(f"#!/bin/sh\nexec {FTPPROXYCTL} -s {self.socket} \"$@\"\n")
+        notify = self.dir / "notify.sh"
+        notify.write_text(f"#!/bin/sh\nFTPPROXYCTL={ctl} exec "
+                          f"{REPO / 'deploy/keepalived/ftpproxy-notify.sh'} \"$@\"\n")
+        for script in (ctl, notify):
+            os.chmod(script, 0o755)
         definition, reference = PROCESS_WATCH[watch]
         conf = self.dir / "keepalived.conf"
         conf.write_text(string.Template(KEEPALIVED_TEMPLATE.read_text()).substitute(
             node=self.name, priority=PRIORITY[self.name], vip=VIP, track_file=self.track_file,
             process_watch_kind=watch,
             process_watch=string.Template(definition).substitute(subst),
-            process_track=reference))
+            process_track=reference, notify=notify))
         run = self.dir / "keepalived"
         run.mkdir(exist_ok=True)
         self.keepalived = Proc(
