@@ -76,7 +76,11 @@ void check_worker_argv(const Config& config, const Instance& instance) {
     FUZZ_CHECK(options.anonymous_only == instance.anonymous_only);
     FUZZ_CHECK(options.passive_to_server == instance.passive_to_server);
     FUZZ_CHECK(options.reverse_host.has_value() ==
-               (instance.mode == Mode::reverse && instance.backend.has_value()));
+               (instance.mode == Mode::reverse && !instance.backends.empty()));
+    if (options.reverse_host) {  // the worker starts with the first backend
+        FUZZ_CHECK(*options.reverse_host == instance.backends.front().host);
+        FUZZ_CHECK(options.server_port == instance.backends.front().port);
+    }
     if (instance.passive_ports) {
         FUZZ_CHECK(options.passive_ports.low == instance.passive_ports->low &&
                    options.passive_ports.high == instance.passive_ports->high);

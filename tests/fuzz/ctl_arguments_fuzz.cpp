@@ -5,7 +5,9 @@
 // - what comes out is a request ftpproxyd understands: a known command,
 //   names only where the command takes them (and always for start, stop,
 //   restart, drain), --json only with status, a file and --compare only
-//   with check, a syntax (pf or nft) only with rules;
+//   with check, a syntax (pf or nft) only with rules, a role (master,
+//   backup, fault) and its subject only with carp-event (always a role
+//   there), --wait (1..300) only with failover;
 // - round trip: the Arguments written back as an argv parse the same.
 #include <algorithm>
 #include <array>
@@ -24,7 +26,9 @@ namespace {
 
 bool same(const ctl::Arguments& a, const ctl::Arguments& b) {
     return a.command == b.command && a.names == b.names && a.json == b.json && a.file == b.file &&
-           a.syntax == b.syntax && a.socket == b.socket && a.config == b.config;
+           a.syntax == b.syntax && a.socket == b.socket && a.config == b.config &&
+           a.compare == b.compare && a.role == b.role && a.subject == b.subject &&
+           a.wait == b.wait;
 }
 
 bool is_instance_command(std::string_view command) {
@@ -32,8 +36,9 @@ bool is_instance_command(std::string_view command) {
 }
 
 void check_request(const ctl::Arguments& args) {
-    constexpr std::array<std::string_view, 9> kCommands = {
-        "status", "start", "stop", "restart", "drain", "reload", "check", "rules", "help"};
+    constexpr std::array<std::string_view, 12> kCommands = {
+        "status", "start", "stop",       "restart",  "drain",    "reload",
+        "check",  "rules", "carp-event", "failover", "failback", "help"};
     FUZZ_CHECK(std::find(kCommands.begin(), kCommands.end(), args.command) != kCommands.end());
     if (args.command == "help") return;  // -h ends the parse: flags before it do not matter
     FUZZ_CHECK(args.names.empty() || args.command == "status" || is_instance_command(args.command));
@@ -44,6 +49,12 @@ void check_request(const ctl::Arguments& args) {
     FUZZ_CHECK(!args.compare || args.command == "check");
     FUZZ_CHECK(!args.syntax ||
                (args.command == "rules" && (*args.syntax == "pf" || *args.syntax == "nft")));
+    FUZZ_CHECK(args.role.has_value() == (args.command == "carp-event"));
+    FUZZ_CHECK(!args.role || *args.role == "master" || *args.role == "backup" ||
+               *args.role == "fault");
+    FUZZ_CHECK(!args.subject || (args.role && (args.subject->size() <= 1 ||
+                                                (*args.subject)[0] != '-')));
+    FUZZ_CHECK(!args.wait || (args.command == "failover" && *args.wait >= 1 && *args.wait <= 300));
 }
 
 std::vector<std::string> to_argv(const ctl::Arguments& args) {
@@ -56,6 +67,9 @@ std::vector<std::string> to_argv(const ctl::Arguments& args) {
     if (args.file) argv.push_back(*args.file);
     if (args.syntax) argv.push_back(*args.syntax);
     if (args.compare) argv.insert(argv.end(), {"--compare", *args.compare});
+    if (args.role) argv.push_back(*args.role);
+    if (args.subject) argv.push_back(*args.subject);
+    if (args.wait) argv.insert(argv.end(), {"--wait", std::to_string(*args.wait)});
     return argv;
 }
 
