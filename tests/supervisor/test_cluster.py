@@ -282,3 +282,21 @@ def test_a_worker_crash_restarted_at_once_does_not_demote(make_daemon, workdir):
     assert read(track) == "0\n"
     assert daemon.log().count("node demoted") == demotions
     assert "node is not fit" not in daemon.log().split(f"worker {pid} died")[1]
+
+
+def test_a_worker_that_keeps_dying_demotes_the_node(make_daemon, workdir):
+    """The path to FATAL (ten failures, minutes of growing delays) goes
+    through BACKOFF from the second failure on, and the node is not fit
+    from there: demoted long before FATAL (judge_node treats both alike)."""
+    dying = workdir / "dying-worker"
+    dying.write_text("#!/bin/sh\nexit 1\n")
+    os.chmod(dying, 0o755)
+    track = workdir / "dying-track"
+    daemon = make_daemon([{"name": "ftp01", "listen": f"{LISTEN}:{free_port(LISTEN)}",
+                           "mode": "forward"}], start=False, worker=dying)
+    daemon.cluster = {"demotion": "keepalived", "track_file": str(track)}
+    daemon.start(wait_running=False)
+    daemon.wait_states({"ftp01": "BACKOFF"})
+    node = daemon.status()["node"]
+    assert node["fit"] is False and node["reason"] == "ftp01 is BACKOFF", node
+    assert read(track) == "1\n"
