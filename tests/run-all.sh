@@ -44,6 +44,12 @@ ASAN_K="$ASAN_K or test_login.py or test_port_theft.py or test_epsv.py or test_l
 ASAN_K="$ASAN_K or test_signals_and_usage.py"
 FTP_PROXY_BIN="$REPO/build-asan/src/proxy/ftp-proxy" tests/integration/run.sh -k "$ASAN_K"
 
+step "ftpproxyd and ftpproxyctl under ASan/UBSan"
+# The supervisor's callbacks and coroutines (backend checks, demotion,
+# liveness watch, failover) outlive requests and runners: run them all with
+# the sanitizers, workers included (about 80 s).
+FTPPROXY_BUILD="$REPO/build-asan" tests/supervisor/run.sh
+
 step "fuzzing smoke run"
 tests/fuzz/run-smoke.sh "${FUZZ_SECONDS:-60}"
 
