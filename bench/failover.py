@@ -48,6 +48,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "bench"), str(REPO / "tests/netns"), str(REPO / "tests")]
 
+import cluster as pair_setup  # noqa: E402
 from cluster import Cluster, send_tag, tag_command  # noqa: E402
 from ftpx.binaries import BUILD  # noqa: E402
 from ftpx.netns import entered  # noqa: E402
@@ -206,9 +207,9 @@ def render_markdown(result):
         f"* {m['os']}, kernel {m['kernel']}; {m['compiler']}; {m['nft']}; {m['keepalived']}",
         f"* build: {m['build']} ({m['build_type']})",
         "* the pair of tests/netns/cluster.py: client, fw1, fw2 and server namespaces "
-        "(bridges on both sides), keepalived advert_int 1, fw1 priority 150, fw2 100; "
-        "health checks interval 200ms, timeout 1s, rise 1, fall 1; drain_timeout 2s; "
-        "everything shares the 2 cores",
+        "(bridges on both sides), keepalived advert_int 1; health checks interval 200ms, "
+        "rise 1, fall 1; drain_timeout 2s; everything shares the 2 cores",
+        f"* tuning: {m.get('tuning', 'priorities fw1 150, fw2 100; health_check timeout 1s')}",
         f"* a fresh ftplib session through the VIP every {int(POLL_EVERY * 1000)} ms "
         f"(each bounded by {ATTEMPT_TIMEOUT:g} s)",
         "",
@@ -244,13 +245,23 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--paths", default="backend,kill,stop,worker")
     ap.add_argument("--out", default=str(REPO / "bench/results"))
+    # Tuning for speed: the backup's skew time is (256 - priority) / 256 s,
+    # and a dropped backend is found after the check's timeout.
+    ap.add_argument("--priorities", default="150,100", help="fw1,fw2 VRRP priorities")
+    ap.add_argument("--check-timeout", default="1s", help="health_check timeout")
+    ap.add_argument("--variant", default="", help="appended to the result file's name")
     args = ap.parse_args()
+    fw1_priority, fw2_priority = (int(p) for p in args.priorities.split(","))
+    pair_setup.PRIORITY.update({"fw1": fw1_priority, "fw2": fw2_priority})
+    pair_setup.HEALTH_CHECK["timeout"] = args.check_timeout
     paths = args.paths.split(",")
     assert set(paths) <= set(PATHS), f"paths: {', '.join(PATHS)}"
 
     machine = machine_info(BUILD)
     machine["keepalived"] = subprocess.run(["keepalived", "--version"], capture_output=True,
                                            text=True).stderr.splitlines()[0].strip()
+    machine["tuning"] = (f"priorities fw1 {fw1_priority}, fw2 {fw2_priority}; "
+                         f"health_check timeout {args.check_timeout}")
     result = {"machine": machine, "paths": {}, "notes": NOTES}
     with tempfile.TemporaryDirectory(prefix="ftpx-failover-") as work:
         cluster = Cluster(Path(work) / "pair")
@@ -268,7 +279,7 @@ def main():
             cluster.close()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"failover-{datetime.date.today().isoformat()}"
+    stem = out / f"failover-{datetime.date.today().isoformat()}{'-' + args.variant if args.variant else ''}"
     stem.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
     stem.with_suffix(".md").write_text(render_markdown(result))
     print(render_markdown(result))
