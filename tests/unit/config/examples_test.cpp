@@ -36,7 +36,12 @@ TEST(Examples, Cluster12Carp) {
         EXPECT_EQ(instance.public_port, 21);
         EXPECT_EQ(instance.backends, (std::vector<Backend>{{"198.19.0." + n, 21}}));
         EXPECT_EQ(instance.interface, "em0");
+        EXPECT_TRUE(instance.health_check.enabled);
+        EXPECT_EQ(instance.health_check.interval, std::chrono::milliseconds(1000));
     }
+    EXPECT_EQ(config.cluster.demotion, Demotion::openbsd_carp);
+    EXPECT_EQ(config.cluster.carp_group, "carp");
+    EXPECT_EQ(config.cluster.demote_by, 50);
 }
 
 TEST(Examples, Demo) {
