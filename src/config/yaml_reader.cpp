@@ -206,25 +206,40 @@ std::optional<int> read_int(const YAML::Node& value, std::string_view key, int m
     return static_cast<int>(number);
 }
 
-std::optional<std::chrono::seconds> read_duration(const YAML::Node& value, std::string_view key,
-                                                  std::chrono::seconds min,
-                                                  std::chrono::seconds max, ErrorList& errors) {
+namespace {
+
+// A duration read with `parse`, checked against [min, max]; `examples`
+// and `describe` word the errors.
+template <typename Duration, typename Parse, typename Describe>
+std::optional<Duration> read_bounded_duration(const YAML::Node& value, std::string_view key,
+                                              Duration min, Duration max, ErrorList& errors,
+                                              Parse parse, std::string_view examples,
+                                              Describe describe) {
     const auto text = read_scalar(value, key, errors);
     if (!text) {
         return std::nullopt;
     }
-    const auto duration = parse_duration(*text);
+    const std::optional<Duration> duration = parse(*text);
     if (!duration) {
-        errors.add(value.Mark(), quoted_key(key) + ": \"" + *text +
-                                     "\" is not a duration (e.g. 30, 30s, 5m, 24h, 1d)");
+        errors.add(value.Mark(), quoted_key(key) + ": \"" + *text + "\" is not a duration (e.g. " +
+                                     std::string(examples) + ")");
         return std::nullopt;
     }
     if (*duration < min || *duration > max) {
         errors.add(value.Mark(), quoted_key(key) + ": " + *text + " is out of range (" +
-                                     describe_duration(min) + ".." + describe_duration(max) + ")");
+                                     describe(min) + ".." + describe(max) + ")");
         return std::nullopt;
     }
     return duration;
+}
+
+}  // namespace
+
+std::optional<std::chrono::seconds> read_duration(const YAML::Node& value, std::string_view key,
+                                                  std::chrono::seconds min,
+                                                  std::chrono::seconds max, ErrorList& errors) {
+    return read_bounded_duration(value, key, min, max, errors, parse_duration,
+                                 "30, 30s, 5m, 24h, 1d", describe_duration);
 }
 
 std::optional<std::chrono::milliseconds> read_duration_ms(const YAML::Node& value,
@@ -232,23 +247,8 @@ std::optional<std::chrono::milliseconds> read_duration_ms(const YAML::Node& valu
                                                           std::chrono::milliseconds min,
                                                           std::chrono::milliseconds max,
                                                           ErrorList& errors) {
-    const auto text = read_scalar(value, key, errors);
-    if (!text) {
-        return std::nullopt;
-    }
-    const auto duration = parse_duration_ms(*text);
-    if (!duration) {
-        errors.add(value.Mark(), quoted_key(key) + ": \"" + *text +
-                                     "\" is not a duration (e.g. 500ms, 2, 2s, 1m)");
-        return std::nullopt;
-    }
-    if (*duration < min || *duration > max) {
-        errors.add(value.Mark(), quoted_key(key) + ": " + *text + " is out of range (" +
-                                     describe_duration_ms(min) + ".." + describe_duration_ms(max) +
-                                     ")");
-        return std::nullopt;
-    }
-    return duration;
+    return read_bounded_duration(value, key, min, max, errors, parse_duration_ms,
+                                 "500ms, 2, 2s, 1m", describe_duration_ms);
 }
 
 std::optional<common::IpAddress> read_ip_address(const YAML::Node& value, std::string_view key,

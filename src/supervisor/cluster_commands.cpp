@@ -20,6 +20,9 @@ using nlohmann::json;
 
 // A VIP or an instance name; anything longer is not one.
 constexpr std::size_t kMaxSubject = 64;
+// Subjects remembered: a cluster has a few VIPs; a hook gone wrong must not
+// grow the map (and status) without end.
+constexpr std::size_t kMaxSubjects = 64;
 // How long failover waits for the addresses to leave, unless told.
 constexpr std::chrono::seconds kDefaultFailoverWait{10};
 constexpr std::chrono::milliseconds kFailoverPoll{50};
@@ -51,6 +54,10 @@ json Supervisor::carp_event(const json& request) {
                             "' is not a VIP or an instance name");
     }
     const std::string label = subject.empty() ? "node" : subject;
+    if (!roles_.contains(subject) && roles_.size() >= kMaxSubjects) {
+        return error_answer("carp-event: already " + std::to_string(kMaxSubjects) +
+                            " VIPs or instances reported; '" + subject + "' is not kept");
+    }
     RoleReport& report = roles_[subject];
     const std::string before = report.role.empty() ? "unknown" : report.role;
     if (report.role == role)

@@ -24,10 +24,6 @@ constexpr const char* kUnresponsive = "UNRESPONSIVE";
 namespace control = common::control;
 using control::error_answer;
 
-std::int64_t seconds_between(Clock::time_point from, Clock::time_point to) {
-    return duration_cast<seconds>(to - from).count();
-}
-
 std::int64_t seconds_since(std::chrono::system_clock::time_point at) {
     return duration_cast<seconds>(std::chrono::system_clock::now() - at).count();
 }

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,10 @@
 namespace supervisor {
 
 using Clock = std::chrono::steady_clock;
+// Whole seconds from `from` to `to`, as status shows durations.
+inline std::int64_t seconds_between(Clock::time_point from, Clock::time_point to) {
+    return std::chrono::duration_cast<std::chrono::seconds>(to - from).count();
+}
 using std::chrono::milliseconds;
 
 enum class State { starting, running, backoff, draining, stopped, fatal };

@@ -16,10 +16,6 @@ using nlohmann::json;
 constexpr std::chrono::milliseconds kLivenessInterval{1000};
 constexpr std::chrono::milliseconds kLivenessTimeout{500};
 
-std::int64_t seconds_between(Clock::time_point from, Clock::time_point to) {
-    return std::chrono::duration_cast<std::chrono::seconds>(to - from).count();
-}
-
 }  // namespace
 
 void Supervisor::fitness_may_have_changed() {

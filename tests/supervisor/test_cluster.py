@@ -34,6 +34,16 @@ def wait_node(daemon, fit, timeout=20):
     return wait_until(check, timeout, f"node fit={fit} (log:\n{daemon.log()[-2000:]})")
 
 
+def track_daemon(make_daemon, workdir, name, **extra):
+    """One forward instance (no backend to check), demoted through a
+    keepalived track file; returns (daemon, track file path), not started."""
+    track = workdir / f"{name}-track"
+    daemon = make_daemon([{"name": "ftp01", "listen": f"{LISTEN}:{free_port(LISTEN)}",
+                           "mode": "forward"}], start=False, **extra)
+    daemon.cluster = {"demotion": "keepalived", "track_file": str(track)}
+    return daemon, track
+
+
 def test_keepalived_track_file_follows_the_backends(make_daemon, workdir):
     root = workdir / "cluster-backend" / "ftproot"
     root.mkdir(parents=True, exist_ok=True)
@@ -240,12 +250,18 @@ def test_the_deploy_hooks_report_roles(make_daemon, workdir):
         subprocess.run(["ip", "addr", "del", f"{vip}/32", "dev", "lo"], capture_output=True)
     assert roles()[vip] == "backup"
 
+    # The roles kept are bounded: a hook gone wrong cannot grow them forever.
+    for i in range(64 - len(roles())):
+        assert daemon.ctl("carp-event", "backup", f"vip{i}").returncode == 0
+    refused = daemon.ctl("carp-event", "backup", "one-too-many")
+    assert refused.returncode == 1
+    assert refused.stderr == ("ftpproxyctl: carp-event: already 64 VIPs or instances reported; "
+                              "'one-too-many' is not kept\n")
+    assert daemon.ctl("carp-event", "master", vip).returncode == 0  # known ones still change
+
 
 def test_a_worker_that_stops_answering_makes_the_node_unfit(make_daemon, workdir):
-    track = workdir / "liveness-track"
-    daemon = make_daemon([{"name": "ftp01", "listen": f"{LISTEN}:{free_port(LISTEN)}",
-                           "mode": "forward"}], start=False)
-    daemon.cluster = {"demotion": "keepalived", "track_file": str(track)}
+    daemon, track = track_daemon(make_daemon, workdir, "liveness")
     daemon.start()
     wait_node(daemon, True)
     assert read(track) == "0\n"
@@ -267,10 +283,7 @@ def test_a_worker_crash_restarted_at_once_does_not_demote(make_daemon, workdir):
     """The listening socket stays open across the restart (connections wait
     in its backlog): demoting for that second would move the VIP away and
     back, cutting every session twice (found with keepalived in tests/netns)."""
-    track = workdir / "crash-track"
-    daemon = make_daemon([{"name": "ftp01", "listen": f"{LISTEN}:{free_port(LISTEN)}",
-                           "mode": "forward"}], start=False)
-    daemon.cluster = {"demotion": "keepalived", "track_file": str(track)}
+    daemon, track = track_daemon(make_daemon, workdir, "crash")
     daemon.start()
     wait_node(daemon, True)
     demotions = daemon.log().count("node demoted")
@@ -291,10 +304,7 @@ def test_a_worker_that_keeps_dying_demotes_the_node(make_daemon, workdir):
     dying = workdir / "dying-worker"
     dying.write_text("#!/bin/sh\nexit 1\n")
     os.chmod(dying, 0o755)
-    track = workdir / "dying-track"
-    daemon = make_daemon([{"name": "ftp01", "listen": f"{LISTEN}:{free_port(LISTEN)}",
-                           "mode": "forward"}], start=False, worker=dying)
-    daemon.cluster = {"demotion": "keepalived", "track_file": str(track)}
+    daemon, track = track_daemon(make_daemon, workdir, "dying", worker=dying)
     daemon.start(wait_running=False)
     daemon.wait_states({"ftp01": "BACKOFF"})
     node = daemon.status()["node"]
