@@ -182,4 +182,32 @@ void check_instances(const std::vector<InstanceDraft>& drafts, ErrorList& errors
     }
 }
 
+// The handoff keeps the client's side of a session on the node it began on;
+// the server's side leaves from `source`, which would be a VIP in a file all
+// nodes share, and that leg would break when the VIP moves.
+void check_handoff(const ClusterSettings& cluster, const YAML::Mark& at,
+                   const std::vector<InstanceDraft>& drafts, ErrorList& errors) {
+    if (cluster.handoff_nodes.empty()) return;
+    bool shared = false;
+    for (const InstanceDraft& draft : drafts) {
+        const Instance& instance = draft.instance;
+        if (instance.mode != Mode::reverse) continue;
+        if (draft.has("source")) {
+            errors.add(
+                draft.mark("source"),
+                instance_label(draft) +
+                    ": 'source' with cluster.handoff: the server's "
+                    "side of a session would break when the address moves; leave 'source' out "
+                    "(each node then uses its own address toward the server)");
+        }
+        const auto& address = instance.listen_address;
+        if (!address.is_unspecified() && !address.is_loopback()) shared = true;
+    }
+    if (!shared && !drafts.empty()) {
+        errors.add(at,
+                   "cluster.handoff: no reverse instance listens on a shared address "
+                   "(a VIP); forward-mode sessions are not handed off");
+    }
+}
+
 }  // namespace config

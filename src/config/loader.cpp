@@ -189,7 +189,9 @@ LoadResult load_config_text(std::string_view text, const std::string& file_name)
     if (const auto node = settings_section("defaults")) {
         read_defaults(*node, defaults, errors);
     }
+    YAML::Mark cluster_at;
     if (const auto node = settings_section("cluster")) {
+        cluster_at = node->Mark();
         read_cluster(*node, config.cluster, errors);
     }
     std::vector<InstanceDraft> drafts;
@@ -202,6 +204,7 @@ LoadResult load_config_text(std::string_view text, const std::string& file_name)
         check_instance(config.global, draft, errors);
     }
     check_instances(drafts, errors);
+    check_handoff(config.cluster, cluster_at, drafts, errors);
 
     if (!errors.empty()) {
         return {std::nullopt, errors.take(), {}};

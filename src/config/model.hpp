@@ -153,6 +153,7 @@ inline constexpr int kDefaultDemoteBy = 50;
 inline constexpr int kMaxDemoteBy = 1000;
 inline constexpr std::string_view kIfconfigBinary = "/sbin/ifconfig";
 inline constexpr std::string_view kSysctlBinary = "/sbin/sysctl";
+inline constexpr std::size_t kMaxHandoffNodes = 8;
 
 struct ClusterSettings {
     Demotion demotion = Demotion::none;
@@ -161,6 +162,10 @@ struct ClusterSettings {
     int demote_by = kDefaultDemoteBy;           // openbsd_carp, freebsd_carp
     std::vector<std::string> demote_command;    // command: argv, no shell
     std::vector<std::string> promote_command;
+    // handoff.nodes: every node's own address on the VIPs' link, the same
+    // list on each node; empty: no session handoff (Linux only; see
+    // supervisor/handoff_plan.hpp and docs/carp-failover.md).
+    std::vector<common::IpAddress> handoff_nodes;
     bool operator==(const ClusterSettings&) const = default;
 };
 

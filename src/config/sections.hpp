@@ -20,8 +20,10 @@ namespace config {
 // The schema's keys, in the order docs/configuration.md lists them.
 inline constexpr std::array<std::string_view, 4> kTopKeys = {"global", "defaults", "instances",
                                                              "cluster"};
-inline constexpr std::array<std::string_view, 6> kClusterKeys = {
-    "demotion", "track_file", "carp_group", "demote_by", "demote_command", "promote_command"};
+inline constexpr std::array<std::string_view, 7> kClusterKeys = {
+    "demotion",       "track_file",      "carp_group", "demote_by",
+    "demote_command", "promote_command", "handoff"};
+inline constexpr std::array<std::string_view, 1> kHandoffKeys = {"nodes"};
 inline constexpr std::array<std::string_view, 11> kGlobalKeys = {
     "control_socket", "control_group", "runtime_dir", "worker_binary",  "worker_user",  "log_level",
     "firewall",       "pf_syntax",     "rules_file",  "reload_command", "drain_timeout"};
@@ -83,5 +85,8 @@ void check_relay(const InstanceDraft& draft, ErrorList& errors);
 // Checks that need a whole instance, then the ones across instances.
 void check_instance(const GlobalSettings& global, const InstanceDraft& draft, ErrorList& errors);
 void check_instances(const std::vector<InstanceDraft>& drafts, ErrorList& errors);
+// cluster.handoff against the instances; `at` is the cluster section.
+void check_handoff(const ClusterSettings& cluster, const YAML::Mark& at,
+                   const std::vector<InstanceDraft>& drafts, ErrorList& errors);
 
 }  // namespace config

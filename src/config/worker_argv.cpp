@@ -3,7 +3,7 @@
 namespace config {
 
 std::vector<std::string> worker_argv(const GlobalSettings& global, const Instance& instance,
-                                     std::size_t backend) {
+                                     std::size_t backend, bool handoff) {
     std::vector<std::string> argv = {
         global.worker_binary, "--foreground", "--listen-fd", std::to_string(kWorkerListenFd),
         // Redundant with the inherited socket, but the worker logs and reports them.
@@ -26,6 +26,9 @@ std::vector<std::string> worker_argv(const GlobalSettings& global, const Instanc
     }
     if (instance.passive_to_server) {
         argv.emplace_back("--passive-to-server");
+    }
+    if (handoff && instance.mode == Mode::reverse) {
+        argv.emplace_back("--handoff");
     }
     // The worker refuses a pipe size with the copy relay.
     argv.insert(argv.end(), {"--relay", std::string(to_string(instance.relay))});

@@ -17,8 +17,9 @@ inline constexpr int kWorkerListenFd = 3;
 // defaults too, so a worker's own defaults never decide anything. `backend`
 // indexes instance.backends: the one the worker starts with (ftpproxyd
 // picks the first healthy one; it tells a running worker about changes over
-// its control channel).
+// its control channel). `handoff`: cluster.handoff is on, and a reverse
+// instance's worker gets --handoff.
 std::vector<std::string> worker_argv(const GlobalSettings& global, const Instance& instance,
-                                     std::size_t backend = 0);
+                                     std::size_t backend = 0, bool handoff = false);
 
 }  // namespace config

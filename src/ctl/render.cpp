@@ -95,6 +95,24 @@ std::string config_line(const json& status) {
            digest->get<std::string>() + "\n";
 }
 
+// "handoff: 198.18.11.1 -> 198.18.11.12 (lan)", or why it is not in place
+// (no line when cluster.handoff is off).
+std::string handoff_line(const json& status) {
+    const json node = status.value("node", json::object());
+    const auto handoff = node.find("handoff");
+    if (handoff == node.end() || !handoff->is_object()) return {};
+    const auto error = handoff->find("error");
+    if (error != handoff->end() && error->is_string())
+        return "handoff: NOT IN PLACE: " + error->get<std::string>() + "\n";
+    std::string routes;
+    for (const auto& route : handoff->value("routes", json::array())) {
+        routes += (routes.empty() ? "" : ", ") + text_of(route, "vip") + " -> " +
+                  text_of(route, "peer") + " (" + text_of(route, "interface") + ")";
+    }
+    if (!handoff->value("installed", false)) return "handoff: being set up\n";
+    return "handoff: " + routes + "\n";
+}
+
 std::vector<std::string> row_of(const json& instance) {
     const auto uptime = instance.find("uptime");
     return {text_of(instance, "name"), text_of(instance, "state"), text_of(instance, "pid"),
@@ -154,7 +172,7 @@ std::string render_status(const json& status) {
         text += line + "\n";
     }
     return text + backend_notes(status.value("instances", json::array())) + config_line(status) +
-           render_summary(status) + "\n";
+           handoff_line(status) + render_summary(status) + "\n";
 }
 
 std::string render_summary(const json& status) {

@@ -18,10 +18,11 @@ DataEnd DataEnd::accept(tcp::acceptor listener, asio::ip::address allowed_peer) 
     return end;
 }
 
-DataEnd DataEnd::connect(tcp::endpoint to, std::optional<tcp::endpoint> from) {
+DataEnd DataEnd::connect(tcp::endpoint to, std::optional<tcp::endpoint> from, bool transparent) {
     DataEnd end;
     end.connect_to = to;
     end.connect_from = from;
+    end.transparent = transparent;
     return end;
 }
 
@@ -164,7 +165,9 @@ awaitable<bool> DataChannel::establish(DataEnd& end, tcp::socket& socket, const 
     socket.open(end.connect_to.protocol(), error);
     if (!error && end.connect_from) {
         socket.set_option(asio::socket_base::reuse_address(true), error);
-        socket.bind(*end.connect_from, error);
+        if (!error && end.transparent)
+            set_transparent(socket.native_handle(), end.connect_from->address().is_v4(), error);
+        if (!error) socket.bind(*end.connect_from, error);
     }
     if (error) {
         spdlog::warn("{} cannot prepare {} data connection to {}: {}", log_prefix_, side,

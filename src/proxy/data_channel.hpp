@@ -27,9 +27,11 @@ struct DataEnd {
     // Or connect to this endpoint, from local (port 0 = any).
     tcp::endpoint connect_to;
     std::optional<tcp::endpoint> connect_from;
+    bool transparent = false;  // connect_from may leave this node (set_transparent)
 
     static DataEnd accept(tcp::acceptor listener, asio::ip::address allowed_peer);
-    static DataEnd connect(tcp::endpoint to, std::optional<tcp::endpoint> from);
+    static DataEnd connect(tcp::endpoint to, std::optional<tcp::endpoint> from,
+                           bool transparent = false);
     bool accepts() const { return listener.has_value(); }
 };
 

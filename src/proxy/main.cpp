@@ -159,6 +159,17 @@ int run(const std::vector<std::string>& args) {
     tcp::acceptor listener = open_listener(io, options);
     error_code ignored;
     auto listening = canonical(listener.local_endpoint(ignored));
+    if (options.handoff) {
+        // Accepted control connections inherit it (see set_transparent).
+        error_code error;
+        set_transparent(listener.native_handle(), listening.address().is_v4(), error);
+        if (error)
+            throw StartError{kExitOsError,
+                             "--handoff: cannot set IP_TRANSPARENT on the listening "
+                             "socket: " +
+                                 error.message()};
+    }
+    settings.handoff = options.handoff;
     settings.listen = listening;
     std::unique_ptr<firewall::Backend> firewall;
     const std::string firewall_name =
@@ -174,7 +185,7 @@ int run(const std::vector<std::string>& args) {
     if (firewall_name != "none") settings.firewall = firewall.get();
     try {
         drop_privileges(options.user, options.chroot_dir,
-                        {options.data_from_port_20, firewall_name == "nftables"});
+                        {options.data_from_port_20, firewall_name == "nftables", options.handoff});
     } catch (const std::runtime_error& e) {
         throw StartError{kExitOsError, e.what()};
     }

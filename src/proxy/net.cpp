@@ -1,7 +1,10 @@
 #include "proxy/net.hpp"
 
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
+#include <cerrno>
 #include <random>
 
 namespace proxy {
@@ -18,7 +21,10 @@ namespace {
 // Any nonzero port: a UDP connect() needs one, and sends nothing to it.
 constexpr unsigned short kRouteProbePort = 9;
 
-bool try_bind(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, error_code& error) {
+bool try_bind(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, error_code& error,
+              bool transparent) {
+    if (transparent) set_transparent(acceptor.native_handle(), endpoint.address().is_v4(), error);
+    if (error) return false;
     acceptor.bind(endpoint, error);
     if (error) return false;
     acceptor.listen(1, error);  // one data connection is expected per listener
@@ -27,14 +33,27 @@ bool try_bind(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, error_code
 
 }  // namespace
 
+void set_transparent(int fd, bool v4, error_code& error) {
+#ifdef __linux__
+    const int on = 1;
+    if (setsockopt(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TRANSPARENT : IPV6_TRANSPARENT, &on,
+                   sizeof on) != 0)
+        error = error_code(errno, asio::error::get_system_category());
+#else
+    (void)fd;
+    (void)v4;
+    error = asio::error::operation_not_supported;
+#endif
+}
+
 tcp::acceptor listen_on(asio::io_context& io, const asio::ip::address& address,
-                        const PortRange& range, error_code& error) {
+                        const PortRange& range, error_code& error, bool transparent) {
     auto local = canonical(address);
     tcp::acceptor acceptor(io);
     acceptor.open(local.is_v4() ? tcp::v4() : tcp::v6(), error);
     if (error) return acceptor;
     if (range.low == 0) {
-        try_bind(acceptor, {local, 0}, error);
+        try_bind(acceptor, {local, 0}, error, transparent);
         return acceptor;
     }
     // Start at a random port of the range so that consecutive sessions do not
@@ -44,7 +63,7 @@ tcp::acceptor listen_on(asio::io_context& io, const asio::ip::address& address,
     const unsigned start = random() % span;
     for (unsigned i = 0; i < span; ++i) {
         auto port = static_cast<std::uint16_t>(range.low + (start + i) % span);
-        if (try_bind(acceptor, {local, port}, error)) return acceptor;
+        if (try_bind(acceptor, {local, port}, error, transparent)) return acceptor;
         if (error != asio::error::address_in_use) return acceptor;
         acceptor.close();
         acceptor.open(local.is_v4() ? tcp::v4() : tcp::v6(), error);

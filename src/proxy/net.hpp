@@ -21,8 +21,16 @@ using common::format_endpoint;
 // a broken transfer is never mistaken for a complete one.
 void reset_and_close(tcp::socket& socket);
 
+// transparent: see set_transparent().
 tcp::acceptor listen_on(asio::io_context& io, const asio::ip::address& address,
-                        const PortRange& range, error_code& error);
+                        const PortRange& range, error_code& error, bool transparent = false);
+
+// IP_TRANSPARENT (IPV6_TRANSPARENT) on a socket that is not bound yet. A
+// socket bound to an address this host no longer has (a VIP that moved to
+// the cluster peer) can still receive, but only a transparent one can send:
+// the kernel refuses a route from a source address that is not local
+// (IP_FREEBIND only lets the bind happen). Needs CAP_NET_RAW.
+void set_transparent(int fd, bool v4, error_code& error);
 
 // The local address the route toward `destination` uses (the address of
 // the interface it leaves by, or the route's `src`). Used where the

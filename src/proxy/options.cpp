@@ -82,6 +82,7 @@ po::options_description describe_options() {
     add("foreground", po::bool_switch());
     add("firewall", po::value<std::string>());
     add("tproxy", po::bool_switch());
+    add("handoff", po::bool_switch());
     add("relay", po::value<std::string>());
     add("relay-pipe-size", po::value<std::string>());
     add("help", po::bool_switch());
@@ -98,7 +99,7 @@ std::string usage_text() {
            "                 [--server-timeout seconds]\n"
            "                 [--passive-ports low-high] [--user name] [--chroot dir]\n"
            "                 [--listen-fd n] [--control-fd n] [--foreground]\n"
-           "                 [--firewall nftables|pf|none] [--tproxy]\n"
+           "                 [--firewall nftables|pf|none] [--tproxy] [--handoff]\n"
            "                 [--relay splice|copy] [--relay-pipe-size bytes] [--help] "
            "[--version]\n";
 }
@@ -158,6 +159,7 @@ Options read_values(const po::variables_map& vm) {
     o.passive_to_server = vm["passive-to-server"].as<bool>();
     o.foreground = vm["foreground"].as<bool>();
     o.tproxy = vm["tproxy"].as<bool>();
+    o.handoff = vm["handoff"].as<bool>();
     if (auto v = text("firewall")) {
         if (*v != "nftables" && *v != "pf" && *v != "none")
             throw UsageError("--firewall: \"" + *v + "\" is not one of nftables, pf, none");
@@ -220,6 +222,12 @@ void check_combinations(const Options& o) {
                          "the proxy's own address");
     if (o.reverse_host && o.tproxy)
         throw UsageError("--tproxy: only forward mode (no -R) receives diverted connections");
+    if (o.handoff && !o.reverse_host)
+        throw UsageError(
+            "--handoff: only reverse mode (-R) has sessions addressed to a shared address");
+#ifndef __linux__
+    if (o.handoff) throw UsageError("--handoff: needs Linux (IP_TRANSPARENT)");
+#endif
     if (o.queue && o.queue->size() > 15)
         throw UsageError("-q: queue name \"" + *o.queue + "\" is longer than 15 characters");
     if (o.tag && o.tag->size() > 63)

@@ -71,6 +71,9 @@ struct Options {
     // Forward mode only: "nftables" (Linux default), "pf", "none".
     std::optional<std::string> firewall;
     bool tproxy = false;  // IP_TRANSPARENT listener (nftables tproxy)
+    // --handoff: the client's sockets stay usable after the listen address
+    // (a VIP) has moved to the cluster peer (docs/carp-failover.md).
+    bool handoff = false;
     // --relay splice (Linux default) | copy (read/write loop; the only one
     // elsewhere).
     bool relay_splice = splice_available();

@@ -36,6 +36,7 @@ void keep_only(KeptCapabilities keep) {
     std::uint32_t mask = 0;
     if (keep.bind_service) mask |= 1u << CAP_NET_BIND_SERVICE;
     if (keep.net_admin) mask |= 1u << CAP_NET_ADMIN;
+    if (keep.net_raw) mask |= 1u << CAP_NET_RAW;
     data[0].effective = data[0].permitted = mask;
     if (syscall(SYS_capset, &header, data) != 0)
         throw std::runtime_error(os_error("cannot keep the capabilities the worker needs"));
@@ -45,7 +46,7 @@ void keep_only(KeptCapabilities keep) {
 
 void drop_privileges(const std::string& user, const std::string& chroot_dir,
                      KeptCapabilities keep) {
-    const bool keep_any = keep.bind_service || keep.net_admin;
+    const bool keep_any = keep.bind_service || keep.net_admin || keep.net_raw;
     if (geteuid() != 0) return;
     errno = 0;
     const passwd* entry = getpwnam(user.c_str());

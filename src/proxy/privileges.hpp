@@ -9,6 +9,7 @@ namespace proxy {
 struct KeptCapabilities {
     bool bind_service = false;  // -r: data connections from port 20
     bool net_admin = false;     // forward mode with nftables: per-session rules
+    bool net_raw = false;       // --handoff: IP_TRANSPARENT data sockets
 };
 
 // When running as root: chroot into chroot_dir if it exists, then switch to

@@ -14,7 +14,8 @@ namespace proxy {
 // Client PASV/EPSV, once the server's passive reply named its data port.
 awaitable<void> Session::open_passive(ftp::action::OpenPassive request, ftp::Actions& batch) {
     error_code error;
-    auto listener = listen_on(io_, client_listen_address(), settings_.passive_ports, error);
+    auto listener =
+        listen_on(io_, client_listen_address(), settings_.passive_ports, error, settings_.handoff);
     if (error) {
         spdlog::error("{} cannot listen for the client's data connection: {}", tag_,
                       error.message());
@@ -47,10 +48,10 @@ awaitable<void> Session::open_active(ftp::action::OpenActive request, ftp::Actio
         dialogue_->active_refused(error.message(), batch);
         co_return;
     }
-    auto channel =
-        DataChannel::create(io_, tag_, activity_, DataEnd::connect(request.client_data, source),
-                            DataEnd::accept(std::move(listener), server_endpoint_.address()),
-                            settings_.data_timeout, settings_.relay);
+    auto channel = DataChannel::create(
+        io_, tag_, activity_, DataEnd::connect(request.client_data, source, settings_.handoff),
+        DataEnd::accept(std::move(listener), server_endpoint_.address()), settings_.data_timeout,
+        settings_.relay);
     const auto ours = channel->server_listen_endpoint();
     const bool allowed = co_await expect_server_connection(ours, source, request.client_data);
     if (!allowed || ended_) {
@@ -77,7 +78,8 @@ awaitable<void> Session::expect_client_leg(ftp::action::ExpectClientLeg request,
 void Session::connect_both(const ftp::action::ConnectBoth& request) {
     adopt(request.channel,
           DataChannel::create(
-              io_, tag_, activity_, DataEnd::connect(request.client_data, active_source()),
+              io_, tag_, activity_,
+              DataEnd::connect(request.client_data, active_source(), settings_.handoff),
               DataEnd::connect(request.server_data, tcp::endpoint{server_local_.address(), 0}),
               settings_.data_timeout, settings_.relay));
 }

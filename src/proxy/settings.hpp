@@ -28,6 +28,9 @@ inline constexpr std::size_t kMaxPendingReplies = 64;
 struct Settings {
     bool forward = false;      // no -R: each session goes to its original destination
     bool transparent = false;  // --tproxy: IP_TRANSPARENT listener (divert-to model)
+    // --handoff: the sockets on the client's side are IP_TRANSPARENT, so a
+    // session goes on after the VIP it is addressed to has left this node.
+    bool handoff = false;
     tcp::endpoint listen;      // our own listen endpoint, to refuse loops
     // Forward mode: per-session data expectations; nullptr = none (the
     // proxy then announces its own address in 227 replies).

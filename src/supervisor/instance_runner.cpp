@@ -127,7 +127,9 @@ void InstanceRunner::spawn() {
         run(lifecycle_.spawn_failed(error, Clock::now()), before);
         return;
     }
-    std::vector<std::string> argv = config::worker_argv(*context_.global, instance_, chosen_);
+    std::vector<std::string> argv = config::worker_argv(
+        *context_.global, instance_, chosen_,
+        context_.cluster != nullptr && !context_.cluster->handoff_nodes.empty());
     if (context_.debug) argv.emplace_back("-d");
     WorkerStart started = WorkerProcess::start(context_.io, std::move(argv), listen_->get());
     if (!started.worker) {

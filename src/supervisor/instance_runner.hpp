@@ -36,6 +36,8 @@ struct RunnerContext {
     // Called when an instance's state or a backend's health may have
     // changed (the node's fitness follows them).
     std::function<void()> changed;
+    // The current configuration's cluster settings (worker --handoff).
+    const config::ClusterSettings* cluster = nullptr;
 };
 
 class InstanceRunner {

@@ -104,6 +104,7 @@ json Supervisor::node_json() const {
                                                      {"for", seconds_between(report.at, now)}};
     }
     node["roles"] = roles;
+    node["handoff"] = handoff_.to_json();
     return node;
 }
 

@@ -49,8 +49,10 @@ Supervisor::Supervisor(asio::io_context& io, SupervisorOptions options, config::
                &config_.global,
                options_.debug,
                options_.restart_policy,
-               [this] { fitness_may_have_changed(); }},
+               [this] { fitness_may_have_changed(); },
+               &config_.cluster},
       demotion_(io, reaper_, config_.global.runtime_dir),
+      handoff_(io, reaper_),
       liveness_timer_(io),
       started_at_(std::chrono::system_clock::now()) {}
 
@@ -77,6 +79,7 @@ void Supervisor::start() {
     // Demoted until judged fit: a node that has just started does not take
     // the shared addresses before its workers run and a backend answers.
     demotion_.configure(config_.cluster);
+    handoff_.configure(config_);
     for (const config::Instance& instance : config_.instances) {
         runners_.push_back(std::make_unique<InstanceRunner>(context_, instance));
         runners_.back()->start();
@@ -280,6 +283,7 @@ void Supervisor::apply_diff(config::Config next, const config::ConfigDiff& diff)
         spdlog::error("reload: {}", e.what());
     }
     demotion_.configure(config_.cluster);
+    handoff_.configure(config_);
     fitness_may_have_changed();
 }
 
@@ -319,6 +323,8 @@ awaitable<void> Supervisor::finish_shutdown() {
         const FirewallResult cleared = co_await clear_firewall(reaper_, config_);
         if (cleared.ok) spdlog::info("firewall: rules removed ({})", cleared.message);
     }
+    // Only now: until the last session ended, the peer passed its segments here.
+    co_await handoff_.remove();
     co_await demotion_.release();
     control_.close();
     if (created_runtime_dir_) {

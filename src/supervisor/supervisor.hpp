@@ -21,6 +21,7 @@
 #include "supervisor/instance_runner.hpp"
 #include "supervisor/node_demotion.hpp"
 #include "supervisor/node_fitness.hpp"
+#include "supervisor/session_handoff.hpp"
 
 namespace supervisor {
 
@@ -101,6 +102,7 @@ class Supervisor final {
     std::vector<std::unique_ptr<InstanceRunner>> departing_;
     std::optional<FirewallResult> firewall_;
     NodeDemotion demotion_;
+    SessionHandoff handoff_;
     Fitness fitness_{false, "starting"};
     Clock::time_point fitness_since_ = Clock::now();
     bool judging_posted_ = false;

@@ -58,7 +58,9 @@ FTP_PORT = 21
 USER, PASSWORD = "test", "secret"
 BIG_SIZE = 32 * 1024 * 1024
 HEALTH_CHECK = {"interval": "200ms", "timeout": "1s", "rise": 1, "fall": 1}
-DRAIN_TIMEOUT = "2s"
+# Long enough for a download handed off during a planned failover to end
+# on a loaded machine; a clean stop waits for it.
+DRAIN_TIMEOUT = "10s"
 BLOCK_TABLE = "ftpx_vrrp_block"
 
 # How keepalived learns that ftpproxyd runs, as (definition, reference in
@@ -127,7 +129,10 @@ class Node:
             [{"name": "ftp01", "listen": f"{VIP}:{FTP_PORT}",
               "backend": [f"{a}:{FTP_PORT}" for a in BACKENDS.values()],
               "health_check": HEALTH_CHECK, "data_timeout": "10s"}],
-            {"demotion": "keepalived", "track_file": str(self.track_file)}))
+            {"demotion": "keepalived", "track_file": str(self.track_file),
+             # Sessions in flight survive a move of the VIP (the worker's
+             # sockets keep it; the new holder passes the old one's segments on).
+             "handoff": {"nodes": list(LAN.values())}}))
 
     # ------------------------------------------------------------ ftpproxyd
     def start_ftpproxyd(self):

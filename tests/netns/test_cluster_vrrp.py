@@ -19,7 +19,8 @@ import time
 
 import pytest
 
-from cluster import BIG_SIZE, FTP_PORT, VIP, WAN, Cluster, listening, send_tag, tag_command
+from cluster import (BIG_SIZE, FTP_PORT, LAN, VIP, WAN, Cluster, listening, send_tag,
+                     tag_command)
 from ftpx.binaries import FTPPROXYCTL, FTPPROXYD, PROXY_BIN
 from ftpx.netns import entered
 from ftpx.wait import wait_until
@@ -54,6 +55,15 @@ def cluster(pair):
     """Each test starts from the healthy pair, whatever the one before did."""
     pair.heal()
     return pair
+
+
+def handoff_leftovers(node):
+    """What of the session handoff (nftables tables, the ip rule) is set up
+    in node's namespace."""
+    tables = sh("ip", "netns", "exec", node.ns, "nft", "list", "tables").stdout
+    rules = sh("ip", "netns", "exec", node.ns, "ip", "rule").stdout
+    return ([line for line in tables.splitlines() if "ftpproxy_handoff" in line] +
+            [line for line in rules.splitlines() if "0x46500001" in line])
 
 
 def assert_stays(cond, seconds, what):
@@ -200,9 +210,12 @@ def test_download_cut_by_a_planned_stop_resumes_with_rest_through_fw2(cluster):
     assert held.held.wait(15) and held.error is None, f"download failed: {held.error!r}"
     assert cluster.node_of(held.tag) == "fw1"
 
-    # Maintenance: a clean stop demotes at once, then drains (2 s) and exits.
+    # Maintenance: a clean stop demotes at once, then drains and exits. The
+    # held download goes on through fw1 (the handoff) until drain_timeout
+    # ends it.
     fw1.signal_ftpproxyd(signal.SIGTERM)
     cluster.wait_holder("fw2", FAILOVER)
+    assert fw1.ftpproxyd.p.wait(30) == 0, fw1.ftpproxyd.tail(30)
     held.release()
     assert held.error is not None and 0 < held.got < BIG_SIZE, \
         f"not cut: {held.got} bytes, {held.error!r}"
@@ -223,8 +236,8 @@ def test_download_cut_by_a_planned_stop_resumes_with_rest_through_fw2(cluster):
              for peer, verb, arg in server.seen_since(0).commands if verb == "REST"}
     assert (WAN["fw2"], str(offset)) in rests
 
-    assert fw1.ftpproxyd.p.wait(15) == 0, fw1.ftpproxyd.tail(30)
     assert fw1.track_value() == "0\n"        # a clean stop takes its demotion back
+    assert handoff_leftovers(fw1) == []      # ... and its handoff rules
     # ... and the process watch keeps the VIP away from fw1
     assert_stays(lambda: cluster.holders() == {"fw2"}, 3,
                  lambda: "the VIP must stay on fw2:\n" + fw1.keepalived_log()[-2000:])
@@ -339,5 +352,51 @@ def test_planned_failover_moves_the_vip_and_refuses_nobody(cluster):
     after = [r for t, r in served if t > moved_at]
     assert len(after) >= 10 and {r.node for r in after} == {"fw2"}, after
     assert fw1.node_status()["failover"] is None  # failback undid the hold
+    fw1.wait_fit(True)
+    cluster.wait_holder("fw1", timeout=20)
+
+
+def test_planned_failover_keeps_the_transfer_in_flight(cluster):
+    """A download runs through fw1 when `ftpproxyctl failover` moves the VIP
+    to fw2: fw2 passes the session's segments on to fw1 (the handoff), whose
+    worker still has the session; it ends intact (sha256 of all 32 MiB),
+    seen by the backend through fw1 only, while new sessions meanwhile land
+    on fw2."""
+    fw1, fw2 = cluster.nodes["fw1"], cluster.nodes["fw2"]
+    for node in (fw1, fw2):
+        handoff = node.node_status()["handoff"]
+        assert handoff["installed"] and handoff["error"] is None, handoff
+        assert len(handoff_leftovers(node)) == 2, handoff_leftovers(node)
+    assert fw2.node_status()["handoff"]["routes"] == [
+        {"vip": VIP, "peer": LAN["fw1"], "interface": "lan"}]
+    wait_until(lambda: fw1.node_status()["role"] == "master", 15,
+               "keepalived's notify to report fw1 as master")
+    held = HeldDownload(cluster)
+    held.start()
+    try:
+        assert held.held.wait(15) and held.error is None, f"download failed: {held.error!r}"
+        assert cluster.node_of(held.tag) == "fw1"
+        done = subprocess.run([FTPPROXYCTL, "-s", fw1.socket, "failover", "--wait", "20"],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done
+        cluster.wait_holder("fw2", timeout=FAILOVER)
+        # A new session is fw2's while the old one is still fw1's.
+        assert cluster.probe(timeout=10) == ("backend-1", "fw2")
+        status = fw1.status()
+        assert status["instances"][0]["state"] == "DRAINING", status["instances"]
+    finally:
+        held.release()
+    try:
+        assert held.error is None, f"cut after {held.got} bytes: {held.error!r}"
+        assert held.got == BIG_SIZE and held.sha.hexdigest() == cluster.sha
+        # fw1's drain ends with the session, before drain_timeout.
+        wait_until(lambda: fw1.status()["instances"][0]["state"] == "STOPPED", 15,
+                   lambda: "fw1 to finish draining:\n" + fw1.ftpproxyd.tail(20))
+        log = fw1.ftpproxyd.log_text()
+        assert "data completed: RETR pub/big.bin, 33554432 bytes to client" in log, \
+            fw1.ftpproxyd.tail(20)
+    finally:
+        subprocess.run([FTPPROXYCTL, "-s", fw1.socket, "failback"], capture_output=True,
+                       timeout=30)
     fw1.wait_fit(True)
     cluster.wait_holder("fw1", timeout=20)

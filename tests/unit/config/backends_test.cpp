@@ -42,6 +42,21 @@ TEST(ConfigBackends, TheWorkerStartsWithTheChosenOne) {
     EXPECT_EQ(after(second, "-P"), "21");
 }
 
+// cluster.handoff: a reverse instance's worker keeps the VIP on its
+// client-side sockets (--handoff); a forward one has nothing to hand off.
+TEST(ConfigBackends, HandoffReachesReverseWorkersOnly) {
+    const Config config = load_ok(R"(instances:
+  - {name: rev, listen: "198.18.11.1:21", backend: "198.19.0.2"}
+  - {name: fwd, mode: forward, listen: "127.0.0.1:8021"}
+)");
+    const auto has = [](const std::vector<std::string>& argv) {
+        return std::find(argv.begin(), argv.end(), "--handoff") != argv.end();
+    };
+    EXPECT_FALSE(has(worker_argv(config.global, config.instances[0])));
+    EXPECT_TRUE(has(worker_argv(config.global, config.instances[0], 0, true)));
+    EXPECT_FALSE(has(worker_argv(config.global, config.instances[1], 0, true)));
+}
+
 TEST(ConfigBackends, BadLists) {
     EXPECT_EQ(load_errors(R"(instances:
   - {name: a, listen: "127.0.0.1:8021", backend: []}

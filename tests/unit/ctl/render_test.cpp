@@ -101,6 +101,30 @@ TEST(RenderStatus, ConfigDigest) {
               "rules loaded 5m00s ago\n");
 }
 
+// The session handoff's routes, or why it is not in place; no line when off.
+TEST(RenderStatus, Handoff) {
+    json status = sample_status();
+    status["instances"].erase(1);
+    const std::string table = render_status(status);
+    const auto with = [&](json handoff) {
+        status["node"]["handoff"] = std::move(handoff);
+        std::string text = render_status(status);
+        const auto summary = text.rfind("1 instance:");
+        return text.substr(0, summary).substr(table.rfind("1 instance:"));
+    };
+    EXPECT_EQ(with(nullptr), "");
+    EXPECT_EQ(with({{"installed", true},
+                    {"error", nullptr},
+                    {"routes",
+                     {{{"vip", "198.18.11.1"}, {"peer", "198.18.11.12"}, {"interface", "lan"}}}}}),
+              "handoff: 198.18.11.1 -> 198.18.11.12 (lan)\n");
+    EXPECT_EQ(with({{"installed", false},
+                    {"error", "none of cluster.handoff.nodes (a, b) is an address of this node"},
+                    {"routes", json::array()}}),
+              "handoff: NOT IN PLACE: none of cluster.handoff.nodes (a, b) is an address of "
+              "this node\n");
+}
+
 // The node's fitness and what was done about it, in the summary.
 TEST(RenderSummary, NodeFitnessAndDemotion) {
     json status = sample_status();

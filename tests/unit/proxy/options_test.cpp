@@ -89,6 +89,16 @@ TEST(Options, BadValuesNameTheFlag) {
               "-q: queue name \"averyveryverylongqueue\" is longer than 15 characters");
 }
 
+// --handoff: the client-side sockets of a reverse proxy keep a moved VIP.
+TEST(Options, HandoffIsForReverseMode) {
+    EXPECT_FALSE(parse({"-R", "198.18.12.21"}).handoff);
+#ifdef __linux__
+    EXPECT_TRUE(parse({"-R", "198.18.12.21", "--handoff"}).handoff);
+#endif
+    EXPECT_EQ(usage_error({"--handoff"}),
+              "--handoff: only reverse mode (-R) has sessions addressed to a shared address");
+}
+
 TEST(Options, UnknownFlagsMissingValuesAndStrayArgumentsAreErrors) {
     EXPECT_NE(usage_error({"-x"}).find("-x"), std::string::npos);
     EXPECT_NE(usage_error({"-p"}).find("-p"), std::string::npos);
