@@ -5,7 +5,9 @@
 #     TLS, to prove the proxy's FEAT filtering), lftp, curl, iproute2
 #     (ip netns), nftables, keepalived (tests/netns/test_cluster_vrrp.py
 #     runs it in namespaces with its own config; the packaged service does
-#     not start: its unit needs /etc/keepalived/keepalived.conf).
+#     not start: its unit needs /etc/keepalived/keepalived.conf), ucarp
+#     (tests/netns/test_cluster_ucarp.py runs the daemon in namespaces; the
+#     package runs nothing by itself, it only hooks into ifupdown).
 #   * vsftpd is NOT installed (it would start a system service and conflicts
 #     with other servers): its .deb is downloaded and unpacked into
 #     $REPO/.deps/vsftpd (gitignored), run from there by the tests.
@@ -25,7 +27,7 @@ fi
 # libwrap0, libcap2, libpam0g, libssl3: shared libraries the unpacked vsftpd
 # binary links against (normally pulled in by its own Depends).
 PKGS="python3 python3-pytest python3-pytest-timeout python3-pyftpdlib python3-openssl lftp curl iproute2 nftables
-      keepalived
+      keepalived ucarp
       libwrap0 libcap2 libpam0g libssl3"
 
 missing=""

@@ -129,10 +129,15 @@ class Node:
             [{"name": "ftp01", "listen": f"{VIP}:{FTP_PORT}",
               "backend": [f"{a}:{FTP_PORT}" for a in BACKENDS.values()],
               "health_check": HEALTH_CHECK, "data_timeout": "10s"}],
-            {"demotion": "keepalived", "track_file": str(self.track_file),
-             # Sessions in flight survive a move of the VIP (the worker's
-             # sockets keep it; the new holder passes the old one's segments on).
-             "handoff": {"nodes": list(LAN.values())}}))
+            self.cluster_settings()))
+
+    def cluster_settings(self):
+        """ftpproxy.yaml's `cluster:` (ucarp.py's nodes use another)."""
+        return {"demotion": "keepalived", "track_file": str(self.track_file),
+                # Sessions in flight survive a move of the VIP (the worker's
+                # sockets keep it; the new holder passes the old one's
+                # segments on).
+                "handoff": {"nodes": list(LAN.values())}}
 
     # ------------------------------------------------------------ ftpproxyd
     def start_ftpproxyd(self):
@@ -254,6 +259,8 @@ class Node:
 
 
 class Cluster:
+    node_class = Node               # ucarp.py's cluster has its own
+
     def __init__(self, work, nodes=("fw1", "fw2")):
         self.work = Path(work)
         self.work.mkdir(parents=True, exist_ok=True)
@@ -286,7 +293,7 @@ class Cluster:
                 # The firewall routes nothing by itself; the VIP is bound
                 # with IP_FREEBIND, not by a sysctl.
                 sh(*in_ns(self.ns[name], "sysctl", "-qw", "net.ipv4.ip_forward=0"))
-                self.nodes[name] = Node(self, name)
+                self.nodes[name] = self.node_class(self, name)
         self._files()
         return self
 
@@ -456,3 +463,24 @@ def send_tag(ftp, tag):
         ftp.sendcmd(f"SIZE {tag}")
     except ftplib.error_perm:
         pass
+
+
+def require_tools(*tools):
+    """pytest.fail unless the built binaries and each of `tools` are there."""
+    import pytest
+    for binary in (FTPPROXYD, FTPPROXYCTL, PROXY_BIN):
+        if not binary.exists():
+            pytest.fail(f"{binary} missing: build it or set FTPPROXY_BUILD")
+    for tool in tools:
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} missing: apt-get install {tool} (deploy/install-test-deps.sh)")
+
+
+def booted(cluster, request):
+    """A module fixture's body (`yield from booted(...)`): cluster.boot(),
+    closed at the end; its logs stay for a look when a test failed."""
+    failed = request.session.testsfailed
+    try:
+        yield cluster.boot()
+    finally:
+        cluster.close(remove_files=request.session.testsfailed == failed)
