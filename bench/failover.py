@@ -35,7 +35,6 @@ test assertions.
 """
 import argparse
 import datetime
-import json
 import signal
 import statistics
 import subprocess
@@ -52,7 +51,7 @@ import cluster as pair_setup  # noqa: E402
 from cluster import Cluster, send_tag, tag_command  # noqa: E402
 from ftpx.binaries import BUILD  # noqa: E402
 from ftpx.netns import entered  # noqa: E402
-from supervisor_bench import machine_info  # noqa: E402
+from supervisor_bench import keepalived_version, machine_info, write_results  # noqa: E402
 
 POLL_EVERY = 0.05
 ATTEMPT_TIMEOUT = 2.0
@@ -258,8 +257,7 @@ def main():
     assert set(paths) <= set(PATHS), f"paths: {', '.join(PATHS)}"
 
     machine = machine_info(BUILD)
-    machine["keepalived"] = subprocess.run(["keepalived", "--version"], capture_output=True,
-                                           text=True).stderr.splitlines()[0].strip()
+    machine["keepalived"] = keepalived_version()
     machine["tuning"] = (f"priorities fw1 {fw1_priority}, fw2 {fw2_priority}; "
                          f"health_check timeout {args.check_timeout}")
     result = {"machine": machine, "paths": {}, "notes": NOTES}
@@ -277,12 +275,9 @@ def main():
                     result["paths"][path].append(run)
         finally:
             cluster.close()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"failover-{datetime.date.today().isoformat()}{'-' + args.variant if args.variant else ''}"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
-    stem.with_suffix(".md").write_text(render_markdown(result))
-    print(render_markdown(result))
+    name = f"failover-{datetime.date.today().isoformat()}"
+    write_results(Path(args.out) / (name + ("-" + args.variant if args.variant else "")), result,
+                  render_markdown(result))
     return 0
 
 

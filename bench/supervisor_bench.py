@@ -136,6 +136,20 @@ def machine_info(build):
     }
 
 
+def write_results(stem, result, markdown):
+    """STEM.json (raw) and STEM.md (the report), and the report on stdout."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(markdown)
+    print(markdown)
+
+
+def keepalived_version():
+    return subprocess.run(["keepalived", "--version"], capture_output=True,
+                          text=True).stderr.splitlines()[0].strip()
+
+
 def render_markdown(result):
     m = result["machine"]
     lines = [
@@ -217,10 +231,8 @@ def main():
                    "reload_all_serving": summary(serving),
                    "raw_ms": {"restart_latency": [round(x * 1000, 3) for x in latency],
                               "reload_all_changed": [round(x * 1000, 3) for x in changed]}})
-    stem = Path(args.out) / f"{datetime.date.today().isoformat()}-supervisor"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    stem.with_suffix(".md").write_text(render_markdown(result))
-    print(render_markdown(result))
+    write_results(Path(args.out) / f"{datetime.date.today().isoformat()}-supervisor", result,
+                  render_markdown(result))
 
 
 if __name__ == "__main__":

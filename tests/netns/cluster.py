@@ -26,6 +26,7 @@ Everything created is removed by close(), which the fixtures call in a
 """
 import collections
 import ftplib
+import hashlib
 import itertools
 import json
 import os
@@ -33,6 +34,8 @@ import shutil
 import signal
 import string
 import subprocess
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -484,3 +487,74 @@ def booted(cluster, request):
         yield cluster.boot()
     finally:
         cluster.close(remove_files=request.session.testsfailed == failed)
+
+
+class HeldDownload(threading.Thread):
+    """RETR pub/big.bin through the VIP in the client namespace, held after
+    `hold_at` bytes (TCP back-pressure) until release(); then it reads on
+    until the end or an error. `got` bytes arrived, hashed in `sha`."""
+
+    def __init__(self, cluster, hold_at=4 << 20):
+        super().__init__(daemon=True)
+        self.cluster, self.hold_at = cluster, hold_at
+        self.sha = hashlib.sha256()
+        self.got = 0
+        self.error = None
+        self.tag = tag_command()
+        self.held = threading.Event()
+        self._release = threading.Event()
+
+    def run(self):
+        try:
+            with entered(self.cluster.ns["client"]):
+                ftp = self.cluster.login(timeout=5)
+                send_tag(ftp, self.tag)
+                try:
+                    ftp.retrbinary("RETR pub/big.bin", self._take, blocksize=1 << 16)
+                finally:
+                    ftp.close()
+        except Exception as e:  # the cut: reported to the test
+            self.error = e
+        finally:
+            self.held.set()
+
+    def _take(self, chunk):
+        self.sha.update(chunk)
+        self.got += len(chunk)
+        if self.got >= self.hold_at and not self.held.is_set():
+            self.held.set()
+            self._release.wait(30)
+
+    def release(self):
+        self._release.set()
+        self.join(30)
+        assert not self.is_alive(), "the held download did not end"
+
+
+class ClientLoop(threading.Thread):
+    """A fresh session through the VIP every 50 ms (bounded: at most
+    `limit` sessions), each recorded with when it started and how it ended."""
+
+    def __init__(self, cluster, limit=400):
+        super().__init__(daemon=True)
+        self.cluster, self.limit = cluster, limit
+        self.results = []           # (started, served or exception)
+        self._halt = threading.Event()
+
+    def run(self):
+        for _ in range(self.limit):
+            if self._halt.is_set():
+                return
+            started = time.monotonic()
+            try:
+                outcome = self.cluster.probe(timeout=5)
+            except Exception as e:  # recorded; the test decides
+                outcome = e
+            self.results.append((started, outcome))
+            self._halt.wait(0.05)
+
+    def finish(self):
+        self._halt.set()
+        self.join(20)
+        assert not self.is_alive()
+        return self.results
