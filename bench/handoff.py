@@ -144,9 +144,11 @@ def render_markdown(result):
         f"* Downloads intact (sha256 of the whole file): "
         f"{sum(r['handoff']['intact'] for r in runs)} of {len(runs)}.",
         f"* `failover` -> VIP on fw2: median "
-        f"{statistics.median(r['handoff']['vip_moved_s'] for r in runs):.2f} s; -> first "
-        f"new session served by fw2: median "
-        f"{statistics.median(r['handoff']['first_fw2_session_s'] or 0 for r in runs):.2f} s.",
+        f"{statistics.median(r['handoff']['vip_moved_s'] for r in runs):.2f} s. The first "
+        f"session fw2 served had started a median "
+        f"{statistics.median(r['handoff']['first_fw2_session_s'] or 0 for r in runs):.2f} s "
+        f"after `failover`: fw1 had already left the VIP, so its SYN was retried until "
+        f"fw2 held it.",
         f"* Sessions started every 50 ms from `failover` until {AFTER_MOVE:g} s after the "
         f"move: {sum(r['handoff']['sessions'] for r in runs)} in all; refused "
         f"{sum(r['handoff']['refused'] for r in runs)}, reset "
