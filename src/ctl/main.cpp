@@ -81,7 +81,7 @@ int run(const Arguments& args) {
     if (args.command == control::kStatus) {
         if (!control::answer_ok(answer)) return refused(answer);
         std::cout << (args.json ? answer.dump(2) + "\n" : render_status(answer));
-        return status_exit_code(answer);
+        return status_exit_code(answer, args.names.empty());
     }
     if (args.command == control::kReload) {
         std::cout << render_reload(answer);

@@ -244,10 +244,16 @@ std::string render_summary(const json& status) {
     return text;
 }
 
-int status_exit_code(const json& status) {
+int status_exit_code(const json& status, bool whole_node) {
     for (const auto& instance : status.value("instances", json::array())) {
         if (instance.value("state", std::string()) != "RUNNING") return kExitNotRunning;
     }
+    // Only where the summary shows the verdict (a cluster: demotion set), so
+    // that an exit of 3 always comes with its reason on screen.
+    const json node = status.value("node", json::object());
+    if (whole_node && node.value("demotion", std::string("none")) != "none" &&
+        node.value("fit", true) == false)
+        return kExitNotRunning;
     return kExitOk;
 }
 

@@ -18,7 +18,11 @@ std::string format_duration(std::int64_t seconds);
 std::string render_status(const nlohmann::json& status);
 std::string render_summary(const nlohmann::json& status);
 // kExitOk when every instance in the answer is RUNNING, else kExitNotRunning.
-int status_exit_code(const nlohmann::json& status);
+// whole_node: the status of every instance (no names given); then, in a
+// cluster (a demotion method set), a node that is not fit to serve (an
+// instance without a healthy backend, a worker that does not answer) is not
+// "all well" either, whatever the states say.
+int status_exit_code(const nlohmann::json& status, bool whole_node = false);
 
 // start/stop/restart/drain: "NAME: message" per instance.
 std::string render_results(const nlohmann::json& answer);

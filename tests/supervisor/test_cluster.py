@@ -61,14 +61,20 @@ def test_keepalived_track_file_follows_the_backends(make_daemon, workdir):
         assert node["reason"] == "ftp01 has no healthy backend"
         assert node["demotion"] == "keepalived" and node["demoted"] is True
         assert read(track) == "1\n"
-        summary = daemon.ctl("status").stdout.splitlines()[-1]
+        status = daemon.ctl("status")
+        summary = status.stdout.splitlines()[-1]
         assert "; node: NOT FIT (ftp01 has no healthy backend), demoted (keepalived) " in summary
+        # Every instance runs, yet the node cannot serve: not "all well".
+        assert status.returncode == 3, status
+        assert daemon.ctl("status", "ftp01").returncode == 0  # its state alone
 
         backend.start()
         node = wait_node(daemon, True)
         assert node["demoted"] is False and node["reason"] is None
         assert read(track) == "0\n"
-        assert "; node: fit, not demoted (keepalived) " in daemon.ctl("status").stdout
+        status = daemon.ctl("status")
+        assert "; node: fit, not demoted (keepalived) " in status.stdout
+        assert status.returncode == 0, status
 
         backend.stop()
         wait_node(daemon, False)

@@ -198,6 +198,24 @@ TEST(StatusExitCode, ZeroOnlyWhenEveryInstanceRuns) {
     EXPECT_EQ(status_exit_code(status), kExitNotRunning);
 }
 
+// `ftpproxyctl status` with no names speaks for the node of a cluster:
+// every instance RUNNING but no healthy backend is not "all well" (the
+// playbook's check).
+TEST(StatusExitCode, TheWholeNodeMustBeFit) {
+    json status = sample_status();
+    status["instances"][1]["state"] = "RUNNING";
+    status["node"] = {
+        {"fit", false}, {"reason", "ftp02 has no healthy backend"}, {"demotion", "none"}};
+    EXPECT_EQ(status_exit_code(status, true), kExitOk);  // no cluster: the summary is silent
+    status["node"]["demotion"] = "keepalived";
+    EXPECT_EQ(status_exit_code(status, true), kExitNotRunning);
+    EXPECT_EQ(status_exit_code(status, false), kExitOk);  // `status ftp01`: its state only
+    status["node"]["fit"] = true;
+    EXPECT_EQ(status_exit_code(status, true), kExitOk);
+    status.erase("node");  // an older ftpproxyd
+    EXPECT_EQ(status_exit_code(status, true), kExitOk);
+}
+
 TEST(RenderResults, OneLinePerInstance) {
     const json answer = json::parse(R"json({"ok": true, "results": [
         {"name": "ftp01", "ok": true, "message": "started (pid 12)"},
