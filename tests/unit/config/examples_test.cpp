@@ -44,6 +44,18 @@ TEST(Examples, Cluster12Carp) {
     EXPECT_EQ(config.cluster.demote_by, 50);
 }
 
+TEST(Examples, ClusterKeepalived) {
+    const Config config = load_shipped("examples/cluster-keepalived.yaml");
+    ASSERT_EQ(config.instances.size(), 1u);
+    const Instance& instance = config.instances[0];
+    EXPECT_EQ(instance.mode, Mode::reverse);
+    EXPECT_EQ(instance.listen_address.to_string(), "198.18.0.1");
+    EXPECT_FALSE(instance.source_address);
+    EXPECT_EQ(instance.health_check.timeout, std::chrono::milliseconds(300));
+    EXPECT_EQ(config.cluster.demotion, Demotion::keepalived);
+    EXPECT_EQ(config.cluster.handoff_nodes.size(), 2u);
+}
+
 TEST(Examples, Demo) {
     const Config config = load_shipped("examples/demo.yaml");
     ASSERT_EQ(config.instances.size(), 2u);
