@@ -89,6 +89,10 @@ void InstanceRunner::run(Step step, State before) {
     run_step(step, before);
     if (lifecycle_.state() == State::running) served_before_ = true;
     if (!listen_) served_before_ = false;  // stopped or drained: it starts over
+    // A worker that keeps dying proves itself again (RUNNING) before its
+    // instance counts as serving: otherwise each restart after a delay made
+    // the node fit for a moment, and the VIP flapped with the crash loop.
+    if (lifecycle_.state() == State::backoff) served_before_ = false;
     if (lifecycle_.state() != before && context_.changed) context_.changed();
 }
 

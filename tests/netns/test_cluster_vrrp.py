@@ -13,6 +13,7 @@ them).
 import shutil
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -159,6 +160,53 @@ def test_a_worker_crash_does_not_move_the_vip(cluster):
                  "ftpproxyd:\n" + fw1.ftpproxyd.tail(8))
 
 
+class WorkerKiller(threading.Thread):
+    """SIGKILLs each new worker of `node` as soon as status shows it (every
+    50 ms, for at most `limit` seconds or until stop())."""
+
+    def __init__(self, node, limit=40):
+        super().__init__(daemon=True)
+        self.node, self.limit = node, limit
+        self.killed = set()
+        self._halt = threading.Event()
+
+    def run(self):
+        deadline = time.monotonic() + self.limit
+        while not self._halt.is_set() and time.monotonic() < deadline:
+            pid = self.node.status()["instances"][0]["pid"]
+            if pid and pid not in self.killed:
+                sh("kill", "-KILL", str(pid), check=False)
+                self.killed.add(pid)
+            self._halt.wait(0.05)
+
+    def stop(self):
+        self._halt.set()
+        self.join(15)
+
+
+def test_a_worker_that_keeps_dying_gives_the_vip_to_fw2(cluster):
+    """fw1's worker is killed each time it comes back: a crash loop, the road
+    to FATAL (whose end, ten failures with growing delays, takes minutes;
+    the node is unfit from the first delay on, BACKOFF and FATAL alike).
+    fw1 demotes, fw2 takes the VIP and serves, and the VIP stays there while
+    the loop goes on (a restart after a delay must prove itself RUNNING)."""
+    fw1 = cluster.nodes["fw1"]
+    killer = WorkerKiller(fw1)
+    killer.start()
+    try:
+        cluster.wait_holder("fw2", FAILOVER)
+        node = fw1.node_status()
+        assert node["fit"] is False, node
+        assert node["reason"] in ("ftp01 is BACKOFF", "ftp01 is STARTING"), node
+        assert cluster.probe(timeout=10) == ("backend-1", "fw2")
+        assert_stays(lambda: cluster.holders() == {"fw2"}, 3,
+                     lambda: "the VIP must stay on fw2 during the crash loop:\n" +
+                     fw1.ftpproxyd.tail(12))
+        assert len(killer.killed) >= 2
+    finally:
+        killer.stop()
+
+
 def test_download_cut_by_a_planned_stop_resumes_with_rest_through_fw2(cluster):
     fw1 = cluster.nodes["fw1"]
     held = HeldDownload(cluster)
@@ -248,7 +296,7 @@ def test_planned_failover_moves_the_vip_and_refuses_nobody(cluster):
     then fw1 drains. Clients connecting all along are served, none refused,
     none reset: before the move fw1 serves them, after it fw2; one in flight
     when the VIP moves ends on fw1 (the handoff)."""
-    fw1, fw2 = cluster.nodes["fw1"], cluster.nodes["fw2"]
+    fw1 = cluster.nodes["fw1"]
     wait_until(lambda: fw1.node_status()["role"] == "master", 15,
                "keepalived's notify to report fw1 as master")
     loop = ClientLoop(cluster)

@@ -303,6 +303,32 @@ def test_a_worker_crash_restarted_at_once_does_not_demote(make_daemon, workdir):
     assert "node is not fit" not in daemon.log().split(f"worker {pid} died")[1]
 
 
+def test_a_restart_after_a_backoff_must_prove_itself(make_daemon, workdir):
+    """A worker that served, then dies twice in a row: the restart after the
+    BACKOFF delay is STARTING, and the node stays unfit until that worker is
+    RUNNING again (before, it counted as serving at once, and a crash loop
+    made the node fit for a moment at every restart: the VIP could flap)."""
+    daemon, track = track_daemon(make_daemon, workdir, "backoff")
+    daemon.start()
+    wait_node(daemon, True)
+    first = daemon.instance_status("ftp01")["pid"]
+    os.kill(first, signal.SIGKILL)
+    second = wait_until(lambda: (lambda p: p if p not in (None, first) else None)(
+        daemon.instance_status("ftp01")["pid"]), 20, "the restart at once")
+    os.kill(second, signal.SIGKILL)
+    daemon.wait_states({"ftp01": "BACKOFF"})
+    third = wait_until(lambda: (lambda i: i if i["state"] == "STARTING" and i["pid"] not in
+                                (None, first, second) else None)(
+        daemon.instance_status("ftp01")), 20, "the restart after the delay")
+    node = daemon.status()["node"]
+    assert node["fit"] is False and node["reason"] == "ftp01 is STARTING", node
+    assert read(track) == "1\n"
+    daemon.wait_states({"ftp01": "RUNNING"})
+    wait_node(daemon, True)
+    assert daemon.instance_status("ftp01")["pid"] == third["pid"]
+    assert read(track) == "0\n"
+
+
 def test_a_worker_that_keeps_dying_demotes_the_node(make_daemon, workdir):
     """The path to FATAL (ten failures, minutes of growing delays) goes
     through BACKOFF from the second failure on, and the node is not fit
