@@ -25,8 +25,11 @@ Paths (fw1 is the MASTER when each run starts):
   worker   SIGKILL of fw1's worker only (ftpproxyd restarts it at once):
            measured as t0 -> the first session served by either node, with
            the number of runs in which the VIP moved.
+  planned  `ftpproxyctl failover` on fw1 (demote and hold, drain once the
+           role changed; `failback` after the run). Its failed attempts
+           should be none: clients retry their SYN, nobody refuses.
 
-    bench/failover.py [--runs 5] [--paths backend,kill,stop,worker]
+    bench/failover.py [--runs 5] [--paths backend,kill,stop,worker,planned]
                       [--out bench/results]
 
 Needs root, keepalived, and a build (FTPPROXY_BUILD, default build/). Writes
@@ -49,7 +52,7 @@ sys.path[:0] = [str(REPO / "bench"), str(REPO / "tests/netns"), str(REPO / "test
 
 import cluster as pair_setup  # noqa: E402
 from cluster import Cluster, send_tag, tag_command  # noqa: E402
-from ftpx.binaries import BUILD  # noqa: E402
+from ftpx.binaries import BUILD, FTPPROXYCTL  # noqa: E402
 from ftpx.netns import entered  # noqa: E402
 from supervisor_bench import keepalived_version, machine_info, write_results  # noqa: E402
 
@@ -62,6 +65,7 @@ PATHS = {
     "kill": "SIGKILL of fw1's ftpproxyd",
     "stop": "clean stop (SIGTERM) of fw1's ftpproxyd",
     "worker": "SIGKILL of fw1's worker (ftpproxyd restarts it)",
+    "planned": "planned: `ftpproxyctl failover` on fw1",
 }
 
 
@@ -81,6 +85,9 @@ NOTES = [
     "initial namespace (a veth pair, the same config): FAULT within 20 ms of the SIGKILL.",
     "* stop: ftpproxyd demotes at SIGTERM, before anything else; the node has no session to "
     "drain here.",
+    "* planned: `ftpproxyctl failover` demotes and holds; fw1 keeps serving until keepalived "
+    "has taken the VIP away, then drains (with the handoff its sessions would go on; "
+    "bench/handoff.py measures that). A client whose SYN reaches no holder retries it.",
     "* worker: ftpproxyd restarts a killed worker within ~10 ms and it serves at once "
     "(the listen socket stays open). Since 0e1343c the node stays fit meanwhile (STARTING "
     "after having served counts as serving), so the VIP does not move: the first session is "
@@ -169,7 +176,14 @@ def one_run(cluster, path):
         fw1.signal_ftpproxyd(signal.SIGTERM)
     elif path == "worker":
         subprocess.run(["kill", "-KILL", str(worker)], check=True)
+    elif path == "planned":
+        threading.Thread(target=subprocess.run, daemon=True, args=(
+            [FTPPROXYCTL, "-s", fw1.socket, "failover", "--wait", "20"],),
+            kwargs={"capture_output": True, "timeout": 60}).start()
     first, failed, attempts = poller.run()
+    if path == "planned":
+        subprocess.run([FTPPROXYCTL, "-s", fw1.socket, "failback"], capture_output=True,
+                       timeout=30)
     if path == "worker":
         time.sleep(5)    # long enough for a VIP move (3.6 s master-down) to show
     stop.set()
@@ -207,7 +221,8 @@ def render_markdown(result):
         f"* build: {m['build']} ({m['build_type']})",
         "* the pair of tests/netns/cluster.py: client, fw1, fw2 and server namespaces "
         "(bridges on both sides), keepalived advert_int 1; health checks interval 200ms, "
-        "rise 1, fall 1; drain_timeout 2s; everything shares the 2 cores",
+        f"rise 1, fall 1; drain_timeout {pair_setup.DRAIN_TIMEOUT}; cluster.handoff on; "
+        "everything shares the 2 cores",
         f"* tuning: {m.get('tuning', 'priorities fw1 150, fw2 100; health_check timeout 1s')}",
         f"* a fresh ftplib session through the VIP every {int(POLL_EVERY * 1000)} ms "
         f"(each bounded by {ATTEMPT_TIMEOUT:g} s)",
@@ -242,7 +257,7 @@ def render_markdown(result):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--paths", default="backend,kill,stop,worker")
+    ap.add_argument("--paths", default="backend,kill,stop,worker,planned")
     ap.add_argument("--out", default=str(REPO / "bench/results"))
     # Tuning for speed: the backup's skew time is (256 - priority) / 256 s,
     # and a dropped backend is found after the check's timeout.
