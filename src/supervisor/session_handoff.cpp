@@ -105,6 +105,16 @@ std::string run_nft(const std::string& script) {
 #endif
 }
 
+// Whether an earlier run (killed, or with the handoff on) left its tables.
+bool leftovers() {
+#ifdef FTPPROXY_HAVE_NFTABLES
+    return run_nft("list table ip ftpproxy_handoff").empty() ||
+           run_nft("list table ip6 ftpproxy_handoff").empty();
+#else
+    return false;
+#endif
+}
+
 // Mid-stream segments must become conntrack's "new" connections on the
 // holder (how it tells a peer's connection from one of its own): with
 // nf_conntrack_tcp_loose=0 they are "invalid" instead.
@@ -124,8 +134,10 @@ SessionHandoff::SessionHandoff(asio::io_context& io, ChildReaper& reaper)
 
 void SessionHandoff::configure(const config::Config& config) {
     auto vips = shared_addresses(config);
-    if (config.cluster.handoff_nodes == nodes_ && same(vips, vips_) && (installed_ || !enabled()))
+    if (configured_ && config.cluster.handoff_nodes == nodes_ && same(vips, vips_) &&
+        (installed_ || !enabled()))
         return;
+    configured_ = true;
     nodes_ = config.cluster.handoff_nodes;
     vips_ = std::move(vips);
     kick();
@@ -150,7 +162,12 @@ awaitable<void> SessionHandoff::settle() {
             if (installed_) {
                 co_await remove_all();
                 spdlog::info("handoff: off (removed)");
+            } else if (!checked_leftovers_ && leftovers()) {
+                // A killed run's rules would go on passing packets to the peer.
+                co_await remove_all();
+                spdlog::warn("handoff: removed the rules an earlier run left (handoff is off)");
             }
+            checked_leftovers_ = true;
             installed_ = false;
             plan_ = {};
         } else {

@@ -46,6 +46,8 @@ class SessionHandoff {
     bool settling_ = false;
     bool again_ = false;
     bool removed_ = false;
+    bool configured_ = false;
+    bool checked_leftovers_ = false;  // of an earlier run, once, when off
     asio::steady_timer retry_;
 };
 
