@@ -45,9 +45,10 @@ def cert(tmp_path):
     return make_cert(tmp_path)
 
 
-def tls_route(make_route, cert, fam="v4", mode="optional", extra=()):
-    return make_route("pyftpdlib", fam, extra=["--tls-cert", cert[0], "--tls-key", cert[1],
-                                               "--client-tls", mode] + list(extra))
+def tls_route(make_route, cert, fam="v4", mode="optional", extra=(), server_fam=None):
+    return make_route("pyftpdlib", fam, server_fam,
+                      extra=["--tls-cert", cert[0], "--tls-key", cert[1], "--client-tls", mode]
+                      + list(extra))
 
 
 class RecFTPS(ftplib.FTP_TLS, RecFTP):
@@ -82,17 +83,22 @@ def assert_server_saw_no_security_command(route, mark):
     assert not seen & SECURITY_VERBS, f"the server saw {sorted(seen & SECURITY_VERBS)}"
 
 
-@pytest.mark.parametrize("mode", ["PASV", "EPSV", "PORT", "EPRT"])
-def test_ftplib_ftps_retr_stor(mode, make_route, cert, big):
-    route = tls_route(make_route, cert)
+@pytest.mark.parametrize("mode, fam, server_fam, extra", [
+    ("PASV", "v4", "v4", ()), ("EPSV", "v4", "v4", ()), ("PORT", "v4", "v4", ()),
+    ("EPRT", "v4", "v4", ()), ("EPSV", "v6", "v6", ()), ("EPRT", "v6", "v6", ()),
+    ("EPSV", "v6", "v4", ()), ("PORT", "v4", "v4", ("--passive-to-server",)),
+], ids=lambda v: "-".join(v) if isinstance(v, tuple) and v else (v or "plain"))
+def test_ftplib_ftps_retr_stor(mode, fam, server_fam, extra, make_route, cert, big):
+    route = tls_route(make_route, cert, fam, extra=extra, server_fam=server_fam)
     mark = route.server.mark()
+    name = f"up-{mode}-{fam}-{server_fam}{'-p2s' if extra else ''}.bin"
     f = ftps_connect(route, mode, cert)
     try:
         assert sha256_retr(f, "pub/big.bin") == big.sha, "RETR over TLS: sha256 differs"
         with open(big.path, "rb") as src:
-            reply = f.storbinary(f"STOR pub/up-{mode}.bin", src, blocksize=1 << 20)
+            reply = f.storbinary(f"STOR pub/{name}", src, blocksize=1 << 20)
         assert reply.startswith("226"), reply
-        assert sha256_file(route.server.pub / f"up-{mode}.bin") == big.sha, \
+        assert sha256_file(route.server.pub / name) == big.sha, \
             "STOR over TLS: sha256 on the server's disk differs"
         f.quit()
     finally:
@@ -106,7 +112,7 @@ def test_ftplib_ftps_retr_stor(mode, make_route, cert, big):
         assert set(f.active_peers) == {route.host}
     assert_server_saw_no_security_command(route, mark)
     legs = tls_transfers(route)
-    assert [c for c, _ in legs] == ["RETR pub/big.bin", f"STOR pub/up-{mode}.bin"], \
+    assert [c for c, _ in legs] == ["RETR pub/big.bin", f"STOR pub/{name}"], \
         route.proxy.stderr_text()[-3000:]
 
 
