@@ -75,8 +75,9 @@ void Dialogue::handle_auth(const Command& command, Actions& out) {
     const bool tls = iequals(command.argument, "TLS") || iequals(command.argument, "TLS-C") ||
                      iequals(command.argument, "SSL");
     if (!tls) {
-        reply_local("504 AUTH " + upper(command.argument) + " is not supported; use AUTH TLS.",
-                    out);
+        // The argument is not echoed: a reply of the proxy's own carries no
+        // text a client chose (found by fuzzing: it could mimic anything).
+        reply_local("504 This AUTH mechanism is not supported; use AUTH TLS.", out);
         return;
     }
     if (tls_active_) {

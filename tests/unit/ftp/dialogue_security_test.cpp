@@ -47,7 +47,8 @@ TEST_F(DialogueTlsTest, AuthTlsIsAnsweredByTheProxyThenTheHandshakeIsAsked) {
 
 TEST_F(DialogueTlsTest, AuthSslIsTlsAndOtherMechanismsAreRefused) {
     tls(ClientTls::Optional);
-    EXPECT_EQ(client("AUTH GSSAPI"), (Lines{"C 504 AUTH GSSAPI is not supported; use AUTH TLS."}));
+    EXPECT_EQ(client("AUTH GSSAPI"),
+              (Lines{"C 504 This AUTH mechanism is not supported; use AUTH TLS."}));
     EXPECT_EQ(client("auth ssl"), (Lines{"log info: client asked for TLS (AUTH SSL)",
                                          "C 234 AUTH SSL accepted.", "start-tls"}));
 }
