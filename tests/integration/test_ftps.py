@@ -16,7 +16,7 @@ import pytest
 
 from ftpx import net
 from ftpx.binaries import PROXY_BIN
-from ftpx.clients import PASSIVE, Curl, RecFTP, Transcript, assert_mode_used
+from ftpx.clients import PASSIVE, Curl, RecFTP, Transcript, assert_mode_used, run_lftp
 from ftpx.digest import sha256_file, sha256_retr
 from ftpx.ftpraw import Raw
 from ftpx.sessions import session
@@ -142,6 +142,28 @@ def test_curl_ssl_reqd_retr_stor(mode, make_route, cert, big, tmp_path):
     assert_server_saw_no_security_command(route, mark)
     # curl changes to pub/ first
     assert [c for c, _ in tls_transfers(route)] == ["RETR big.bin", f"STOR curl-{mode}.bin"]
+
+
+@pytest.mark.parametrize("mode", ["PASV", "EPSV", "PORT"])
+def test_lftp_ftps_get_put(mode, make_route, cert, big, tmp_path):
+    """lftp (GnuTLS) forced to TLS on control and data, the proxy's
+    certificate verified (not its name: lftp checks IP addresses against the
+    CN only)."""
+    route = tls_route(make_route, cert)
+    mark = route.server.mark()
+    name = f"lftp-{mode}.bin"
+    tls = ["set ftp:ssl-force yes", "set ftp:ssl-protect-data yes",
+           f"set ssl:ca-file {cert[0]}", "set ssl:check-hostname no"]
+    _, tr, _ = run_lftp(route, mode, [
+        "cd pub", f"get big.bin -o {tmp_path}/lftp-down.bin", f"put {big.path} -o {name}"],
+        tmp_path, name=f"lftp-tls-{mode}", ssl_allow=True, settings=tls)
+    assert sha256_file(tmp_path / "lftp-down.bin") == big.sha, "lftp RETR over TLS"
+    assert sha256_file(route.server.pub / name) == big.sha, "lftp STOR over TLS"
+    assert tr.reply_to("AUTH") == ["234 AUTH TLS accepted."], tr.text()
+    assert tr.reply_to("PROT") == ["200 PROT P: data connections are protected."], tr.text()
+    assert_mode_used(tr, mode, "lftp")
+    assert_server_saw_no_security_command(route, mark)
+    assert [c for c, _ in tls_transfers(route)] == ["RETR big.bin", f"STOR {name}"]
 
 
 def test_feat_offers_tls_only_with_a_certificate(make_route, cert):
