@@ -147,8 +147,7 @@ def test_curl_ssl_reqd_retr_stor(mode, make_route, cert, big, tmp_path):
 @pytest.mark.parametrize("mode", ["PASV", "EPSV", "PORT"])
 def test_lftp_ftps_get_put(mode, make_route, cert, big, tmp_path):
     """lftp (GnuTLS) forced to TLS on control and data, the proxy's
-    certificate verified (not its name: lftp checks IP addresses against the
-    CN only)."""
+    certificate verified (ssl:check-hostname off)."""
     route = tls_route(make_route, cert)
     mark = route.server.mark()
     name = f"lftp-{mode}.bin"
@@ -307,3 +306,36 @@ def test_tls_upload_cut_without_close_notify_fails_on_the_server(make_route, cer
         f.close()
     assert re.search(rf"data client TLS leg ended without close_notify: STOR pub/{re.escape(name)}",
                      route.proxy.stderr_text())
+
+
+def test_data_connection_without_handshake_is_closed(make_route, cert, big):
+    """PROT P, then a data connection on which the client never shakes
+    hands: --data-timeout closes it, the transfer fails (the client's leg
+    gets a reset, the server's command fails), the session goes on."""
+    route = tls_route(make_route, cert, extra=["--data-timeout", "2"])
+    f = ftps_connect(route, "PASV", cert)
+    try:
+        f.voidcmd("TYPE I")
+        host, port = f.makepasv()
+        d = net.connect(host, port, source=route.client_addr)
+        f.putcmd("RETR pub/big.bin")
+        assert f.getresp()[:3] in ("125", "150")
+        start = time.monotonic()
+        with pytest.raises((ftplib.error_temp, ftplib.error_perm)):
+            f.voidresp()
+        assert time.monotonic() - start < 10
+        d.settimeout(5)
+        got = b""
+        try:
+            while chunk := d.recv(65536):
+                got += chunk
+        except ConnectionResetError:
+            pass
+        assert big.data[:64] not in got, "plain file data on a PROT P data connection"
+        d.close()
+        assert sha256_retr(f, "pub/big.bin") == big.sha   # the session goes on
+        f.quit()
+    finally:
+        f.close()
+    text = route.proxy.stderr_text()
+    assert "data connection not used within 2 s, closed" in text
