@@ -7,6 +7,7 @@ client's transcript and the TLS legs from the proxy's transfer log lines.
 The certificate is made here, in the test's temporary directory."""
 import ftplib
 import re
+import signal
 import socket
 import ssl
 import subprocess
@@ -19,6 +20,7 @@ from ftpx.binaries import PROXY_BIN
 from ftpx.clients import PASSIVE, Curl, RecFTP, Transcript, assert_mode_used, run_lftp
 from ftpx.digest import sha256_file, sha256_retr
 from ftpx.ftpraw import Raw
+from ftpx.servers import Pyftpd
 from ftpx.sessions import session
 
 pytestmark = pytest.mark.proxy_only
@@ -339,3 +341,52 @@ def test_data_connection_without_handshake_is_closed(make_route, cert, big):
         f.close()
     text = route.proxy.stderr_text()
     assert "data connection not used within 2 s, closed" in text
+
+
+def test_server_killed_mid_tls_download_is_a_reset(make_route, cert, workdir, big):
+    """The clear-text server dies mid-RETR (a plain FIN from its kernel):
+    the client's TLS leg must end with a reset, never with close_notify (a
+    clean end of file for the client). Python's ssl (3.11, OpenSSL 3)
+    reports a TCP reset after data as SSLEOFError, like a FIN without
+    close_notify (measured with a bare ssl server and SO_LINGER 0), so the
+    reset itself is proven by the proxy's log: the abort path, which resets."""
+    victim = Pyftpd("v4", workdir, big.path, name="pyftpdlib-tls-victim-v4").start()
+    try:
+        route = make_route("pyftpdlib", "v4", backend=(victim.addr, victim.port),
+                           extra=["--tls-cert", cert[0], "--tls-key", cert[1]])
+        f = ftps_connect(route, "PASV", cert)
+        f.voidcmd("TYPE I")
+        host, port = f.makepasv()
+        raw = net.connect(host, port, source=route.client_addr)
+        f.putcmd("RETR pub/big.bin")
+        assert f.getresp()[:3] in ("125", "150")
+        # suppress_ragged_eofs=False: a FIN without close_notify is an error
+        # here, and only close_notify reads as the end of the file.
+        d = f.context.wrap_socket(raw, server_hostname=host, suppress_ragged_eofs=False)
+        got = d.recv(1 << 20)
+        assert got, "no data before the kill"
+        victim.proc.p.send_signal(signal.SIGKILL)
+        victim.proc.p.wait(10)
+        received, ending = len(got), None
+        d.settimeout(15)
+        try:
+            while True:
+                chunk = d.recv(1 << 20)
+                if not chunk:
+                    ending = "close_notify (clean end of file)"
+                    break
+                received += len(chunk)
+        except ConnectionResetError:
+            ending = "reset"
+        except ssl.SSLEOFError:
+            ending = "FIN without close_notify"
+        d.close()
+        f.close()
+        assert ending in ("reset", "FIN without close_notify"), \
+            f"{received} of {big.size} bytes, then a {ending}"
+        assert received < big.size
+        log = route.proxy.stderr_text()
+        assert "data completed: RETR pub/big.bin" not in log
+        assert "data aborted by the session: RETR pub/big.bin" in log
+    finally:
+        victim.stop()
