@@ -17,9 +17,9 @@ import pytest
 
 from ftpx import net
 from ftpx.binaries import PROXY_BIN
-from ftpx.clients import PASSIVE, Curl, RecFTP, Transcript, assert_mode_used, run_lftp
+from ftpx.clients import PASSIVE, Curl, RecFTP, assert_mode_used, run_lftp
 from ftpx.digest import sha256_file, sha256_retr
-from ftpx.ftpraw import Raw
+from ftpx.ftpraw import read_until_end
 from ftpx.servers import Pyftpd
 from ftpx.sessions import session
 
@@ -367,19 +367,8 @@ def test_server_killed_mid_tls_download_is_a_reset(make_route, cert, workdir, bi
         assert got, "no data before the kill"
         victim.proc.p.send_signal(signal.SIGKILL)
         victim.proc.p.wait(10)
-        received, ending = len(got), None
-        d.settimeout(15)
-        try:
-            while True:
-                chunk = d.recv(1 << 20)
-                if not chunk:
-                    ending = "close_notify (clean end of file)"
-                    break
-                received += len(chunk)
-        except ConnectionResetError:
-            ending = "reset"
-        except ssl.SSLEOFError:
-            ending = "FIN without close_notify"
+        received, ending = read_until_end(d, len(got), endings=(
+            (ConnectionResetError, "reset"), (ssl.SSLEOFError, "FIN without close_notify")))
         d.close()
         f.close()
         assert ending in ("reset", "FIN without close_notify"), \
