@@ -65,8 +65,24 @@ class RecFTPS(ftplib.FTP_TLS, RecFTP):
         RecFTP.__init__(self, mode=mode, source=source, timeout=timeout)
 
 
-def ftps_connect(route, mode, cert):
-    f = RecFTPS(mode, route.client_addr, cert[0])
+class ReusingFTPS(RecFTPS):
+    """Data connections resume the control connection's TLS session, as
+    vsftpd and ProFTPD demand of their clients (ftplib does not by itself)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reused = []
+
+    def ntransfercmd(self, cmd, rest=None):
+        conn, size = RecFTP.ntransfercmd(self, cmd, rest)      # still clear text
+        conn = self.context.wrap_socket(conn, server_hostname=self.host,
+                                        session=self.sock.session)
+        self.reused.append(conn.session_reused)
+        return conn, size
+
+
+def ftps_connect(route, mode, cert, kind=None):
+    f = (kind or RecFTPS)(mode, route.client_addr, cert[0])
     f.connect(route.host, route.port)
     f.login(route.server.user, route.server.password)   # AUTH TLS first (FTP_TLS)
     assert isinstance(f.sock, ssl.SSLSocket)
@@ -379,3 +395,17 @@ def test_server_killed_mid_tls_download_is_a_reset(make_route, cert, workdir, bi
         assert "data aborted by the session: RETR pub/big.bin" in log
     finally:
         victim.stop()
+
+
+def test_data_connections_can_resume_the_control_session(make_route, cert, big):
+    """TLS session reuse is offered to clients: a data connection that
+    presents the control connection's session is resumed (TLS 1.3 ticket)."""
+    route = tls_route(make_route, cert)
+    f = ftps_connect(route, "EPSV", cert, kind=ReusingFTPS)
+    try:
+        assert sha256_retr(f, "pub/big.bin") == big.sha
+        f.retrlines("LIST pub", lambda _: None)
+        f.quit()
+    finally:
+        f.close()
+    assert f.reused == [True, True], f.reused
