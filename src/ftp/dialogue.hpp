@@ -15,7 +15,8 @@
 // asynchronously) and gives the outcome back through the matching answer
 // method before it feeds the same side any further line. A request is
 // always the last action of its batch, so that nothing after it can overtake
-// its outcome. Client-side requests (OpenActive, ExpectClientLeg) come from
+// its outcome. Client-side requests (OpenActive, ExpectClientLeg,
+// StartClientTls) come from
 // client_line(); server-side ones (OpenPassive, FinishTransfer) from
 // server_line(). Each side has at most one request outstanding.
 #pragma once
@@ -42,6 +43,12 @@ using ChannelId = std::uint64_t;
 // Syslog's names: what the session logs at.
 enum class Severity { Debug, Info, Notice, Warning, Error };
 
+// TLS on the client's side (explicit FTPS, RFC 4217). Off: AUTH/PBSZ/PROT
+// are refused (502) and hidden from FEAT, as when the worker has no
+// certificate. Optional: the client may ask for TLS. Required: no login
+// (USER/PASS/ACCT) before AUTH, and no transfer under PROT C.
+enum class ClientTls { Off, Optional, Required };
+
 struct DialogueConfig {
     bool anonymous_only = false;     // -A
     bool passive_to_server = false;  // --passive-to-server: a client's PORT becomes PASV
@@ -50,6 +57,7 @@ struct DialogueConfig {
     bool server_ipv4 = true;         // the proxy's connection to the server is IPv4
     Address client;  // the client's address: the only PORT/EPRT target allowed (canonical)
     Address server;  // the server's control address: where its passive listeners are (canonical)
+    ClientTls client_tls = ClientTls::Off;
 };
 
 namespace action {
@@ -73,6 +81,7 @@ struct GreetingReceived {};  // the server's greeting is complete: its deadline 
 struct OpenPassive {
     ChannelId channel;
     Endpoint server_data;
+    bool client_tls = false;  // PROT P: the client's leg is TLS
 };
 // Request: listen for the server's data connection, which goes on to
 // client_data. Answer: active_opened() with the listener's endpoint (what
@@ -80,6 +89,7 @@ struct OpenPassive {
 struct OpenActive {
     ChannelId channel;
     Endpoint client_data;
+    bool client_tls = false;  // PROT P: the client's leg is TLS
 };
 // Request (--passive-to-server): prepare for a connection from the proxy to
 // client_data (forward mode: its firewall state). Answer:
@@ -93,7 +103,13 @@ struct ConnectBoth {
     ChannelId channel;
     Endpoint client_data;
     Endpoint server_data;
+    bool client_tls = false;  // PROT P: the client's leg is TLS
 };
+// Request (AUTH TLS, after its 234 went out as the action before): the
+// client's control connection becomes TLS; nothing more may be read from it
+// in clear text. Answer: client_tls_started(). A failed handshake ends the
+// session (the session's own doing: there is nobody left to answer).
+struct StartClientTls {};
 // A transfer command went to the server: its data connection is due.
 struct StartTransfer {
     ChannelId channel;
@@ -118,10 +134,11 @@ struct End {  // the session is over (a final reply, if any, came before)
 
 }  // namespace action
 
-using Action = std::variant<action::ToClient, action::ToServer, action::Log,
-                            action::GreetingReceived, action::OpenPassive, action::OpenActive,
-                            action::ExpectClientLeg, action::ConnectBoth, action::StartTransfer,
-                            action::FinishTransfer, action::CloseChannel, action::End>;
+using Action =
+    std::variant<action::ToClient, action::ToServer, action::Log, action::GreetingReceived,
+                 action::OpenPassive, action::OpenActive, action::ExpectClientLeg,
+                 action::ConnectBoth, action::StartClientTls, action::StartTransfer,
+                 action::FinishTransfer, action::CloseChannel, action::End>;
 using Actions = std::vector<Action>;
 
 class Dialogue {
@@ -139,6 +156,8 @@ class Dialogue {
     // The outstanding OpenActive or ExpectClientLeg failed. `reason`
     // completes "425 Cannot open data connection: " (passive_refused too).
     void active_refused(std::string_view reason, Actions& out);
+    // The outstanding StartClientTls succeeded: the client speaks TLS now.
+    void client_tls_started(Actions& out);
 
     // Server side. A line is one reply line without its CRLF.
     void server_line(std::string_view line, Actions& out);
@@ -153,6 +172,7 @@ class Dialogue {
     // stops reading commands above a bound.
     std::size_t replies_due() const { return pending_.size(); }
     bool ended() const { return ended_; }
+    bool client_tls_active() const { return tls_active_; }
 
   private:
     // What the next server reply answers.
@@ -186,13 +206,21 @@ class Dialogue {
         std::size_t text_offset;  // where the text after "227 " / "227-" starts
     };
     // The request a side waits on (see the header comment).
-    enum class Awaiting { Nothing, Active, ClientLeg, Passive, Transfer };
+    enum class Awaiting { Nothing, Active, ClientLeg, ClientTls, Passive, Transfer };
 
     // dialogue_commands.cpp
     void handle_command(const Command& command, Actions& out);
     void handle_passive(const Command& command, Actions& out);
     void handle_port(const Command& command, Actions& out);
     void pass_to_server(const Command& command, Pending pending, Actions& out);
+
+    // dialogue_security.cpp: AUTH, PBSZ, PROT, CCC and the TLS policy.
+    bool handle_security(const Command& command, Actions& out);
+    bool refused_by_tls_policy(const Command& command, Actions& out);
+    void handle_auth(const Command& command, Actions& out);
+    void handle_pbsz(const Command& command, Actions& out);
+    void handle_prot(const Command& command, Actions& out);
+    void add_own_features(const ReplyLine& reply, Actions& out);
     std::string request_line() const;
 
     // dialogue_replies.cpp
@@ -232,6 +260,9 @@ class Dialogue {
         std::string reply;                  // Transfer: the final reply, relayed after
     } server_request_;
     bool epsv_all_ = false;
+    bool tls_active_ = false;      // the client's control connection is TLS
+    bool pbsz_done_ = false;       // PBSZ 0 accepted (RFC 4217: before PROT)
+    bool data_protected_ = false;  // PROT P: new data channels' client legs are TLS
     bool client_closed_ = false;  // EOF from the client with replies still due
     bool ended_ = false;
 };

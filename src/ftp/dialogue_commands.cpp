@@ -28,6 +28,7 @@ void Dialogue::client_line(std::string_view line, Actions& out) {
 }
 
 void Dialogue::handle_command(const Command& command, Actions& out) {
+    if (handle_security(command, out)) return;
     switch (command.verb) {
         case Verb::User:
             if (config_.anonymous_only && !is_anonymous_user(command.argument)) {
@@ -160,7 +161,7 @@ void Dialogue::handle_port(const Command& command, Actions& out) {
     }
     const ChannelId channel = next_channel();
     client_request_ = {Awaiting::Active, name, client_data, channel};
-    out.push_back(action::OpenActive{channel, client_data});
+    out.push_back(action::OpenActive{channel, client_data, data_protected_});
 }
 
 void Dialogue::pass_to_server(const Command& command, Pending pending, Actions& out) {

@@ -79,6 +79,7 @@ void Dialogue::handle_reply(const ReplyLine& reply, std::string_view line, Actio
             break;
         case Expect::Feat:
             if (!reply.first && !reply.last && !feature_is_carried(line)) return;
+            if (final) add_own_features(reply, out);
             break;
         case Expect::ClientPasv:
         case Expect::ClientEpsv:
@@ -165,14 +166,15 @@ void Dialogue::complete_passive_reply(int code, Actions& out) {
     const ChannelId channel = next_channel();
     if (head.kind == Expect::PortViaPassive) {
         const std::string verb = head.text;
-        out.push_back(action::ConnectBoth{channel, head.client_data, *server_data});
+        out.push_back(
+            action::ConnectBoth{channel, head.client_data, *server_data, data_protected_});
         use_channel(channel, true, out);
         out.push_back(action::ToClient{"200 " + verb + " command successful."});
         pop_pending(out);
         return;
     }
     server_request_ = {Awaiting::Passive, channel, {}};
-    out.push_back(action::OpenPassive{channel, *server_data});
+    out.push_back(action::OpenPassive{channel, *server_data, data_protected_});
 }
 
 // Where the server's passive listener is. The address inside a 227 reply is

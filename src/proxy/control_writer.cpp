@@ -31,13 +31,23 @@ void ControlWriter::post(std::string_view bytes) {
     // is most of the proxy's own share of a NOOP's round trip. Whatever the
     // socket does not take now goes to the writer as before; so does an
     // error, which the writer's async_write then meets and stops on.
-    if (queued_.empty() && writing_.empty()) {
+    if (queued_.empty() && writing_.empty() && !paused_ && !tls_) {
         error_code error;
         std::size_t sent = socket_.write_some(asio::buffer(bytes.data(), bytes.size()), error);
         if (!error) bytes.remove_prefix(sent);
         if (bytes.empty()) return;
     }
     queued_.append(bytes);
+    wake_.cancel();
+}
+
+void ControlWriter::pause() {
+    paused_ = true;
+}
+
+void ControlWriter::use_tls(TlsStream& stream) {
+    tls_ = &stream;
+    paused_ = false;
     wake_.cancel();
 }
 
@@ -66,12 +76,16 @@ void ControlWriter::release_buffers() {
 awaitable<void> ControlWriter::run() {
     error_code error;
     for (;;) {
-        while (queued_.empty() && !closing_) {
+        while ((queued_.empty() || paused_) && !closing_) {
             co_await wake_.async_wait(with_error(error));
         }
-        if (queued_.empty()) break;  // closing and flushed
+        // Closing and flushed, or closing in the middle of AUTH TLS.
+        if (queued_.empty() || paused_) break;
         std::swap(queued_, writing_);
-        co_await asio::async_write(socket_, asio::buffer(writing_), with_error(error));
+        if (tls_)
+            co_await asio::async_write(*tls_, asio::buffer(writing_), with_error(error));
+        else
+            co_await asio::async_write(socket_, asio::buffer(writing_), with_error(error));
         writing_.clear();
         if (queued_.empty()) release_buffers();
         drained_.notify();
@@ -80,6 +94,7 @@ awaitable<void> ControlWriter::run() {
     stopped_ = true;
     queued_.clear();
     release_buffers();
+    if (tls_ && !error && !paused_) co_await tls_shutdown(*tls_);  // close_notify
     flush_deadline_.cancel();
     drained_.notify();
     socket_.shutdown(tcp::socket::shutdown_both, error);

@@ -9,6 +9,11 @@
 // The queue is bounded by its users, not here: they wait with
 // wait_backlog_below() before producing more (backpressure), so a peer that
 // does not read stops being read instead of growing this buffer.
+//
+// TLS (AUTH TLS): once the 234 is flushed the session pauses the writer,
+// shakes hands, and hands it the TLS stream (use_tls()); whatever was posted
+// meanwhile waits and goes out encrypted. A writer closed while paused sends
+// nothing more: not one byte in clear text after the 234.
 #pragma once
 
 #include <chrono>
@@ -16,6 +21,7 @@
 #include <string_view>
 
 #include "proxy/asio.hpp"
+#include "proxy/tls.hpp"
 #include "proxy/wakeup.hpp"
 
 namespace proxy {
@@ -35,6 +41,11 @@ class ControlWriter {
     awaitable<void> wait_backlog_below(std::size_t limit);
     // The writer gave up: a write failed, or it closed the socket.
     bool stopped() const { return stopped_; }
+    // Holds every byte posted from now on (see above).
+    void pause();
+    // Writes through `stream` from now on (it wraps the same socket), and
+    // resumes. The end of the connection sends close_notify.
+    void use_tls(TlsStream& stream);
 
     // The writer coroutine; spawn it once.
     awaitable<void> run();
@@ -43,6 +54,8 @@ class ControlWriter {
     void release_buffers();
 
     tcp::socket& socket_;
+    TlsStream* tls_ = nullptr;
+    bool paused_ = false;
     std::string queued_, writing_;
     asio::steady_timer wake_;  // never expires; cancelled when there is work
     Wakeup drained_;           // after each write

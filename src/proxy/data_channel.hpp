@@ -14,6 +14,7 @@
 #include "proxy/asio.hpp"
 #include "proxy/session_activity.hpp"
 #include "proxy/splice_pipe.hpp"
+#include "proxy/tls.hpp"
 #include "proxy/wakeup.hpp"
 
 namespace proxy {
@@ -40,13 +41,17 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
     enum class State { Waiting, Connecting, Relaying, Finished };
 
     // log_prefix: "#12" (the session id). setup_timeout bounds the time from
-    // creation to the start of the relay. activity: the session's, which
-    // counts the bytes relayed and bounds the log lines peers provoke.
+    // creation to the start of the relay (the client's TLS handshake
+    // included). activity: the session's, which counts the bytes relayed
+    // and bounds the log lines peers provoke. client_tls: the context of a
+    // TLS client leg (PROT P), or null for clear text; a TLS leg is relayed
+    // with the read/write loop (splice cannot see inside TLS).
     static std::shared_ptr<DataChannel> create(asio::io_context& io, std::string log_prefix,
                                                std::shared_ptr<SessionActivity> activity,
                                                DataEnd client, DataEnd server,
                                                std::chrono::seconds setup_timeout,
-                                               RelayConfig relay);
+                                               RelayConfig relay,
+                                               std::shared_ptr<ssl::context> client_tls = nullptr);
 
     // Starts accepting/connecting. A channel where the proxy connects on both
     // sides waits for start_transfer() before connecting.
@@ -74,6 +79,8 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
     void on_accepted(std::function<void()> callback) { on_accepted_ = std::move(callback); }
 
     State state() const { return state_; }
+    // The client's leg is (to be) TLS.
+    bool client_tls() const { return client_tls_context_ != nullptr; }
     // Completes when every byte the server sent has been delivered to the
     // client (its end shut down), or the channel was closed or timed out. The
     // session waits for this before relaying a download's 226, so a client
@@ -87,27 +94,32 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
 
     DataChannel(asio::io_context& io, std::string log_prefix,
                 std::shared_ptr<SessionActivity> activity, DataEnd client, DataEnd server,
-                std::chrono::seconds setup_timeout, RelayConfig relay);
+                std::chrono::seconds setup_timeout, RelayConfig relay,
+                std::shared_ptr<ssl::context> client_tls);
 
   private:
     awaitable<void> run();
     awaitable<void> watch_setup_timeout();
     awaitable<bool> establish(DataEnd& end, tcp::socket& socket, const char* side);
+    // The server side of the client's TLS handshake (PROT P).
+    awaitable<bool> client_handshake();
     awaitable<void> pump(tcp::socket& from, tcp::socket& to, std::uint64_t& bytes);
     // The two relay loops behind pump(). splice_relay() returns false when
     // splice(2) cannot be used for this pair (no pipe, EINVAL/ENOSYS) before
     // any byte moved: pump() then runs copy_relay().
     awaitable<bool> splice_relay(tcp::socket& from, tcp::socket& to, std::uint64_t& bytes);
     // splice_relay()'s parts (data_relay.cpp).
-    awaitable<bool> first_bytes(tcp::socket& from, tcp::socket& to);
+    awaitable<bool> first_bytes(tcp::socket& from);
     std::optional<SplicePipe> relay_pipe();
     awaitable<bool> splice_loop(SplicePipe& pipe, tcp::socket& from, tcp::socket& to,
                                 std::uint64_t& bytes);
     awaitable<bool> wait_for_room_or_data(SplicePipe& pipe, tcp::socket& from, tcp::socket& to);
-    awaitable<void> copy_relay(tcp::socket& from, tcp::socket& to, std::uint64_t& bytes);
-    // End of stream from `from`: half-close `to` (a download's end waits
-    // for the server's answer).
-    awaitable<void> relay_eof(bool from_server, tcp::socket& to);
+    // From and To: tcp::socket or TlsStream (the client's leg under PROT P).
+    template <typename From, typename To>
+    awaitable<void> copy_relay(From& from, To& to, bool from_server, std::uint64_t& bytes);
+    // End of stream from one side: half-close the other (a download's end
+    // waits for the server's answer; a TLS leg gets close_notify first).
+    awaitable<void> relay_eof(bool from_server);
     // A relay error: first reason wins, both directions end with a reset.
     void relay_failed(const char* reason);
     void count_delivered(std::uint64_t& bytes, std::size_t n);
@@ -119,6 +131,9 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
     std::shared_ptr<SessionActivity> activity_;
     DataEnd client_end_, server_end_;
     tcp::socket client_, server_;
+    std::shared_ptr<ssl::context> client_tls_context_;
+    std::unique_ptr<TlsStream> client_tls_;  // over client_, once the handshake is done
+    std::string client_leg_ = "clear";       // for the log line: "clear" or the TLS version
     asio::steady_timer setup_timer_;
     asio::steady_timer transfer_due_;  // wakes a connect/connect channel
     asio::steady_timer delivered_;     // never expires; cancelled to wake waiters

@@ -45,10 +45,20 @@ void warn_small_pipe(std::size_t capacity) {
 awaitable<void> DataChannel::pump(tcp::socket& from, tcp::socket& to, std::uint64_t& bytes) {
     auto self = shared_from_this();
     const bool from_server = &from == &server_;
-    const bool spliced = co_await splice_relay(from, to, bytes);
-    if (!spliced && !closed_) {
+    if (client_tls_) {
+        // splice(2) moves bytes the kernel cannot encrypt: a TLS leg is
+        // relayed through user space.
         copied_ = true;
-        co_await copy_relay(from, to, bytes);
+        if (from_server)
+            co_await copy_relay(server_, *client_tls_, true, bytes);
+        else
+            co_await copy_relay(*client_tls_, server_, false, bytes);
+    } else {
+        const bool spliced = co_await splice_relay(from, to, bytes);
+        if (!spliced && !closed_) {
+            copied_ = true;
+            co_await copy_relay(from, to, from_server, bytes);
+        }
     }
     // Both loops return only when every byte they took from `from` has been
     // written to `to` (or the channel was aborted): a finished download is
@@ -57,7 +67,7 @@ awaitable<void> DataChannel::pump(tcp::socket& from, tcp::socket& to, std::uint6
     if (--pumps_running_ == 0) finish();
 }
 
-awaitable<void> DataChannel::relay_eof(bool from_server, tcp::socket& to) {
+awaitable<void> DataChannel::relay_eof(bool from_server) {
     if (from_server && download_) {
         // The server has sent all it will: close our side toward it too, as
         // the client would on seeing the end. Some servers (vsftpd) send
@@ -71,8 +81,12 @@ awaitable<void> DataChannel::relay_eof(bool from_server, tcp::socket& to) {
         server_eof_passed_ = true;
     }
     if (!from_server) client_eof_ = true;
+    // A TLS leg ends with close_notify: without it the client could not
+    // tell the end of its download from a cut (the client's own close_notify,
+    // for an upload, has been read already).
+    if (from_server && client_tls_) co_await tls_shutdown(*client_tls_);
     error_code ignored;
-    to.shutdown(tcp::socket::shutdown_send, ignored);
+    (from_server ? client_ : server_).shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 void DataChannel::relay_failed(const char* reason) {
@@ -86,15 +100,26 @@ void DataChannel::count_delivered(std::uint64_t& bytes, std::size_t n) {
     activity_->data_bytes += n;
 }
 
-awaitable<void> DataChannel::copy_relay(tcp::socket& from, tcp::socket& to, std::uint64_t& bytes) {
+template <typename From, typename To>
+awaitable<void> DataChannel::copy_relay(From& from, To& to, bool from_server,
+                                        std::uint64_t& bytes) {
     auto buffer = std::make_unique_for_overwrite<char[]>(kRelayBufferSize);
-    const bool from_server = &from == &server_;
     for (;;) {
         error_code error;
         std::size_t n = co_await from.async_read_some(asio::buffer(buffer.get(), kRelayBufferSize),
                                                       with_error(error));
+        // A TLS client that closes without close_notify: harmless when it
+        // only had to read (a download), a possible cut of an upload
+        // otherwise (vsftpd's strict_ssl_read_eof), which the server must
+        // not take for a complete file.
+        if (error == ssl::error::stream_truncated && !from_server && download_)
+            error = asio::error::eof;
         if (error == asio::error::eof) {
-            co_await relay_eof(from_server, to);
+            co_await relay_eof(from_server);
+            break;
+        }
+        if (error == ssl::error::stream_truncated && !closed_) {
+            relay_failed("client TLS leg ended without close_notify");
             break;
         }
         // Woken by close() (operation_aborted): not a reset by the peer.
@@ -121,7 +146,7 @@ awaitable<void> DataChannel::copy_relay(tcp::socket& from, tcp::socket& to, std:
 awaitable<bool> DataChannel::splice_relay(tcp::socket& from, tcp::socket& to,
                                           std::uint64_t& bytes) {
     if (!SplicePipe::compiled_in() || !relay_.splice) co_return false;
-    if (!co_await first_bytes(from, to)) co_return true;
+    if (!co_await first_bytes(from)) co_return true;
     auto pipe = relay_pipe();
     if (!pipe) co_return false;
     spliced_ = true;
@@ -140,7 +165,7 @@ awaitable<bool> DataChannel::splice_relay(tcp::socket& from, tcp::socket& to,
 // edge-triggered, and bytes that arrived before the relay started would
 // raise no new readiness event. False: this direction is over already (end
 // of stream passed on, a failure, or the channel closed).
-awaitable<bool> DataChannel::first_bytes(tcp::socket& from, tcp::socket& to) {
+awaitable<bool> DataChannel::first_bytes(tcp::socket& from) {
     const bool from_server = &from == &server_;
     error_code error;
     for (;;) {
@@ -152,7 +177,7 @@ awaitable<bool> DataChannel::first_bytes(tcp::socket& from, tcp::socket& to) {
         // the idle direction of nearly every transfer (the client's end of a
         // RETR), and a pipe costs an inode, two files and five system calls.
         if (n == 0) {
-            co_await relay_eof(from_server, to);
+            co_await relay_eof(from_server);
             co_return false;
         }
         if (errno == EINTR) continue;
@@ -238,7 +263,7 @@ awaitable<bool> DataChannel::splice_loop(SplicePipe& pipe, tcp::socket& from, tc
             }
         }
         if (eof && pipe.pending() == 0) {
-            co_await relay_eof(from_server, to);
+            co_await relay_eof(from_server);
             co_return true;
         }
         if (progressed) {

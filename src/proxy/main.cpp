@@ -19,6 +19,7 @@
 #include "proxy/options.hpp"
 #include "proxy/privileges.hpp"
 #include "proxy/supervisor_watch.hpp"
+#include "proxy/tls.hpp"
 #include "proxy/worker.hpp"
 
 #ifndef IPV6_TRANSPARENT
@@ -128,6 +129,20 @@ void check_relay_pipe_size(const RelayConfig& relay) {
                                          "the sysctl or ask for less"};
 }
 
+// Read now, as root and before any chroot: the worker cannot open the files
+// once it has dropped privileges.
+void load_client_tls(const Options& options, Settings& settings) {
+    settings.tls_timeout = options.tls_timeout;
+    if (!options.tls_cert) return;
+    try {
+        settings.client_tls_context = make_server_tls_context(*options.tls_cert, *options.tls_key);
+    } catch (const TlsSetupError& e) {
+        throw StartError{kExitUsage, e.what()};
+    }
+    if (options.client_tls == "optional") settings.client_tls = ftp::ClientTls::Optional;
+    if (options.client_tls == "required") settings.client_tls = ftp::ClientTls::Required;
+}
+
 Settings make_settings(const Options& options, asio::io_context& io) {
     Settings settings;
     if (options.source_address)
@@ -146,6 +161,7 @@ Settings make_settings(const Options& options, asio::io_context& io) {
     settings.passive_ports = options.passive_ports;
     settings.relay = {options.relay_splice, options.relay_pipe_size};
     check_relay_pipe_size(settings.relay);
+    load_client_tls(options, settings);
     return settings;
 }
 
@@ -198,9 +214,9 @@ int run(const std::vector<std::string>& args) {
         spdlog::info("listening on {}, forward proxy (firewall: {}), max {} sessions",
                      format_endpoint(listening), firewall_name, options.max_sessions);
     else
-        spdlog::info("listening on {}, reverse proxy to {}, max {} sessions",
+        spdlog::info("listening on {}, reverse proxy to {}, max {} sessions, client TLS {}",
                      format_endpoint(listening), format_endpoint(settings.server),
-                     options.max_sessions);
+                     options.max_sessions, options.client_tls);
     Worker worker(io, std::move(settings), std::move(listener), options.max_sessions);
     std::optional<ControlChannel> control;
     if (options.control_fd) {

@@ -85,6 +85,10 @@ po::options_description describe_options() {
     add("handoff", po::bool_switch());
     add("relay", po::value<std::string>());
     add("relay-pipe-size", po::value<std::string>());
+    add("tls-cert", po::value<std::string>());
+    add("tls-key", po::value<std::string>());
+    add("client-tls", po::value<std::string>());
+    add("tls-timeout", po::value<std::string>());
     add("help", po::bool_switch());
     add("version", po::bool_switch());
     return desc;
@@ -100,8 +104,10 @@ std::string usage_text() {
            "                 [--passive-ports low-high] [--user name] [--chroot dir]\n"
            "                 [--listen-fd n] [--control-fd n] [--foreground]\n"
            "                 [--firewall nftables|pf|none] [--tproxy] [--handoff]\n"
-           "                 [--relay splice|copy] [--relay-pipe-size bytes] [--help] "
-           "[--version]\n";
+           "                 [--relay splice|copy] [--relay-pipe-size bytes]\n"
+           "                 [--tls-cert file] [--tls-key file]\n"
+           "                 [--client-tls off|optional|required] [--tls-timeout seconds]\n"
+           "                 [--help] [--version]\n";
 }
 
 namespace {
@@ -137,6 +143,25 @@ po::variables_map read_command_line(const std::vector<std::string>& args) {
         throw UsageError(e.what());
     }
     return vm;
+}
+
+template <typename Text>
+void read_tls_values(Options& o, Text& text) {
+    if (auto v = text("tls-cert")) o.tls_cert = *v;
+    if (auto v = text("tls-key")) o.tls_key = *v;
+    if (o.tls_key && !o.tls_cert) throw UsageError("--tls-key: needs --tls-cert");
+    if (o.tls_cert && !o.tls_key) o.tls_key = o.tls_cert;  // one PEM file with both
+    if (o.tls_cert) o.client_tls = "optional";
+    if (auto v = text("client-tls")) {
+        if (*v != "off" && *v != "optional" && *v != "required")
+            throw UsageError("--client-tls: \"" + *v + "\" is not one of off, optional, required");
+        if (*v != "off" && !o.tls_cert)
+            throw UsageError("--client-tls " + *v + ": needs a certificate (--tls-cert)");
+        o.client_tls = *v;
+    }
+    if (auto v = text("tls-timeout"))
+        o.tls_timeout = std::chrono::seconds(
+            parse_number("--tls-timeout", *v, 1, 3600, "a timeout in seconds"));
 }
 
 // Each flag's value, range-checked.
@@ -211,6 +236,7 @@ Options read_values(const po::variables_map& vm) {
             parse_number("--relay-pipe-size", *v, static_cast<long>(kMinRelayPipeSize),
                          static_cast<long>(kMaxRelayPipeSize), "a pipe size in bytes"));
     }
+    read_tls_values(o, text);
     return o;
 }
 
@@ -220,6 +246,12 @@ void check_combinations(const Options& o) {
         throw UsageError("--firewall " + *o.firewall +
                          ": reverse mode (-R) needs no firewall state; data connections go to "
                          "the proxy's own address");
+    // Forward mode cannot hold a certificate for every server a client may
+    // reach: AUTH stays refused there (502), clients go on in clear text.
+    if (!o.reverse_host && o.tls_cert)
+        throw UsageError(
+            "--tls-cert: explicit FTPS toward clients needs reverse mode (-R); forward mode "
+            "refuses AUTH");
     if (o.reverse_host && o.tproxy)
         throw UsageError("--tproxy: only forward mode (no -R) receives diverted connections");
     if (o.handoff && !o.reverse_host)

@@ -38,6 +38,10 @@ inline constexpr const char* kDefaultChroot = "/var/empty";
 inline constexpr std::size_t kDefaultRelayPipeSize = 256 * 1024;
 inline constexpr std::size_t kMinRelayPipeSize = 4096;
 inline constexpr std::size_t kMaxRelayPipeSize = 64 * 1024 * 1024;
+// From AUTH TLS's 234 to the end of the client's handshake (control and
+// data connections alike): a client that asks and never shakes hands is
+// closed after this.
+inline constexpr std::chrono::seconds kDefaultTlsTimeout{30};
 
 // {0, 0}, the default: the kernel chooses the data listeners' ports.
 using PortRange = common::PortRange;
@@ -78,6 +82,12 @@ struct Options {
     // elsewhere).
     bool relay_splice = splice_available();
     std::size_t relay_pipe_size = kDefaultRelayPipeSize;  // --relay-pipe-size
+    // Explicit FTPS toward clients (reverse mode): --tls-cert, --tls-key
+    // (default: the cert file), --client-tls off|optional|required (default:
+    // optional with a certificate, else off), --tls-timeout.
+    std::optional<std::string> tls_cert, tls_key;
+    std::string client_tls = "off";
+    std::chrono::seconds tls_timeout = kDefaultTlsTimeout;
 
     static constexpr bool splice_available() {
 #ifdef __linux__

@@ -67,6 +67,7 @@ awaitable<void> Session::run() {
     config.server_ipv4 = server_local_.address().is_v4();
     config.client = client_peer_.address();
     config.server = canonical(server_endpoint_.address());
+    config.client_tls = settings_.client_tls;
     dialogue_.emplace(std::move(config));
     asio::co_spawn(
         io_, [self]() { return self->server_loop(); }, asio::detached);
@@ -165,8 +166,7 @@ awaitable<void> Session::client_loop() {
         if (ended_) break;
         error_code error;
         auto space = client_in_.prepare();
-        std::size_t n = co_await client_.async_read_some(asio::buffer(space.data(), space.size()),
-                                                         with_error(error));
+        std::size_t n = co_await read_client(space, error);
         if (error == asio::error::eof) {
             // With replies still due the session goes on until they are
             // relayed (a script's printf ... | nc -N), or until -t.

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@
 #include "proxy/data_channel.hpp"
 #include "proxy/session_activity.hpp"
 #include "proxy/settings.hpp"
+#include "proxy/tls.hpp"
 #include "proxy/wakeup.hpp"
 
 namespace proxy {
@@ -57,6 +59,11 @@ class Session : public std::enable_shared_from_this<Session> {
     void reply_to_client(std::string_view line);
     void log(const ftp::action::Log& entry);
     awaitable<void> finish_transfer(const ftp::action::FinishTransfer& finish, ftp::Actions& batch);
+    // session_tls.cpp: AUTH TLS carried out; reading the client's
+    // connection, in clear text or through TLS.
+    awaitable<void> start_client_tls(ftp::Actions& batch);
+    awaitable<std::size_t> read_client(std::span<char> space, error_code& error);
+    std::shared_ptr<ssl::context> data_tls(bool client_tls) const;
 
     // session_data.cpp: data channels and their listeners.
     awaitable<void> open_passive(ftp::action::OpenPassive request, ftp::Actions& batch);
@@ -89,6 +96,7 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::io_context& io_;
     const Settings& settings_;
     tcp::socket client_, server_;
+    std::unique_ptr<TlsStream> client_tls_;  // over client_, after AUTH TLS
     std::uint64_t id_;
     std::string tag_;  // "#12", prefix of every log line
     std::function<void()> on_end_;

@@ -29,6 +29,8 @@ awaitable<void> Session::carry_out(ftp::Actions& batch) {
             co_await open_active(*active, batch);
         else if (auto* leg = std::get_if<ftp::action::ExpectClientLeg>(&action))
             co_await expect_client_leg(*leg, batch);
+        else if (std::holds_alternative<ftp::action::StartClientTls>(action))
+            co_await start_client_tls(batch);
         else
             carry_out_now(action);
     }
@@ -65,7 +67,10 @@ awaitable<void> Session::finish_transfer(const ftp::action::FinishTransfer& fini
                                          ftp::Actions& batch) {
     if (auto channel = take_channel(finish.channel)) {
         channel->server_answered();
-        if (finish.code < 300 && finish.download && channel->state() != DataChannel::State::Waiting)
+        // A TLS leg's upload too: its end toward the client (close_notify,
+        // which ftplib's unwrap() waits for) must go out before the close.
+        const bool wait_end = finish.download || channel->client_tls();
+        if (finish.code < 300 && wait_end && channel->state() != DataChannel::State::Waiting)
             co_await channel->wait_server_data_delivered();
         if (finish.code >= 400)
             channel->fail(fmt::format("failed: the server replied {}", finish.code));

@@ -5,9 +5,11 @@
 #include <optional>
 
 #include "firewall/firewall.hpp"
+#include "ftp/dialogue.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/options.hpp"
 #include "proxy/splice_pipe.hpp"
+#include "proxy/tls.hpp"
 
 namespace proxy {
 
@@ -46,6 +48,11 @@ struct Settings {
     std::chrono::seconds server_timeout = kDefaultServerTimeout;  // connect, then greeting
     PortRange passive_ports;
     RelayConfig relay;
+    // Explicit FTPS toward clients: the context (null without --tls-cert),
+    // the policy, and the bound on each handshake.
+    std::shared_ptr<ssl::context> client_tls_context;
+    ftp::ClientTls client_tls = ftp::ClientTls::Off;
+    std::chrono::seconds tls_timeout = kDefaultTlsTimeout;
 };
 
 }  // namespace proxy

@@ -232,8 +232,9 @@ def lftp_mode_settings(mode):
 
 
 def run_lftp(route, mode, commands, workdir, name="lftp", ssl_allow=False, timeout=120,
-             expect_rc=0):
-    """One lftp session running `commands`; returns (stdout, transcript, debug log)."""
+             expect_rc=0, settings=()):
+    """One lftp session running `commands`; returns (stdout, transcript, debug log).
+    settings: more `set` lines, before `open` (lftp may connect at `open`)."""
     workdir = Path(workdir)
     log = workdir / f"{name}.debug"
     fam = net.family_of(route.client_addr)
@@ -242,6 +243,7 @@ def run_lftp(route, mode, commands, workdir, name="lftp", ssl_allow=False, timeo
         f"set ftp:ssl-allow {'yes' if ssl_allow else 'no'}",
         f"set net:socket-bind-ipv{4 if fam == 'v4' else 6} {route.client_addr}",
         f"debug -o {log} -t 9",
+    ] + list(settings) + [
         f"open -u {s.user},{s.password} {route.url()}",
     ] + list(commands)
     r = run(["lftp", "-c", "; ".join(script)], timeout=timeout,

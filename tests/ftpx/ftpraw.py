@@ -149,6 +149,21 @@ def open_passive(raw, family, host):
     return r, host, parse_229(r.last)
 
 
+def read_until_end(sock, received=0, timeout=15.0, endings=((ConnectionResetError, "reset"),)):
+    """Reads sock until it ends; returns (bytes received, how it ended):
+    "clean end of file", or the name `endings` gives the exception that
+    ended it. `received`: bytes already read before."""
+    sock.settimeout(timeout)
+    try:
+        while True:
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                return received, "clean end of file"
+            received += len(chunk)
+    except tuple(kind for kind, _ in endings) as error:
+        return received, next(name for kind, name in endings if isinstance(error, kind))
+
+
 def recv_all(sock, timeout=30.0, limit=1 << 30):
     """Read a data connection to EOF within a bound."""
     deadline = time.monotonic() + timeout

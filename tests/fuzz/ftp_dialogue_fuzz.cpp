@@ -156,6 +156,7 @@ class Harness {
         return std::holds_alternative<ftp::action::OpenPassive>(action) ||
                std::holds_alternative<ftp::action::OpenActive>(action) ||
                std::holds_alternative<ftp::action::ExpectClientLeg>(action) ||
+               std::holds_alternative<ftp::action::StartClientTls>(action) ||
                std::holds_alternative<ftp::action::FinishTransfer>(action);
     }
 
@@ -200,6 +201,10 @@ class Harness {
                 dialogue_.active_refused("refused", answer);
             else
                 dialogue_.client_leg_ready(answer);
+        } else if (std::holds_alternative<act::StartClientTls>(action)) {
+            // A failed handshake ends the session outside the dialogue.
+            FUZZ_CHECK(!server_side && dialogue_.replies_due() == 0);
+            dialogue_.client_tls_started(answer);
         } else if (const auto* both = std::get_if<act::ConnectBoth>(&action)) {
             open(both->channel);
         } else if (const auto* start = std::get_if<act::StartTransfer>(&action)) {
@@ -282,6 +287,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     config.verbose = flags & 4;
     config.client_ipv4 = !(flags & 8);
     config.server_ipv4 = !(flags & 16);
+    // --client-tls off, optional, required (and off again).
+    config.client_tls = static_cast<ftp::ClientTls>((flags >> 5) % 3);
     config.client = boost::asio::ip::make_address(config.client_ipv4 ? "198.18.0.1" : "fd18::1");
     config.server = boost::asio::ip::make_address(config.server_ipv4 ? "198.18.0.2" : "fd18::2");
     Harness harness(random, config);

@@ -13,7 +13,7 @@ import struct
 import pytest
 
 from ftpx import net
-from ftpx.ftpraw import Raw, open_passive
+from ftpx.ftpraw import Raw, open_passive, read_until_end
 from ftpx.servers import Pyftpd
 from ftpx.sessions import clean_session, retr_big_through, session
 from ftpx.wait import wait_until
@@ -219,17 +219,7 @@ def test_server_killed_mid_download_is_no_complete_file(make_route, workdir, big
         assert got, "no data before the kill"
         victim.proc.p.send_signal(signal.SIGKILL)
         victim.proc.p.wait(10)
-        received, ending = len(got), None
-        d.settimeout(15)
-        try:
-            while True:
-                chunk = d.recv(1 << 20)
-                if not chunk:
-                    ending = "clean end of file"
-                    break
-                received += len(chunk)
-        except ConnectionResetError:
-            ending = "reset"
+        received, ending = read_until_end(d, len(got))
         d.close()
         assert ending == "reset", f"{received} of {big.size} bytes, then a {ending}"
         assert received < big.size

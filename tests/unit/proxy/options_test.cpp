@@ -107,6 +107,31 @@ TEST(Options, UnknownFlagsMissingValuesAndStrayArgumentsAreErrors) {
     EXPECT_NE(usage_error({"--passive"}), "(no error)");
 }
 
+TEST(Options, ClientTlsFlags) {
+    const std::string r = "198.18.12.21";
+    auto plain = parse({"-R", r});
+    EXPECT_EQ(plain.client_tls, "off");
+    EXPECT_FALSE(plain.tls_cert);
+    EXPECT_EQ(plain.tls_timeout, kDefaultTlsTimeout);
+    auto one_file = parse({"-R", r, "--tls-cert", "/etc/p.pem"});
+    EXPECT_EQ(one_file.client_tls, "optional");
+    EXPECT_EQ(one_file.tls_key, "/etc/p.pem");  // key and certificate in one PEM file
+    auto required = parse({"-R", r, "--tls-cert", "c.pem", "--tls-key", "k.pem", "--client-tls",
+                           "required", "--tls-timeout", "5"});
+    EXPECT_EQ(required.client_tls, "required");
+    EXPECT_EQ(required.tls_key, "k.pem");
+    EXPECT_EQ(required.tls_timeout, std::chrono::seconds(5));
+    EXPECT_EQ(parse({"-R", r, "--tls-cert", "c.pem", "--client-tls", "off"}).client_tls, "off");
+    EXPECT_EQ(usage_error({"-R", r, "--client-tls", "optional"}),
+              "--client-tls optional: needs a certificate (--tls-cert)");
+    EXPECT_EQ(usage_error({"-R", r, "--tls-key", "k.pem"}), "--tls-key: needs --tls-cert");
+    EXPECT_EQ(usage_error({"-R", r, "--tls-cert", "c.pem", "--client-tls", "on"}),
+              "--client-tls: \"on\" is not one of off, optional, required");
+    EXPECT_EQ(usage_error({"--tls-cert", "c.pem"}),
+              "--tls-cert: explicit FTPS toward clients needs reverse mode (-R); forward mode "
+              "refuses AUTH");
+}
+
 TEST(Options, RelayModeAndPipeSize) {
     auto defaults = parse({});
     EXPECT_EQ(defaults.relay_splice, Options::splice_available());

@@ -1,0 +1,123 @@
+// The fixture of the ftp::Dialogue unit tests: actions rendered as short
+// strings (see dialogue_test.cpp for the notation), inputs fed one at a time.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "common/net_address.hpp"
+#include "ftp/dialogue.hpp"
+#include "ftp/limits.hpp"
+
+namespace ftp {
+namespace testing_support {
+
+using Lines = std::vector<std::string>;
+
+inline Endpoint ep(const char* address, std::uint16_t port) {
+    return {boost::asio::ip::make_address(address), port};
+}
+
+inline std::string render(const Action& action) {
+    static const char* const kSeverity[] = {"debug", "info", "notice", "warning", "error"};
+    struct Visitor {
+        std::string operator()(const action::ToClient& a) { return "C " + a.line; }
+        std::string operator()(const action::ToServer& a) {
+            return (a.own ? "S* " : "S ") + a.line;
+        }
+        std::string operator()(const action::Log& a) {
+            return std::string(a.provoked ? "log! " : "log ") +
+                   kSeverity[static_cast<int>(a.severity)] + ": " + a.text;
+        }
+        std::string operator()(const action::GreetingReceived&) { return "greeting"; }
+        std::string operator()(const action::OpenPassive& a) {
+            return "open-passive " + std::to_string(a.channel) + " " +
+                   common::format_endpoint(a.server_data) + (a.client_tls ? " tls" : "");
+        }
+        std::string operator()(const action::OpenActive& a) {
+            return "open-active " + std::to_string(a.channel) + " " +
+                   common::format_endpoint(a.client_data) + (a.client_tls ? " tls" : "");
+        }
+        std::string operator()(const action::ExpectClientLeg& a) {
+            return "expect-leg " + common::format_endpoint(a.client_data);
+        }
+        std::string operator()(const action::ConnectBoth& a) {
+            return "connect-both " + std::to_string(a.channel) + " " +
+                   common::format_endpoint(a.client_data) + " " +
+                   common::format_endpoint(a.server_data) + (a.client_tls ? " tls" : "");
+        }
+        std::string operator()(const action::StartClientTls&) { return "start-tls"; }
+        std::string operator()(const action::StartTransfer& a) {
+            return "start " + std::to_string(a.channel) + " " + a.command +
+                   (a.download ? " down" : " up");
+        }
+        std::string operator()(const action::FinishTransfer& a) {
+            return "finish " + std::to_string(a.channel) + " " + std::to_string(a.code) +
+                   (a.download ? " down" : " up");
+        }
+        std::string operator()(const action::CloseChannel& a) {
+            return "close " + std::to_string(a.channel);
+        }
+        std::string operator()(const action::End& a) { return "end: " + a.reason; }
+    };
+    return std::visit(Visitor{}, action);
+}
+
+class DialogueTest : public ::testing::Test {
+  protected:
+    static DialogueConfig v4_config() {
+        DialogueConfig config;
+        config.client = boost::asio::ip::make_address("198.18.0.1");
+        config.server = boost::asio::ip::make_address("198.18.0.2");
+        return config;
+    }
+
+    void make(DialogueConfig config) { dialogue_.emplace(std::move(config)); }
+
+    // Each returns what the input made the dialogue do, rendered.
+    Lines client(std::string_view line) {
+        return run([&](Actions& out) { d().client_line(line, out); });
+    }
+    Lines server(std::string_view line) {
+        return run([&](Actions& out) { d().server_line(line, out); });
+    }
+    Lines passive_opened(const Endpoint& announced) {
+        return run([&](Actions& out) { d().passive_opened(announced, out); });
+    }
+    Lines active_opened(const Endpoint& listener) {
+        return run([&](Actions& out) { d().active_opened(listener, out); });
+    }
+    Lines client_tls_started() {
+        return run([&](Actions& out) { d().client_tls_started(out); });
+    }
+    Lines transfer_finished() {
+        return run([&](Actions& out) { d().transfer_finished(out); });
+    }
+    // A logged-in session: greeting and USER answered.
+    void logged_in() {
+        server("220 ready");
+        client("USER bob");
+        server("230 ok");
+    }
+
+    Dialogue& d() {
+        if (!dialogue_) make(v4_config());
+        return *dialogue_;
+    }
+
+  private:
+    template <typename Input>
+    Lines run(Input input) {
+        Actions out;
+        input(out);
+        Lines lines;
+        for (const auto& action : out) lines.push_back(render(action));
+        return lines;
+    }
+    std::optional<Dialogue> dialogue_;
+};
+
+}  // namespace testing_support
+}  // namespace ftp
