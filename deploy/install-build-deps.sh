@@ -7,7 +7,8 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 PKGS="g++ cmake make pkg-config libboost-dev libboost-program-options-dev libyaml-cpp-dev
-      libspdlog-dev libfmt-dev libgtest-dev nlohmann-json3-dev libnftables-dev clang libclang-rt-14-dev nftables"
+      libspdlog-dev libfmt-dev libgtest-dev nlohmann-json3-dev libnftables-dev libssl-dev clang
+      libclang-rt-14-dev nftables"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

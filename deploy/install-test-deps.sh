@@ -28,7 +28,7 @@ fi
 # binary links against (normally pulled in by its own Depends).
 PKGS="python3 python3-pytest python3-pytest-timeout python3-pyftpdlib python3-openssl lftp curl iproute2 nftables
       keepalived ucarp
-      libwrap0 libcap2 libpam0g libssl3"
+      openssl libwrap0 libcap2 libpam0g libssl3"
 
 missing=""
 for p in $PKGS; do
