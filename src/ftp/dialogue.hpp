@@ -263,7 +263,7 @@ class Dialogue {
     bool tls_active_ = false;      // the client's control connection is TLS
     bool pbsz_done_ = false;       // PBSZ 0 accepted (RFC 4217: before PROT)
     bool data_protected_ = false;  // PROT P: new data channels' client legs are TLS
-    bool client_closed_ = false;  // EOF from the client with replies still due
+    bool client_closed_ = false;   // EOF from the client with replies still due
     bool ended_ = false;
 };
 

@@ -33,7 +33,7 @@ struct Settings {
     // --handoff: the sockets on the client's side are IP_TRANSPARENT, so a
     // session goes on after the VIP it is addressed to has left this node.
     bool handoff = false;
-    tcp::endpoint listen;      // our own listen endpoint, to refuse loops
+    tcp::endpoint listen;  // our own listen endpoint, to refuse loops
     // Forward mode: per-session data expectations; nullptr = none (the
     // proxy then announces its own address in 227 replies).
     firewall::Backend* firewall = nullptr;
