@@ -54,7 +54,8 @@ import cluster as pair_setup  # noqa: E402
 from cluster import Cluster, send_tag, tag_command  # noqa: E402
 from ftpx.binaries import BUILD, FTPPROXYCTL  # noqa: E402
 from ftpx.netns import entered  # noqa: E402
-from supervisor_bench import keepalived_version, machine_info, write_results  # noqa: E402
+from supervisor_bench import (keepalived_version, machine_info,  # noqa: E402
+                             pair_report_header, write_results)
 
 POLL_EVERY = 0.05
 ATTEMPT_TIMEOUT = 2.0
@@ -207,18 +208,9 @@ def stats(values):
 
 def render_markdown(result):
     m = result["machine"]
-    lines = [
-        f"# VRRP failover: failure on the master -> first session through the VIP "
-        f"({m['date']}, {m['rev']})",
-        "",
-        "Produced by `bench/failover.py`; raw numbers in the .json next to this file.",
-        "",
-        "## Machine",
-        "",
-        f"* CPU: {m['cpu_model']}, {m['nproc']} cores ({m['affinity_cpus']} usable), "
-        f"{m['mem_gib']} GiB; load at start {' '.join(m['loadavg_start'])}",
-        f"* {m['os']}, kernel {m['kernel']}; {m['compiler']}; {m['nft']}; {m['keepalived']}",
-        f"* build: {m['build']} ({m['build_type']})",
+    lines = pair_report_header(
+        "VRRP failover: failure on the master -> first session through the VIP",
+        "bench/failover.py", m) + [
         "* the pair of tests/netns/cluster.py: client, fw1, fw2 and server namespaces "
         "(bridges on both sides), keepalived advert_int 1; health checks interval 200ms, "
         f"rise 1, fall 1; drain_timeout {pair_setup.DRAIN_TIMEOUT}; cluster.handoff on; "

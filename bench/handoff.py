@@ -38,7 +38,8 @@ import cluster as pair_setup  # noqa: E402
 from cluster import ClientLoop, Cluster, HeldDownload  # noqa: E402
 from ftpx.binaries import BUILD, FTPPROXYCTL  # noqa: E402
 from ftpx.wait import wait_until  # noqa: E402
-from supervisor_bench import keepalived_version, machine_info, write_results  # noqa: E402
+from supervisor_bench import (keepalived_version, machine_info,  # noqa: E402
+                             pair_report_header, write_results)
 
 HOLD_AT = 8 << 20
 AFTER_MOVE = 2.0          # the client loop runs on this long after the VIP moved
@@ -115,17 +116,8 @@ def render_markdown(result):
     direct = [r["direct"]["rate_mib_s"] for r in runs]
     handed = [r["handoff"]["rate_mib_s"] for r in runs]
     ratios = [h / d for h, d in zip(handed, direct)]
-    lines = [
-        f"# Session handoff: a download across a planned failover ({m['date']}, {m['rev']})",
-        "",
-        "Produced by `bench/handoff.py`; raw numbers in the .json next to this file.",
-        "",
-        "## Machine",
-        "",
-        f"* CPU: {m['cpu_model']}, {m['nproc']} cores ({m['affinity_cpus']} usable), "
-        f"{m['mem_gib']} GiB; load at start {' '.join(m['loadavg_start'])}",
-        f"* {m['os']}, kernel {m['kernel']}; {m['compiler']}; {m['nft']}; {m['keepalived']}",
-        f"* build: {m['build']} ({m['build_type']})",
+    lines = pair_report_header("Session handoff: a download across a planned failover",
+                               "bench/handoff.py", m) + [
         "* the pair of tests/netns/cluster.py (client, fw1, fw2, server namespaces; veths "
         "and bridges; keepalived advert_int 1, priorities 150/100), `cluster.handoff` on; "
         f"a {result['size_mib']} MiB file from pyftpdlib; everything shares the 2 cores",

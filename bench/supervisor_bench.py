@@ -145,6 +145,23 @@ def write_results(stem, result, markdown):
     print(markdown)
 
 
+def pair_report_header(title, script, m):
+    """The first lines of a VRRP-pair report: title, where the raw numbers
+    are, and the machine (with keepalived's version)."""
+    return [
+        f"# {title} ({m['date']}, {m['rev']})",
+        "",
+        f"Produced by `{script}`; raw numbers in the .json next to this file.",
+        "",
+        "## Machine",
+        "",
+        f"* CPU: {m['cpu_model']}, {m['nproc']} cores ({m['affinity_cpus']} usable), "
+        f"{m['mem_gib']} GiB; load at start {' '.join(m['loadavg_start'])}",
+        f"* {m['os']}, kernel {m['kernel']}; {m['compiler']}; {m['nft']}; {m['keepalived']}",
+        f"* build: {m['build']} ({m['build_type']})",
+    ]
+
+
 def keepalived_version():
     return subprocess.run(["keepalived", "--version"], capture_output=True,
                           text=True).stderr.splitlines()[0].strip()
