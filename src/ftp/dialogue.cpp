@@ -13,6 +13,7 @@ namespace ftp {
 
 Dialogue::Dialogue(DialogueConfig config) : config_(std::move(config)) {
     pending_.emplace_back(Expect::Greeting);
+    if (config_.server_tls != ServerTls::Off) server_setup_ = ServerSetup::Greeting;
 }
 
 void Dialogue::client_overlong(Actions& out) {
@@ -134,6 +135,8 @@ void Dialogue::use_channel(ChannelId channel, bool adopt_pipelined, Actions& out
             if (pending.kind == Expect::Transfer && pending.channel == 0) {
                 pending.channel = channel;
                 out.push_back(action::StartTransfer{channel, pending.text, pending.download});
+                if (pending.server_ready && server_data_protected_)
+                    out.push_back(action::ServerDataReady{channel});
                 return;
             }
         }

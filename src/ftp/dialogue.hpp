@@ -16,9 +16,9 @@
 // method before it feeds the same side any further line. A request is
 // always the last action of its batch, so that nothing after it can overtake
 // its outcome. Client-side requests (OpenActive, ExpectClientLeg,
-// StartClientTls) come from
-// client_line(); server-side ones (OpenPassive, FinishTransfer) from
-// server_line(). Each side has at most one request outstanding.
+// StartClientTls) come from client_line(); server-side ones (OpenPassive,
+// FinishTransfer, StartServerTls) from server_line(). Each side has at most
+// one request outstanding.
 #pragma once
 
 #include <cstddef>
@@ -49,6 +49,14 @@ enum class Severity { Debug, Info, Notice, Warning, Error };
 // (USER/PASS/ACCT) before AUTH, and no transfer under PROT C.
 enum class ClientTls { Off, Optional, Required };
 
+// TLS toward the server (--server-tls). Off: clear text. Auto: after the
+// greeting the proxy asks for AUTH TLS; a server that refuses it is served
+// in clear text. Required: a server that refuses it ends the session with a
+// 421. Either way the client's commands wait until the setup (AUTH TLS, the
+// handshake, PBSZ 0, PROT P) is over, and a handshake that fails is a 421:
+// after its 234 the server speaks nothing but TLS.
+enum class ServerTls { Off, Auto, Required };
+
 struct DialogueConfig {
     bool anonymous_only = false;     // -A
     bool passive_to_server = false;  // --passive-to-server: a client's PORT becomes PASV
@@ -58,6 +66,7 @@ struct DialogueConfig {
     Address client;  // the client's address: the only PORT/EPRT target allowed (canonical)
     Address server;  // the server's control address: where its passive listeners are (canonical)
     ClientTls client_tls = ClientTls::Off;
+    ServerTls server_tls = ServerTls::Off;
 };
 
 namespace action {
@@ -82,6 +91,7 @@ struct OpenPassive {
     ChannelId channel;
     Endpoint server_data;
     bool client_tls = false;  // PROT P: the client's leg is TLS
+    bool server_tls = false;  // the server accepted PROT P: its leg is TLS
 };
 // Request: listen for the server's data connection, which goes on to
 // client_data. Answer: active_opened() with the listener's endpoint (what
@@ -90,6 +100,7 @@ struct OpenActive {
     ChannelId channel;
     Endpoint client_data;
     bool client_tls = false;  // PROT P: the client's leg is TLS
+    bool server_tls = false;  // the server accepted PROT P: its leg is TLS
 };
 // Request (--passive-to-server): prepare for a connection from the proxy to
 // client_data (forward mode: its firewall state). Answer:
@@ -104,17 +115,29 @@ struct ConnectBoth {
     Endpoint client_data;
     Endpoint server_data;
     bool client_tls = false;  // PROT P: the client's leg is TLS
+    bool server_tls = false;  // the server accepted PROT P: its leg is TLS
 };
 // Request (AUTH TLS, after its 234 went out as the action before): the
 // client's control connection becomes TLS; nothing more may be read from it
 // in clear text. Answer: client_tls_started(). A failed handshake ends the
 // session (the session's own doing: there is nobody left to answer).
 struct StartClientTls {};
+// Request (the server's 234 to the proxy's own AUTH TLS): the connection to
+// the server becomes TLS. Answer: server_tls_started(), or
+// server_tls_failed() with the reason (the session then ends with a 421).
+struct StartServerTls {};
 // A transfer command went to the server: its data connection is due.
 struct StartTransfer {
     ChannelId channel;
     std::string command;  // "RETR file", for the transfer's log line
     bool download;        // data flows from the server to the client
+};
+// The server's preliminary reply (1xx) to a transfer command: it is ready
+// for the data connection's TLS handshake. A server leg shakes hands only
+// then, as clients do (ftplib, curl): a ClientHello that comes first reads
+// to pyftpdlib as a broken connection. Only for TLS server legs.
+struct ServerDataReady {
+    ChannelId channel;
 };
 // Request: the server's final reply to a transfer arrived. The session ends
 // the data connection according to `code` (for a download's success, only
@@ -134,11 +157,11 @@ struct End {  // the session is over (a final reply, if any, came before)
 
 }  // namespace action
 
-using Action =
-    std::variant<action::ToClient, action::ToServer, action::Log, action::GreetingReceived,
-                 action::OpenPassive, action::OpenActive, action::ExpectClientLeg,
-                 action::ConnectBoth, action::StartClientTls, action::StartTransfer,
-                 action::FinishTransfer, action::CloseChannel, action::End>;
+using Action = std::variant<action::ToClient, action::ToServer, action::Log,
+                            action::GreetingReceived, action::OpenPassive, action::OpenActive,
+                            action::ExpectClientLeg, action::ConnectBoth, action::StartClientTls,
+                            action::StartServerTls, action::StartTransfer, action::ServerDataReady,
+                            action::FinishTransfer, action::CloseChannel, action::End>;
 using Actions = std::vector<Action>;
 
 class Dialogue {
@@ -167,12 +190,20 @@ class Dialogue {
     void passive_opened(const Endpoint& announced, Actions& out);
     void passive_refused(std::string_view reason, Actions& out);
     void transfer_finished(Actions& out);
+    // The outstanding StartServerTls succeeded, or failed for `reason`
+    // (completes "421 Service not available: TLS toward the FTP server
+    // failed: ").
+    void server_tls_started(Actions& out);
+    void server_tls_failed(std::string_view reason, Actions& out);
 
     // Replies the client is due, its own command's included: the session
     // stops reading commands above a bound.
     std::size_t replies_due() const { return pending_.size(); }
     bool ended() const { return ended_; }
     bool client_tls_active() const { return tls_active_; }
+    // The TLS setup toward the server is under way: the client's commands
+    // are not to be read until it is over (they would overtake it).
+    bool holding_client() const { return server_setup_ != ServerSetup::Done; }
 
   private:
     // What the next server reply answers.
@@ -189,6 +220,7 @@ class Dialogue {
         Rein,         // accepted: the proxy's own session state is reset too
         Local,        // not a server reply: the proxy's own, in order
         Unsolicited,  // a multi-line reply nothing asked for, until its last line
+        ServerSetup,  // the proxy's own AUTH TLS, PBSZ 0 or PROT P: not relayed
     };
     struct Pending {
         explicit Pending(Expect kind_, std::string text_ = {})
@@ -199,6 +231,7 @@ class Dialogue {
         ChannelId channel = 0;  // Transfer: its data connection
         Endpoint client_data;   // PortViaPassive: where the client listens
         bool download = false;  // Transfer: data flows server -> client
+        bool server_ready = false;  // Transfer: the server's 1xx came
     };
     // A line of a 227/229 reply held until the reply is complete.
     struct HeldLine {
@@ -206,7 +239,9 @@ class Dialogue {
         std::size_t text_offset;  // where the text after "227 " / "227-" starts
     };
     // The request a side waits on (see the header comment).
-    enum class Awaiting { Nothing, Active, ClientLeg, ClientTls, Passive, Transfer };
+    enum class Awaiting { Nothing, Active, ClientLeg, ClientTls, Passive, Transfer, ServerTls };
+    // Where the TLS setup toward the server is (--server-tls).
+    enum class ServerSetup { Greeting, Auth, Handshake, Pbsz, Prot, Done };
 
     // dialogue_commands.cpp
     void handle_command(const Command& command, Actions& out);
@@ -222,6 +257,12 @@ class Dialogue {
     void handle_prot(const Command& command, Actions& out);
     void add_own_features(const ReplyLine& reply, Actions& out);
     std::string request_line() const;
+
+    // dialogue_server_tls.cpp: the setup toward the server.
+    void greeting_complete(int code, Actions& out);
+    void server_setup_reply(const ReplyLine& reply, std::string_view line, Actions& out);
+    void server_setup_done(bool data_protected, Actions& out);
+    void server_tls_refused(std::string what, Actions& out);
 
     // dialogue_replies.cpp
     void handle_reply(const ReplyLine& reply, std::string_view line, Actions& out);
@@ -263,6 +304,9 @@ class Dialogue {
     bool tls_active_ = false;      // the client's control connection is TLS
     bool pbsz_done_ = false;       // PBSZ 0 accepted (RFC 4217: before PROT)
     bool data_protected_ = false;  // PROT P: new data channels' client legs are TLS
+    ServerSetup server_setup_ = ServerSetup::Done;
+    bool server_tls_active_ = false;      // the connection to the server is TLS
+    bool server_data_protected_ = false;  // the server took PROT P: its data legs are TLS
     bool client_closed_ = false;   // EOF from the client with replies still due
     bool ended_ = false;
 };

@@ -57,6 +57,12 @@ void Dialogue::handle_command(const Command& command, Actions& out) {
             pass_to_server(command, Pending(Expect::Quit), out);
             return;
         case Verb::Rein:
+            // REIN would take the server back to clear text (RFC 4217),
+            // behind the proxy's back.
+            if (server_tls_active_) {
+                reply_local("502 REIN is not supported: the connection to the server is TLS.", out);
+                return;
+            }
             pass_to_server(command, Pending(Expect::Rein), out);
             return;
         default:
@@ -161,7 +167,8 @@ void Dialogue::handle_port(const Command& command, Actions& out) {
     }
     const ChannelId channel = next_channel();
     client_request_ = {Awaiting::Active, name, client_data, channel};
-    out.push_back(action::OpenActive{channel, client_data, data_protected_});
+    out.push_back(
+        action::OpenActive{channel, client_data, data_protected_, server_data_protected_});
 }
 
 void Dialogue::pass_to_server(const Command& command, Pending pending, Actions& out) {

@@ -75,8 +75,19 @@ void Dialogue::handle_reply(const ReplyLine& reply, std::string_view line, Actio
             if (reply.last) pop_pending(out);
             return;
         case Expect::Greeting:
+            if (final && server_setup_ == ServerSetup::Greeting) {
+                // The client has its greeting; its commands wait for the
+                // TLS setup toward the server that starts now.
+                out.push_back(action::ToClient{std::string(line)});
+                pop_pending(out);
+                greeting_complete(reply.code, out);
+                return;
+            }
             if (final) out.push_back(action::GreetingReceived{});
             break;
+        case Expect::ServerSetup:
+            server_setup_reply(reply, line, out);
+            return;
         case Expect::Feat:
             if (!reply.first && !reply.last && !feature_is_carried(line)) return;
             if (final) add_own_features(reply, out);
@@ -94,6 +105,11 @@ void Dialogue::handle_reply(const ReplyLine& reply, std::string_view line, Actio
             hold_passive_line(reply, line, out);
             return;
         case Expect::Transfer:
+            if (is_preliminary(reply.code) && reply.last && !head.server_ready) {
+                head.server_ready = true;
+                if (head.channel != 0 && server_data_protected_)
+                    out.push_back(action::ServerDataReady{head.channel});
+            }
             if (final && head.channel != 0) {
                 // The session ends the data connection first (a download's
                 // success waits until every byte reached the client), then
@@ -166,15 +182,16 @@ void Dialogue::complete_passive_reply(int code, Actions& out) {
     const ChannelId channel = next_channel();
     if (head.kind == Expect::PortViaPassive) {
         const std::string verb = head.text;
-        out.push_back(
-            action::ConnectBoth{channel, head.client_data, *server_data, data_protected_});
+        out.push_back(action::ConnectBoth{channel, head.client_data, *server_data, data_protected_,
+                                          server_data_protected_});
         use_channel(channel, true, out);
         out.push_back(action::ToClient{"200 " + verb + " command successful."});
         pop_pending(out);
         return;
     }
     server_request_ = {Awaiting::Passive, channel, {}};
-    out.push_back(action::OpenPassive{channel, *server_data, data_protected_});
+    out.push_back(
+        action::OpenPassive{channel, *server_data, data_protected_, server_data_protected_});
 }
 
 // Where the server's passive listener is. The address inside a 227 reply is

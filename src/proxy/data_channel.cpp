@@ -30,17 +30,15 @@ std::shared_ptr<DataChannel> DataChannel::create(asio::io_context& io, std::stri
                                                  std::shared_ptr<SessionActivity> activity,
                                                  DataEnd client, DataEnd server,
                                                  std::chrono::seconds setup_timeout,
-                                                 RelayConfig relay,
-                                                 std::shared_ptr<ssl::context> client_tls) {
+                                                 RelayConfig relay, DataTls tls) {
     return std::make_shared<DataChannel>(io, std::move(log_prefix), std::move(activity),
                                          std::move(client), std::move(server), setup_timeout, relay,
-                                         std::move(client_tls));
+                                         std::move(tls));
 }
 
 DataChannel::DataChannel(asio::io_context& io, std::string log_prefix,
                          std::shared_ptr<SessionActivity> activity, DataEnd client, DataEnd server,
-                         std::chrono::seconds setup_timeout, RelayConfig relay,
-                         std::shared_ptr<ssl::context> client_tls)
+                         std::chrono::seconds setup_timeout, RelayConfig relay, DataTls tls)
     : io_(io),
       log_prefix_(std::move(log_prefix)),
       activity_(std::move(activity)),
@@ -48,7 +46,7 @@ DataChannel::DataChannel(asio::io_context& io, std::string log_prefix,
       server_end_(std::move(server)),
       client_(io),
       server_(io),
-      client_tls_context_(std::move(client_tls)),
+      tls_(std::move(tls)),
       setup_timer_(io, setup_timeout),
       transfer_due_(io, asio::steady_timer::time_point::max()),
       delivered_(io, asio::steady_timer::time_point::max()),
@@ -69,6 +67,11 @@ void DataChannel::start_transfer(std::string command, bool download) {
     download_ = download;
     transfer_started_ = true;
     transfer_due_.cancel();
+}
+
+void DataChannel::server_ready() {
+    server_ready_ = true;
+    answered_.notify();
 }
 
 void DataChannel::server_answered() {
@@ -191,7 +194,7 @@ awaitable<bool> DataChannel::establish(DataEnd& end, tcp::socket& socket, const 
 // Bounded by the setup timer, which closes the channel (and so the socket
 // under the handshake).
 awaitable<bool> DataChannel::client_handshake() {
-    auto stream = std::make_unique<TlsStream>(client_, *client_tls_context_);
+    auto stream = std::make_unique<TlsStream>(client_, *tls_.client);
     error_code error;
     co_await stream->async_handshake(ssl::stream_base::server, with_error(error));
     if (error) {
@@ -203,6 +206,36 @@ awaitable<bool> DataChannel::client_handshake() {
     }
     client_leg_ = describe_tls(*stream);
     client_tls_ = std::move(stream);
+    co_return true;
+}
+
+// The FTP client is the TLS client whoever connected (RFC 4217): so is the
+// proxy toward the server, resuming the control connection's session.
+awaitable<bool> DataChannel::server_handshake() {
+    // (A final reply without a 1xx: the transfer is over before it began;
+    // the session closes the channel.)
+    while (!server_ready_ && !server_answered_ && !closed_) co_await answered_.wait();
+    if (closed_) co_return false;
+    auto stream = std::make_unique<TlsStream>(server_, *tls_.server->context);
+    prepare_server_leg(*stream, *tls_.server);
+    if (tls_.resume) SSL_set_session(stream->native_handle(), tls_.resume.get());
+    error_code error;
+    co_await stream->async_handshake(ssl::stream_base::client, with_error(error));
+    std::string problem;
+    if (error)
+        problem = handshake_failure(*stream, error);
+    else
+        problem = server_certificate_problem(*stream, *tls_.server);
+    if (!problem.empty()) {
+        if (!closed_)
+            activity_->log_provoked(spdlog::level::warn, log_prefix_,
+                                    "server TLS handshake on the data connection failed: {}",
+                                    problem);
+        co_return false;
+    }
+    const bool resumed = SSL_session_reused(stream->native_handle()) == 1;
+    server_leg_ = describe_tls(*stream) + (resumed ? " resumed" : " new session");
+    server_tls_ = std::move(stream);
     co_return true;
 }
 
@@ -227,7 +260,8 @@ awaitable<void> DataChannel::run() {
         ok = ok && co_await establish(client_end_, client_, "client");
     }
     // (if, not &&: g++ 12 mishandles co_await inside conditional expressions)
-    if (ok && !closed_ && client_tls_context_) ok = co_await client_handshake();
+    if (ok && !closed_ && tls_.client) ok = co_await client_handshake();
+    if (ok && !closed_ && tls_.server) ok = co_await server_handshake();
     if (!ok || closed_) {
         close("data connection failed");
         state_ = State::Finished;
@@ -260,10 +294,10 @@ void DataChannel::finish() {
     // its own for the scripts that read it (tests, bench).
     spdlog::info(
         "{} data {}: {}, {} bytes to client, {} bytes to server, {:.3f} s, relay {} (client leg "
-        "{}, server leg clear)",
+        "{}, server leg {})",
         log_prefix_, end_reason_.empty() ? "completed" : end_reason_,
         command_.empty() ? "(no command)" : command_, to_client_bytes_, to_server_bytes_,
-        seconds.count(), relay, client_leg_);
+        seconds.count(), relay, client_leg_, server_leg_);
     error_code ignored;
     client_.close(ignored);
     server_.close(ignored);

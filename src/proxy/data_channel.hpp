@@ -36,6 +36,17 @@ struct DataEnd {
     bool accepts() const { return listener.has_value(); }
 };
 
+// Which legs of a data channel are TLS, and what they need. The client leg
+// (PROT P from the client) shakes hands as the TLS server with the worker's
+// certificate; the server leg as the TLS client, resuming the session of
+// the control connection to the server (vsftpd's require_ssl_reuse and
+// ProFTPD refuse a data connection that does not) and checked like it.
+struct DataTls {
+    std::shared_ptr<ssl::context> client;     // null: the client leg is clear
+    const ServerTlsPolicy* server = nullptr;  // null: the server leg is clear
+    std::shared_ptr<SSL_SESSION> resume;      // the newest session of the control connection
+};
+
 class DataChannel : public std::enable_shared_from_this<DataChannel> {
   public:
     enum class State { Waiting, Connecting, Relaying, Finished };
@@ -43,15 +54,14 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
     // log_prefix: "#12" (the session id). setup_timeout bounds the time from
     // creation to the start of the relay (the client's TLS handshake
     // included). activity: the session's, which counts the bytes relayed
-    // and bounds the log lines peers provoke. client_tls: the context of a
-    // TLS client leg (PROT P), or null for clear text; a TLS leg is relayed
-    // with the read/write loop (splice cannot see inside TLS).
+    // and bounds the log lines peers provoke. tls: which legs are TLS; a
+    // channel with a TLS leg is relayed with the read/write loop (splice
+    // cannot see inside TLS).
     static std::shared_ptr<DataChannel> create(asio::io_context& io, std::string log_prefix,
                                                std::shared_ptr<SessionActivity> activity,
                                                DataEnd client, DataEnd server,
                                                std::chrono::seconds setup_timeout,
-                                               RelayConfig relay,
-                                               std::shared_ptr<ssl::context> client_tls = nullptr);
+                                               RelayConfig relay, DataTls tls = {});
 
     // Starts accepting/connecting. A channel where the proxy connects on both
     // sides waits for start_transfer() before connecting.
@@ -63,6 +73,9 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
     // connection as cleanly as one that finished, and without a reply the
     // client must not take a truncated file for a complete one.
     void start_transfer(std::string command, bool download);
+    // The server's 1xx to the transfer command: a TLS server leg shakes
+    // hands now (see ftp::action::ServerDataReady).
+    void server_ready();
     // The server's final reply to the transfer command arrived (success or
     // not: a 426 tells the client itself, exactly as without the proxy).
     void server_answered();
@@ -80,7 +93,7 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
 
     State state() const { return state_; }
     // The client's leg is (to be) TLS.
-    bool client_tls() const { return client_tls_context_ != nullptr; }
+    bool client_tls() const { return tls_.client != nullptr; }
     // Completes when every byte the server sent has been delivered to the
     // client (its end shut down), or the channel was closed or timed out. The
     // session waits for this before relaying a download's 226, so a client
@@ -94,15 +107,18 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
 
     DataChannel(asio::io_context& io, std::string log_prefix,
                 std::shared_ptr<SessionActivity> activity, DataEnd client, DataEnd server,
-                std::chrono::seconds setup_timeout, RelayConfig relay,
-                std::shared_ptr<ssl::context> client_tls);
+                std::chrono::seconds setup_timeout, RelayConfig relay, DataTls tls);
 
   private:
     awaitable<void> run();
     awaitable<void> watch_setup_timeout();
     awaitable<bool> establish(DataEnd& end, tcp::socket& socket, const char* side);
-    // The server side of the client's TLS handshake (PROT P).
+    // The server side of the client's TLS handshake (PROT P), and the
+    // client side of the server's.
     awaitable<bool> client_handshake();
+    awaitable<bool> server_handshake();
+    // The read/write relay of one direction with a TLS leg.
+    awaitable<void> copy_tls_relay(bool from_server, std::uint64_t& bytes);
     awaitable<void> pump(tcp::socket& from, tcp::socket& to, std::uint64_t& bytes);
     // The two relay loops behind pump(). splice_relay() returns false when
     // splice(2) cannot be used for this pair (no pipe, EINVAL/ENOSYS) before
@@ -131,17 +147,21 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
     std::shared_ptr<SessionActivity> activity_;
     DataEnd client_end_, server_end_;
     tcp::socket client_, server_;
-    std::shared_ptr<ssl::context> client_tls_context_;
+    DataTls tls_;
     std::unique_ptr<TlsStream> client_tls_;  // over client_, once the handshake is done
-    std::string client_leg_ = "clear";       // for the log line: "clear" or the TLS version
+    std::unique_ptr<TlsStream> server_tls_;  // over server_, likewise
+    // For the log line: "clear", or the TLS version and cipher (and, for
+    // the server leg, whether the session was resumed).
+    std::string client_leg_ = "clear", server_leg_ = "clear";
     asio::steady_timer setup_timer_;
     asio::steady_timer transfer_due_;  // wakes a connect/connect channel
     asio::steady_timer delivered_;     // never expires; cancelled to wake waiters
-    Wakeup answered_;                  // server_answered() or close()
+    Wakeup answered_;                  // server_ready(), server_answered() or close()
     State state_ = State::Waiting;
     bool transfer_started_ = false;
     bool download_ = false;
     bool server_answered_ = false;
+    bool server_ready_ = false;  // its 1xx came: a TLS server leg may shake hands
     bool closed_ = false;
     bool server_data_delivered_ = false;
     bool client_eof_ = false;         // passed on to the server

@@ -45,14 +45,11 @@ void warn_small_pipe(std::size_t capacity) {
 awaitable<void> DataChannel::pump(tcp::socket& from, tcp::socket& to, std::uint64_t& bytes) {
     auto self = shared_from_this();
     const bool from_server = &from == &server_;
-    if (client_tls_) {
+    if (client_tls_ || server_tls_) {
         // splice(2) moves bytes the kernel cannot encrypt: a TLS leg is
         // relayed through user space.
         copied_ = true;
-        if (from_server)
-            co_await copy_relay(server_, *client_tls_, true, bytes);
-        else
-            co_await copy_relay(*client_tls_, server_, false, bytes);
+        co_await copy_tls_relay(from_server, bytes);
     } else {
         const bool spliced = co_await splice_relay(from, to, bytes);
         if (!spliced && !closed_) {
@@ -67,6 +64,25 @@ awaitable<void> DataChannel::pump(tcp::socket& from, tcp::socket& to, std::uint6
     if (--pumps_running_ == 0) finish();
 }
 
+// The four pairings of clear and TLS legs, each one copy_relay().
+awaitable<void> DataChannel::copy_tls_relay(bool from_server, std::uint64_t& bytes) {
+    if (from_server) {
+        if (server_tls_ && client_tls_)
+            co_await copy_relay(*server_tls_, *client_tls_, true, bytes);
+        else if (server_tls_)
+            co_await copy_relay(*server_tls_, client_, true, bytes);
+        else
+            co_await copy_relay(server_, *client_tls_, true, bytes);
+    } else {
+        if (server_tls_ && client_tls_)
+            co_await copy_relay(*client_tls_, *server_tls_, false, bytes);
+        else if (server_tls_)
+            co_await copy_relay(client_, *server_tls_, false, bytes);
+        else
+            co_await copy_relay(*client_tls_, server_, false, bytes);
+    }
+}
+
 awaitable<void> DataChannel::relay_eof(bool from_server) {
     if (from_server && download_) {
         // The server has sent all it will: close our side toward it too, as
@@ -74,6 +90,7 @@ awaitable<void> DataChannel::relay_eof(bool from_server) {
         // their 226 only once the data connection is closed both ways, and
         // the end reaches the client only after that 226: waiting for the
         // client's close here made each side wait for the other.
+        if (server_tls_) co_await tls_shutdown(*server_tls_);  // answers its close_notify
         error_code ignored;
         server_.shutdown(tcp::socket::shutdown_send, ignored);
         while (!server_answered_ && !closed_) co_await answered_.wait();
@@ -81,10 +98,14 @@ awaitable<void> DataChannel::relay_eof(bool from_server) {
         server_eof_passed_ = true;
     }
     if (!from_server) client_eof_ = true;
-    // A TLS leg ends with close_notify: without it the client could not
-    // tell the end of its download from a cut (the client's own close_notify,
-    // for an upload, has been read already).
+    // A TLS leg ends with close_notify: without it the peer could not tell
+    // the end of the data from a cut (vsftpd's strict_ssl_read_eof refuses
+    // an upload that ends without one). The other side's own close_notify
+    // has been read already.
     if (from_server && client_tls_) co_await tls_shutdown(*client_tls_);
+    // Not in the middle of a download, though: the server would stop
+    // sending (TLS 1.2 answers close_notify with its own, and the end).
+    if (!from_server && server_tls_ && !download_) co_await tls_shutdown(*server_tls_);
     error_code ignored;
     (from_server ? client_ : server_).shutdown(tcp::socket::shutdown_send, ignored);
 }
@@ -114,6 +135,10 @@ awaitable<void> DataChannel::copy_relay(From& from, To& to, bool from_server,
         // not take for a complete file.
         if (error == ssl::error::stream_truncated && !from_server && download_)
             error = asio::error::eof;
+        // A server leg without close_notify: the server's reply to the
+        // transfer, not its TLS, says whether the data is complete (the end
+        // reaches the client only after that reply).
+        if (error == ssl::error::stream_truncated && from_server) error = asio::error::eof;
         if (error == asio::error::eof) {
             co_await relay_eof(from_server);
             break;

@@ -143,6 +143,23 @@ void load_client_tls(const Options& options, Settings& settings) {
     if (options.client_tls == "required") settings.client_tls = ftp::ClientTls::Required;
 }
 
+// The CA bundle too is read now (see load_client_tls).
+void load_server_tls(const Options& options, Settings& settings) {
+    if (options.server_tls == "off") return;
+    settings.server_tls =
+        options.server_tls == "required" ? ftp::ServerTls::Required : ftp::ServerTls::Auto;
+    auto& policy = settings.server_tls_policy;
+    policy.name = options.server_tls_name.value_or(*options.reverse_host);
+    if (options.server_tls_fingerprint)
+        policy.pin = parse_fingerprint(*options.server_tls_fingerprint);
+    try {
+        policy.context =
+            make_client_tls_context(options.server_tls_ca.value_or(""), policy.pin.has_value());
+    } catch (const TlsSetupError& e) {
+        throw StartError{kExitUsage, e.what()};
+    }
+}
+
 Settings make_settings(const Options& options, asio::io_context& io) {
     Settings settings;
     if (options.source_address)
@@ -162,6 +179,7 @@ Settings make_settings(const Options& options, asio::io_context& io) {
     settings.relay = {options.relay_splice, options.relay_pipe_size};
     check_relay_pipe_size(settings.relay);
     load_client_tls(options, settings);
+    load_server_tls(options, settings);
     return settings;
 }
 
@@ -214,9 +232,10 @@ int run(const std::vector<std::string>& args) {
         spdlog::info("listening on {}, forward proxy (firewall: {}), max {} sessions",
                      format_endpoint(listening), firewall_name, options.max_sessions);
     else
-        spdlog::info("listening on {}, reverse proxy to {}, max {} sessions, client TLS {}",
-                     format_endpoint(listening), format_endpoint(settings.server),
-                     options.max_sessions, options.client_tls);
+        spdlog::info(
+            "listening on {}, reverse proxy to {}, max {} sessions, client TLS {}, server TLS {}",
+            format_endpoint(listening), format_endpoint(settings.server), options.max_sessions,
+            options.client_tls, options.server_tls);
     Worker worker(io, std::move(settings), std::move(listener), options.max_sessions);
     std::optional<ControlChannel> control;
     if (options.control_fd) {

@@ -89,6 +89,10 @@ po::options_description describe_options() {
     add("tls-key", po::value<std::string>());
     add("client-tls", po::value<std::string>());
     add("tls-timeout", po::value<std::string>());
+    add("server-tls", po::value<std::string>());
+    add("server-tls-ca", po::value<std::string>());
+    add("server-tls-name", po::value<std::string>());
+    add("server-tls-fingerprint", po::value<std::string>());
     add("help", po::bool_switch());
     add("version", po::bool_switch());
     return desc;
@@ -107,6 +111,8 @@ std::string usage_text() {
            "                 [--relay splice|copy] [--relay-pipe-size bytes]\n"
            "                 [--tls-cert file] [--tls-key file]\n"
            "                 [--client-tls off|optional|required] [--tls-timeout seconds]\n"
+           "                 [--server-tls off|auto|required] [--server-tls-ca file]\n"
+           "                 [--server-tls-name name] [--server-tls-fingerprint sha256]\n"
            "                 [--help] [--version]\n";
 }
 
@@ -162,6 +168,34 @@ void read_tls_values(Options& o, Text& text) {
     if (auto v = text("tls-timeout"))
         o.tls_timeout = std::chrono::seconds(
             parse_number("--tls-timeout", *v, 1, 3600, "a timeout in seconds"));
+    if (auto v = text("server-tls")) {
+        if (*v != "off" && *v != "auto" && *v != "required")
+            throw UsageError("--server-tls: \"" + *v + "\" is not one of off, auto, required");
+        o.server_tls = *v;
+    }
+    if (auto v = text("server-tls-ca")) o.server_tls_ca = *v;
+    if (auto v = text("server-tls-name")) o.server_tls_name = *v;
+    if (auto v = text("server-tls-fingerprint")) {
+        // openssl x509 -fingerprint -sha256 prints it with colons.
+        std::string digits;
+        for (char c : *v)
+            if (c != ':') digits += c;
+        if (digits.size() != 64 ||
+            digits.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+            throw UsageError("--server-tls-fingerprint: \"" + common::printable(*v) +
+                             "\" is not a SHA-256 fingerprint (64 hex digits, colons allowed)");
+        o.server_tls_fingerprint = *v;
+    }
+    for (const auto& [flag, given] :
+         {std::pair{"--server-tls-ca", o.server_tls_ca.has_value()},
+          {"--server-tls-name", o.server_tls_name.has_value()},
+          {"--server-tls-fingerprint", o.server_tls_fingerprint.has_value()}})
+        if (given && o.server_tls == "off")
+            throw UsageError(std::string(flag) + ": needs --server-tls auto or required");
+    if (o.server_tls_ca && o.server_tls_fingerprint)
+        throw UsageError(
+            "--server-tls-ca: a pinned certificate (--server-tls-fingerprint) is checked by its "
+            "fingerprint alone; give one of the two");
 }
 
 // Each flag's value, range-checked.
@@ -252,6 +286,12 @@ void check_combinations(const Options& o) {
         throw UsageError(
             "--tls-cert: explicit FTPS toward clients needs reverse mode (-R); forward mode "
             "refuses AUTH");
+    // Forward mode reaches any server a client names: no name or CA could
+    // be checked for it, and TLS without that check is no protection.
+    if (!o.reverse_host && o.server_tls != "off")
+        throw UsageError("--server-tls " + o.server_tls +
+                         ": TLS toward the server needs reverse mode (-R), where the server "
+                         "and its certificate are known");
     if (o.reverse_host && o.tproxy)
         throw UsageError("--tproxy: only forward mode (no -R) receives diverted connections");
     if (o.handoff && !o.reverse_host)

@@ -88,6 +88,12 @@ struct Options {
     std::optional<std::string> tls_cert, tls_key;
     std::string client_tls = "off";
     std::chrono::seconds tls_timeout = kDefaultTlsTimeout;
+    // TLS toward the server (reverse mode): --server-tls off|auto|required,
+    // --server-tls-ca (default: the system bundle), --server-tls-name
+    // (default: the -R host as given), --server-tls-fingerprint (a pin that
+    // replaces the CA and name checks).
+    std::string server_tls = "off";
+    std::optional<std::string> server_tls_ca, server_tls_name, server_tls_fingerprint;
 
     static constexpr bool splice_available() {
 #ifdef __linux__

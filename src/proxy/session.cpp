@@ -68,6 +68,7 @@ awaitable<void> Session::run() {
     config.client = client_peer_.address();
     config.server = canonical(server_endpoint_.address());
     config.client_tls = settings_.client_tls;
+    config.server_tls = settings_.server_tls;
     dialogue_.emplace(std::move(config));
     asio::co_spawn(
         io_, [self]() { return self->server_loop(); }, asio::detached);
@@ -146,8 +147,10 @@ awaitable<bool> Session::connect_to_server() {
 // sent to it: its commands then stay in the kernel's buffers and TCP flow
 // control stops it. The server loop stops at the same backlog, so no queue
 // of the session grows with what a peer sends.
+// The TLS setup toward the server holds the client's commands the same way.
 bool Session::client_room() const {
-    return dialogue_->replies_due() < kMaxPendingReplies && writer_.backlog() <= kMaxClientBacklog;
+    return dialogue_->replies_due() < kMaxPendingReplies &&
+           writer_.backlog() <= kMaxClientBacklog && !dialogue_->holding_client();
 }
 
 awaitable<void> Session::wait_for_client_room() {
@@ -199,8 +202,7 @@ awaitable<void> Session::server_loop() {
     while (!ended_) {
         error_code error;
         auto space = server_in_.prepare();
-        std::size_t n = co_await server_.async_read_some(asio::buffer(space.data(), space.size()),
-                                                         with_error(error));
+        std::size_t n = co_await read_server(space, error);
         if (error == asio::error::eof) {
             end("server closed");
             break;
@@ -217,11 +219,16 @@ awaitable<void> Session::server_loop() {
         while (!ended_) {
             auto line = server_in_.next();
             if (!line) break;
+            // A reply relayed frees room for the client's next command, and
+            // the end of the TLS setup lets its commands in: the client
+            // loop waits for either (wait_for_client_room).
+            const std::size_t due_before = dialogue_->replies_due();
             if (line->overlong)
                 dialogue_->server_overlong(server_actions_);
             else
                 dialogue_->server_line(line->text, server_actions_);
             co_await carry_out(server_actions_);
+            if (dialogue_->replies_due() < due_before) replies_popped_.notify();
             // A client that does not read must not make us buffer its replies.
             co_await writer_.wait_backlog_below(kMaxClientBacklog);
         }

@@ -59,11 +59,15 @@ class Session : public std::enable_shared_from_this<Session> {
     void reply_to_client(std::string_view line);
     void log(const ftp::action::Log& entry);
     awaitable<void> finish_transfer(const ftp::action::FinishTransfer& finish, ftp::Actions& batch);
-    // session_tls.cpp: AUTH TLS carried out; reading the client's
-    // connection, in clear text or through TLS.
+    // session_tls.cpp: AUTH TLS carried out on either side; reading and
+    // writing the control connections, in clear text or through TLS; what a
+    // data channel's legs need for theirs.
     awaitable<void> start_client_tls(ftp::Actions& batch);
+    awaitable<void> start_server_tls(ftp::Actions& batch);
     awaitable<std::size_t> read_client(std::span<char> space, error_code& error);
-    std::shared_ptr<ssl::context> data_tls(bool client_tls) const;
+    awaitable<std::size_t> read_server(std::span<char> space, error_code& error);
+    awaitable<void> write_server(std::string_view bytes, error_code& error);
+    DataTls data_tls(bool client_tls, bool server_tls) const;
 
     // session_data.cpp: data channels and their listeners.
     awaitable<void> open_passive(ftp::action::OpenPassive request, ftp::Actions& batch);
@@ -97,6 +101,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const Settings& settings_;
     tcp::socket client_, server_;
     std::unique_ptr<TlsStream> client_tls_;  // over client_, after AUTH TLS
+    std::unique_ptr<TlsStream> server_tls_;  // over server_, after our AUTH TLS
     std::uint64_t id_;
     std::string tag_;  // "#12", prefix of every log line
     std::function<void()> on_end_;

@@ -31,6 +31,8 @@ awaitable<void> Session::carry_out(ftp::Actions& batch) {
             co_await expect_client_leg(*leg, batch);
         else if (std::holds_alternative<ftp::action::StartClientTls>(action))
             co_await start_client_tls(batch);
+        else if (std::holds_alternative<ftp::action::StartServerTls>(action))
+            co_await start_server_tls(batch);
         else
             carry_out_now(action);
     }
@@ -51,6 +53,8 @@ void Session::carry_out_now(ftp::Action& action) {
     } else if (auto* start = std::get_if<act::StartTransfer>(&action)) {
         if (auto channel = find_channel(start->channel))
             channel->start_transfer(std::move(start->command), start->download);
+    } else if (auto* ready = std::get_if<act::ServerDataReady>(&action)) {
+        if (auto channel = find_channel(ready->channel)) channel->server_ready();
     } else if (auto* close = std::get_if<act::CloseChannel>(&action)) {
         if (auto channel = take_channel(close->channel)) channel->close();
     } else if (auto* end_of = std::get_if<act::End>(&action)) {
@@ -105,6 +109,12 @@ awaitable<void> Session::send_to_server(std::string line, bool own) {
     if (own) spdlog::trace("{} to server: {}", tag_, line);
     line += "\r\n";
     error_code error;
+    if (server_tls_) {
+        // The only writer toward the server at any time (see session.hpp).
+        co_await write_server(line, error);
+        if (error) end("server write error: " + error.message());
+        co_return;
+    }
     std::size_t sent = 0;
     // A command line nearly always fits the socket buffer: one non-blocking
     // send now saves a trip through the scheduler (an async_write completes

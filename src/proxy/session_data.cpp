@@ -25,7 +25,7 @@ awaitable<void> Session::open_passive(ftp::action::OpenPassive request, ftp::Act
     auto channel = DataChannel::create(
         io_, tag_, activity_, DataEnd::accept(std::move(listener), client_peer_.address()),
         DataEnd::connect(request.server_data, tcp::endpoint{server_local_.address(), 0}),
-        settings_.data_timeout, settings_.relay, data_tls(request.client_tls));
+        settings_.data_timeout, settings_.relay, data_tls(request.client_tls, request.server_tls));
     const auto port = channel->client_listen_port();
     const bool allowed = co_await expect_client_connection(port);
     if (!allowed || ended_) {
@@ -51,7 +51,7 @@ awaitable<void> Session::open_active(ftp::action::OpenActive request, ftp::Actio
     auto channel = DataChannel::create(
         io_, tag_, activity_, DataEnd::connect(request.client_data, source, settings_.handoff),
         DataEnd::accept(std::move(listener), server_endpoint_.address()), settings_.data_timeout,
-        settings_.relay, data_tls(request.client_tls));
+        settings_.relay, data_tls(request.client_tls, request.server_tls));
     const auto ours = channel->server_listen_endpoint();
     const bool allowed = co_await expect_server_connection(ours, source, request.client_data);
     if (!allowed || ended_) {
@@ -81,7 +81,8 @@ void Session::connect_both(const ftp::action::ConnectBoth& request) {
               io_, tag_, activity_,
               DataEnd::connect(request.client_data, active_source(), settings_.handoff),
               DataEnd::connect(request.server_data, tcp::endpoint{server_local_.address(), 0}),
-              settings_.data_timeout, settings_.relay, data_tls(request.client_tls)));
+              settings_.data_timeout, settings_.relay,
+              data_tls(request.client_tls, request.server_tls)));
 }
 
 void Session::adopt(ftp::ChannelId id, std::shared_ptr<DataChannel> channel) {

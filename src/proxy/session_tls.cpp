@@ -1,7 +1,9 @@
-// Explicit FTPS on the client's side: the control connection turned into a
-// TLS stream after the dialogue's 234 (AUTH TLS), and the context handed to
-// data channels whose client leg is TLS (PROT P). The server side stays
-// clear text.
+// Explicit FTPS on both sides: the client's control connection turned into
+// a TLS stream after the dialogue's 234 (AUTH TLS), the server's after the
+// server's 234 to the proxy's own AUTH TLS, and what data channels need for
+// their TLS legs (PROT P toward the client; toward the server, the control
+// connection's session to resume).
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include "proxy/session.hpp"
@@ -62,8 +64,74 @@ awaitable<std::size_t> Session::read_client(std::span<char> space, error_code& e
     co_return n;
 }
 
-std::shared_ptr<ssl::context> Session::data_tls(bool client_tls) const {
-    return client_tls ? settings_.client_tls_context : nullptr;
+// The dialogue's StartServerTls: the server answered 234 to our AUTH TLS.
+awaitable<void> Session::start_server_tls(ftp::Actions& batch) {
+    // Anything behind the 234 came in clear text: taken as replies, it would
+    // pass for protected ones (the STARTTLS injection, from the server).
+    if (server_in_.pending() != 0) {
+        spdlog::warn("{} clear text from the server after its 234 ({} bytes)", tag_,
+                     server_in_.pending());
+        dialogue_->server_tls_failed("the server sent clear text after its 234", batch);
+        co_return;
+    }
+    server_tls_ = std::make_unique<TlsStream>(server_, *settings_.server_tls_policy.context);
+    prepare_server_leg(*server_tls_, settings_.server_tls_policy);
+    asio::steady_timer deadline(io_, settings_.tls_timeout);
+    deadline.async_wait([this](error_code error) {
+        if (!error) server_.cancel(error);  // the handshake fails with operation_aborted
+    });
+    error_code error;
+    co_await server_tls_->async_handshake(ssl::stream_base::client, with_error(error));
+    const bool timed_out = error == asio::error::operation_aborted;
+    deadline.cancel();
+    if (ended_) co_return;
+    std::string problem;
+    if (timed_out)
+        problem = "no TLS handshake within " + std::to_string(settings_.tls_timeout.count()) + " s";
+    else if (error)
+        problem = handshake_failure(*server_tls_, error);
+    else
+        problem = server_certificate_problem(*server_tls_, settings_.server_tls_policy);
+    if (!problem.empty()) {
+        dialogue_->server_tls_failed(problem, batch);
+        co_return;
+    }
+    touch();
+    spdlog::info("{} server control connection: {}", tag_, describe_tls(*server_tls_));
+    dialogue_->server_tls_started(batch);
+}
+
+awaitable<std::size_t> Session::read_server(std::span<char> space, error_code& error) {
+    auto buffer = asio::buffer(space.data(), space.size());
+    std::size_t n = 0;
+    if (server_tls_)
+        n = co_await server_tls_->async_read_some(buffer, with_error(error));
+    else
+        n = co_await server_.async_read_some(buffer, with_error(error));
+    // As for the client: replies are complete lines, nothing half-read is
+    // acted on.
+    if (error == ssl::error::stream_truncated) error = asio::error::eof;
+    co_return n;
+}
+
+// Only for a TLS connection to the server; clear text goes the faster way of
+// send_to_server().
+awaitable<void> Session::write_server(std::string_view bytes, error_code& error) {
+    co_await asio::async_write(*server_tls_, asio::buffer(bytes.data(), bytes.size()),
+                               with_error(error));
+}
+
+DataTls Session::data_tls(bool client_tls, bool server_tls) const {
+    DataTls tls;
+    if (client_tls) tls.client = settings_.client_tls_context;
+    if (server_tls && server_tls_) {
+        tls.server = &settings_.server_tls_policy;
+        // The newest session of the control connection: with TLS 1.3 that
+        // is the last ticket the server sent on it (OpenSSL keeps it there).
+        SSL_SESSION* session = SSL_get1_session(server_tls_->native_handle());
+        if (session) tls.resume.reset(session, SSL_SESSION_free);
+    }
+    return tls;
 }
 
 }  // namespace proxy

@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -69,6 +70,94 @@ std::shared_ptr<ssl::context> make_server_tls_context(const std::string& cert_fi
         throw TlsSetupError(mismatch);
     }
     return context;
+}
+
+std::shared_ptr<ssl::context> make_client_tls_context(const std::string& ca_file, bool pinned) {
+    auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
+    SSL_CTX* native = context->native_handle();
+    SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+    SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    if (SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1)
+        throw TlsSetupError("TLS: the cipher list is not supported by this OpenSSL");
+    SSL_CTX_set_verify(native, SSL_VERIFY_PEER, nullptr);
+    if (pinned) return context;
+    const std::string file = ca_file.empty() ? X509_get_default_cert_file() : ca_file;
+    const std::string what = ca_file.empty()
+                                 ? "the system CA bundle " + file + " (or give --server-tls-ca)"
+                                 : "--server-tls-ca " + file;
+    if (!ca_file.empty()) check_readable("--server-tls-ca", ca_file);
+    if (SSL_CTX_load_verify_locations(native, file.c_str(), nullptr) != 1) {
+        const unsigned long code = ERR_peek_last_error();
+        ERR_clear_error();
+        const char* reason = code ? ERR_reason_error_string(code) : nullptr;
+        throw TlsSetupError(what + ": no usable PEM certificate" +
+                            (reason ? std::string(" (") + reason + ")" : std::string()));
+    }
+    return context;
+}
+
+std::optional<std::array<unsigned char, 32>> parse_fingerprint(const std::string& text) {
+    std::string digits;
+    for (char c : text)
+        if (c != ':') digits += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::array<unsigned char, 32> bytes{};
+    if (digits.size() != 2 * bytes.size()) return std::nullopt;
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        unsigned value = 0;
+        for (char c : {digits[2 * i], digits[2 * i + 1]}) {
+            const char* digit = std::strchr("0123456789abcdef", c);
+            if (c == '\0' || !digit) return std::nullopt;
+            value = value * 16 + static_cast<unsigned>(digit - "0123456789abcdef");
+        }
+        bytes[i] = static_cast<unsigned char>(value);
+    }
+    return bytes;
+}
+
+void prepare_server_leg(TlsStream& stream, const ServerTlsPolicy& policy) {
+    SSL* native = stream.native_handle();
+    boost::system::error_code not_address;
+    asio::ip::make_address(policy.name, not_address);
+    // SNI carries host names only (RFC 6066), never an address.
+    if (not_address && !policy.name.empty()) SSL_set_tlsext_host_name(native, policy.name.c_str());
+    if (policy.pin) {
+        SSL_set_verify(native, SSL_VERIFY_NONE, nullptr);
+        return;
+    }
+    if (!not_address)
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(native), policy.name.c_str());
+    else
+        SSL_set1_host(native, policy.name.c_str());
+}
+
+std::string server_certificate_problem(TlsStream& stream, const ServerTlsPolicy& policy) {
+    if (!policy.pin) return {};
+    X509* certificate = SSL_get0_peer_certificate(stream.native_handle());
+    if (!certificate) return "the server sent no certificate";
+    std::array<unsigned char, 32> digest{};
+    unsigned int length = 0;
+    if (X509_digest(certificate, EVP_sha256(), digest.data(), &length) != 1 ||
+        length != digest.size())
+        return "cannot compute the certificate's SHA-256 fingerprint";
+    if (digest == *policy.pin) return {};
+    std::string hex;
+    for (unsigned char byte : digest) {
+        static constexpr char kDigits[] = "0123456789abcdef";
+        if (!hex.empty()) hex += ':';
+        hex += kDigits[byte >> 4];
+        hex += kDigits[byte & 15];
+    }
+    return "the certificate's SHA-256 fingerprint " + hex +
+           " is not the one of --server-tls-fingerprint";
+}
+
+std::string handshake_failure(TlsStream& stream, const boost::system::error_code& error) {
+    const long verify = SSL_get_verify_result(stream.native_handle());
+    if (verify != X509_V_OK) {
+        ERR_clear_error();
+        return std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
+    }
+    return openssl_reason(error);
 }
 
 std::string describe_tls(TlsStream& stream) {

@@ -1,13 +1,15 @@
-// TLS for the client's side of a session (explicit FTPS, issue 12): the
-// worker's server context, made once at start from the certificate and key
-// files (before the worker drops root), and the stream type each TLS leg
-// uses. A TLS leg wraps the session's or the data channel's own tcp::socket
-// by reference, so the socket stays the owner: resets, shutdowns and
-// closes work on it exactly as on a clear-text leg.
+// TLS for a session's legs (FTPS, issue 12): the worker's server context
+// toward clients and its client context toward the FTP server, each made
+// once at start from files (before the worker drops root), the checks of
+// the server's certificate, and the stream type each TLS leg uses. A TLS leg wraps the session's or
+// the data channel's own tcp::socket by reference, so the socket stays the owner: resets, shutdowns
+// and closes work on it exactly as on a clear-text leg.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -39,6 +41,37 @@ class TlsSetupError : public std::runtime_error {
 // certificate first, then its chain; key_file: PEM private key.
 std::shared_ptr<ssl::context> make_server_tls_context(const std::string& cert_file,
                                                       const std::string& key_file);
+
+// How the FTP server's certificate is checked (--server-tls-*): against the
+// CA file (default: the system's bundle) and `name` (a DNS name, also sent
+// as SNI, or an IP address), or only against a pinned SHA-256 fingerprint
+// of the certificate (a self-signed server's), which replaces both.
+struct ServerTlsPolicy {
+    std::shared_ptr<ssl::context> context;
+    std::string name;
+    std::optional<std::array<unsigned char, 32>> pin;
+};
+
+// The client context toward servers: TLS 1.2 at least, the same ciphers as
+// toward clients, and the trusted CAs from ca_file (or the system bundle
+// when empty), loaded now: a chroot would hide them later. With a pin no CA
+// is loaded (pinned: the fingerprint alone decides).
+std::shared_ptr<ssl::context> make_client_tls_context(const std::string& ca_file, bool pinned);
+
+// "AB:CD:..." or "abcd..." (64 hex digits, colons ignored) as bytes;
+// nullopt if malformed.
+std::optional<std::array<unsigned char, 32>> parse_fingerprint(const std::string& text);
+
+// Before the handshake of a leg toward the server: SNI and what the
+// certificate must name, or no verification at all under a pin (then
+// checked by server_certificate_problem() after the handshake).
+void prepare_server_leg(TlsStream& stream, const ServerTlsPolicy& policy);
+// After the handshake: empty if the certificate is the pinned one (or no
+// pin is set), else why not.
+std::string server_certificate_problem(TlsStream& stream, const ServerTlsPolicy& policy);
+// Why a handshake toward the server failed, in words an operator can act on
+// ("certificate verify failed: self-signed certificate").
+std::string handshake_failure(TlsStream& stream, const boost::system::error_code& error);
 
 // "TLSv1.3 TLS_AES_256_GCM_SHA384", for log lines.
 std::string describe_tls(TlsStream& stream);

@@ -21,7 +21,11 @@
 //   channels alive <= replies due + 2;
 // - requests: always the last action of a batch; channel ids are new when
 //   opened, and only channels alive are started (once), finished or closed;
-// - nothing comes out after End.
+// - nothing comes out after End;
+// - --server-tls: no client line is read while the setup toward the server
+//   is under way, the setup's own commands (AUTH TLS, PBSZ, PROT) go out
+//   only then, and no reply to them ever reaches the client (the server
+//   tags them {setup}).
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -58,6 +62,7 @@ class Harness {
 
     void client(std::string_view line, bool overlong) {
         if (client_closed_ || dialogue_.replies_due() >= kMaxPendingReplies) return;
+        if (dialogue_.holding_client()) return;  // the session does not read it
         const std::size_t tag = ++commands_;
         // Local until the dialogue sends something to the server for it; a
         // reply of the proxy's own may come in the same batch.
@@ -76,16 +81,18 @@ class Harness {
         for (char& c : line)
             if (c == '{' || c == '}') c = '(';  // tags are the harness's own
         const auto turn = next_server_turn();
-        line += " {" + (turn ? std::to_string(*turn) : std::string("u")) + "}";
+        const bool setup = setup_due_ > 0;
+        line += " {" + (setup ? std::string("setup") : turn ? std::to_string(*turn) : "u") + "}";
         // The reply the server starts or goes on with is unsolicited when no
         // command waits for one: the client's first final reply then is its.
-        const bool unsolicited = !turn || unsolicited_open_;
+        const bool unsolicited = !setup && (!turn || unsolicited_open_);
         skip_final_ = unsolicited && !overlong;
         if (!overlong) {
             auto parsed = server_reader_.feed(line);
             if (auto* reply = std::get_if<ftp::ReplyLine>(&parsed)) {
                 if (reply->first) open_code_ = reply->code;
                 if (unsolicited) unsolicited_open_ = !reply->last;
+                if (setup && reply->last && !ftp::is_preliminary(reply->code)) --setup_due_;
             }
         }
         if (trace_)
@@ -157,6 +164,7 @@ class Harness {
                std::holds_alternative<ftp::action::OpenActive>(action) ||
                std::holds_alternative<ftp::action::ExpectClientLeg>(action) ||
                std::holds_alternative<ftp::action::StartClientTls>(action) ||
+               std::holds_alternative<ftp::action::StartServerTls>(action) ||
                std::holds_alternative<ftp::action::FinishTransfer>(action);
     }
 
@@ -175,7 +183,12 @@ class Harness {
         } else if (const auto* line = std::get_if<act::ToServer>(&action)) {
             for (char c : line->line)
                 FUZZ_CHECK(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f);
-            FUZZ_CHECK(!server_side && !expected_.empty() && expected_.back().tag == commands_);
+            if (server_side) {  // the TLS setup's own command
+                FUZZ_CHECK(dialogue_.holding_client() && setup_due_ == 0);
+                ++setup_due_;
+                return;
+            }
+            FUZZ_CHECK(!expected_.empty() && expected_.back().tag == commands_);
             expected_.back().local = false;
         } else if (const auto* passive = std::get_if<act::OpenPassive>(&action)) {
             FUZZ_CHECK(server_side);
@@ -205,11 +218,19 @@ class Harness {
             // A failed handshake ends the session outside the dialogue.
             FUZZ_CHECK(!server_side && dialogue_.replies_due() == 0);
             dialogue_.client_tls_started(answer);
+        } else if (std::holds_alternative<act::StartServerTls>(action)) {
+            FUZZ_CHECK(server_side && dialogue_.holding_client());
+            if (refuse())
+                dialogue_.server_tls_failed("refused", answer);
+            else
+                dialogue_.server_tls_started(answer);
         } else if (const auto* both = std::get_if<act::ConnectBoth>(&action)) {
             open(both->channel);
         } else if (const auto* start = std::get_if<act::StartTransfer>(&action)) {
             FUZZ_CHECK(channels_.count(start->channel) == 1 && !channels_[start->channel]);
             channels_[start->channel] = true;
+        } else if (const auto* ready = std::get_if<act::ServerDataReady>(&action)) {
+            FUZZ_CHECK(channels_.count(ready->channel) == 1 && channels_[ready->channel]);
         } else if (const auto* finish = std::get_if<act::FinishTransfer>(&action)) {
             FUZZ_CHECK(server_side);
             FUZZ_CHECK(channels_.count(finish->channel) == 1 && channels_[finish->channel]);
@@ -226,6 +247,8 @@ class Harness {
     void to_client(const std::string& line) {
         if (trace_) std::fprintf(stderr, "  to client: %s\n", line.c_str());
         for (char c : line) FUZZ_CHECK(c != '\r' && c != '\n' && c != '\0');
+        // No line of a reply to the TLS setup's own commands, inner or last.
+        FUZZ_CHECK(line.find("{setup}") == std::string::npos);
         if (ended_) return;
         auto parsed = client_reader_.feed(line);
         const auto* reply = std::get_if<ftp::ReplyLine>(&parsed);
@@ -266,6 +289,7 @@ class Harness {
     std::map<ftp::ChannelId, bool> channels_;  // alive, and whether started
     ftp::ChannelId last_id_ = 0;
     std::size_t commands_ = 0;
+    std::size_t setup_due_ = 0;  // the TLS setup's own command, unanswered
     int open_code_ = 0;  // of the server's reply being read, when multi-line
     bool unsolicited_open_ = false;
     bool skip_final_ = false;
@@ -289,6 +313,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     config.server_ipv4 = !(flags & 16);
     // --client-tls off, optional, required (and off again).
     config.client_tls = static_cast<ftp::ClientTls>((flags >> 5) % 3);
+    // --server-tls off, auto, required.
+    config.server_tls = static_cast<ftp::ServerTls>((flags >> 7) % 3);
     config.client = boost::asio::ip::make_address(config.client_ipv4 ? "198.18.0.1" : "fd18::1");
     config.server = boost::asio::ip::make_address(config.server_ipv4 ? "198.18.0.2" : "fd18::2");
     Harness harness(random, config);

@@ -34,11 +34,13 @@ inline std::string render(const Action& action) {
         std::string operator()(const action::GreetingReceived&) { return "greeting"; }
         std::string operator()(const action::OpenPassive& a) {
             return "open-passive " + std::to_string(a.channel) + " " +
-                   common::format_endpoint(a.server_data) + (a.client_tls ? " tls" : "");
+                   common::format_endpoint(a.server_data) + (a.client_tls ? " tls" : "") +
+                   (a.server_tls ? " server-tls" : "");
         }
         std::string operator()(const action::OpenActive& a) {
             return "open-active " + std::to_string(a.channel) + " " +
-                   common::format_endpoint(a.client_data) + (a.client_tls ? " tls" : "");
+                   common::format_endpoint(a.client_data) + (a.client_tls ? " tls" : "") +
+                   (a.server_tls ? " server-tls" : "");
         }
         std::string operator()(const action::ExpectClientLeg& a) {
             return "expect-leg " + common::format_endpoint(a.client_data);
@@ -46,12 +48,17 @@ inline std::string render(const Action& action) {
         std::string operator()(const action::ConnectBoth& a) {
             return "connect-both " + std::to_string(a.channel) + " " +
                    common::format_endpoint(a.client_data) + " " +
-                   common::format_endpoint(a.server_data) + (a.client_tls ? " tls" : "");
+                   common::format_endpoint(a.server_data) + (a.client_tls ? " tls" : "") +
+                   (a.server_tls ? " server-tls" : "");
         }
         std::string operator()(const action::StartClientTls&) { return "start-tls"; }
+        std::string operator()(const action::StartServerTls&) { return "start-server-tls"; }
         std::string operator()(const action::StartTransfer& a) {
             return "start " + std::to_string(a.channel) + " " + a.command +
                    (a.download ? " down" : " up");
+        }
+        std::string operator()(const action::ServerDataReady& a) {
+            return "server-ready " + std::to_string(a.channel);
         }
         std::string operator()(const action::FinishTransfer& a) {
             return "finish " + std::to_string(a.channel) + " " + std::to_string(a.code) +
@@ -91,6 +98,12 @@ class DialogueTest : public ::testing::Test {
     }
     Lines client_tls_started() {
         return run([&](Actions& out) { d().client_tls_started(out); });
+    }
+    Lines server_tls_started() {
+        return run([&](Actions& out) { d().server_tls_started(out); });
+    }
+    Lines server_tls_failed(std::string_view reason) {
+        return run([&](Actions& out) { d().server_tls_failed(reason, out); });
     }
     Lines transfer_finished() {
         return run([&](Actions& out) { d().transfer_finished(out); });
