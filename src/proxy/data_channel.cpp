@@ -10,6 +10,15 @@
 #include "proxy/splice_pipe.hpp"
 
 namespace proxy {
+namespace {
+
+// For the transfer's log line: whether the leg resumed the control
+// connection's TLS session (what vsftpd and ProFTPD demand).
+const char* resumption(TlsStream& stream) {
+    return SSL_session_reused(stream.native_handle()) == 1 ? " resumed" : " new session";
+}
+
+}  // namespace
 
 DataEnd DataEnd::accept(tcp::acceptor listener, asio::ip::address allowed_peer) {
     DataEnd end;
@@ -204,7 +213,7 @@ awaitable<bool> DataChannel::client_handshake() {
                                     error.message());
         co_return false;
     }
-    client_leg_ = describe_tls(*stream);
+    client_leg_ = describe_tls(*stream) + resumption(*stream);
     client_tls_ = std::move(stream);
     co_return true;
 }
@@ -233,8 +242,7 @@ awaitable<bool> DataChannel::server_handshake() {
                                     problem);
         co_return false;
     }
-    const bool resumed = SSL_session_reused(stream->native_handle()) == 1;
-    server_leg_ = describe_tls(*stream) + (resumed ? " resumed" : " new session");
+    server_leg_ = describe_tls(*stream) + resumption(*stream);
     server_tls_ = std::move(stream);
     co_return true;
 }

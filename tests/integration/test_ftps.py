@@ -26,8 +26,8 @@ from ftpx.sessions import session
 pytestmark = pytest.mark.proxy_only
 
 SECURITY_VERBS = {"AUTH", "PBSZ", "PROT", "CCC"}
-TLS_LEG = re.compile(r"data completed: (\S+ \S+), .* relay read/write \(client leg (TLSv1\.[23]) \S+, "
-                     r"server leg clear\)")
+TLS_LEG = re.compile(r"data completed: (\S+ \S+), .* relay read/write \(client leg (TLSv1\.[23]) \S+ "
+                     r"(?:resumed|new session), server leg clear\)")
 
 
 def make_cert(directory, name="proxy"):

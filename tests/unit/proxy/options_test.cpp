@@ -132,6 +132,38 @@ TEST(Options, ClientTlsFlags) {
               "refuses AUTH");
 }
 
+TEST(Options, ServerTlsFlags) {
+    const std::string r = "198.18.12.21";
+    EXPECT_EQ(parse({"-R", r}).server_tls, "off");
+    auto checked = parse({"-R", r, "--server-tls", "required", "--server-tls-ca", "/etc/ca.pem",
+                          "--server-tls-name", "ftp.example.org"});
+    EXPECT_EQ(checked.server_tls, "required");
+    EXPECT_EQ(checked.server_tls_ca, "/etc/ca.pem");
+    EXPECT_EQ(checked.server_tls_name, "ftp.example.org");
+    const std::string pin =
+        "AB:CD:EF:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:"
+        "67:89";
+    EXPECT_EQ(parse({"-R", r, "--server-tls", "auto", "--server-tls-fingerprint", pin})
+                  .server_tls_fingerprint,
+              pin);
+    EXPECT_EQ(usage_error({"-R", r, "--server-tls", "yes"}),
+              "--server-tls: \"yes\" is not one of off, auto, required");
+    EXPECT_EQ(usage_error({"-R", r, "--server-tls-ca", "ca.pem"}),
+              "--server-tls-ca: needs --server-tls auto or required");
+    EXPECT_EQ(usage_error({"-R", r, "--server-tls", "off", "--server-tls-name", "x"}),
+              "--server-tls-name: needs --server-tls auto or required");
+    EXPECT_EQ(usage_error({"-R", r, "--server-tls", "auto", "--server-tls-fingerprint", "abcd"}),
+              "--server-tls-fingerprint: \"abcd\" is not a SHA-256 fingerprint (64 hex digits, "
+              "colons allowed)");
+    EXPECT_EQ(usage_error({"-R", r, "--server-tls", "auto", "--server-tls-ca", "ca.pem",
+                           "--server-tls-fingerprint", pin}),
+              "--server-tls-ca: a pinned certificate (--server-tls-fingerprint) is checked by its "
+              "fingerprint alone; give one of the two");
+    EXPECT_EQ(usage_error({"--server-tls", "auto"}),
+              "--server-tls auto: TLS toward the server needs reverse mode (-R), where the server "
+              "and its certificate are known");
+}
+
 TEST(Options, RelayModeAndPipeSize) {
     auto defaults = parse({});
     EXPECT_EQ(defaults.relay_splice, Options::splice_available());
