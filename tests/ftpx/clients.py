@@ -7,6 +7,7 @@ Each client records its protocol transcript, a list of ('>', command) and
 import ftplib
 import re
 import socket
+import ssl
 import subprocess
 from pathlib import Path
 
@@ -159,6 +160,70 @@ def ftplib_connect(route, mode="EPSV", login=True, timeout=20):
     if login:
         f.login(route.server.user, route.server.password)
     return f
+
+
+class TlsRecFTP(ftplib.FTP_TLS, RecFTP):
+    """ftplib.FTP_TLS with RecFTP's transcript and exact data mode, for FTPS
+    servers (servers.TlsServer kinds, or the proxy's client side).
+
+    The server's certificate is verified: cafile is its self-signed
+    certificate, and the name checked is tls_name, by default the address
+    connected to (an IP subjectAltName; "ftp.test" is in every TLS kind's).
+
+    reuse -- how each data connection's TLS handshake is made (Python
+    3.11's ftplib.FTP_TLS never resumes a session by itself):
+      "control"  resumes the control connection's session as it is now
+                 (self.sock.session: with TLS 1.3, the newest ticket the
+                 control connection received); vsftpd and ProFTPD demand a
+                 resumption
+      "first"    resumes, every time, the one session object taken at the
+                 first data connection (the same TLS 1.3 ticket again)
+      None       a full handshake: what vsftpd and ProFTPD refuse
+    suppress_ragged_eofs -- False: a data connection that ends without the
+    server's close_notify raises ssl.SSLEOFError instead of reading as EOF.
+    data -- (command, TLS version, session_reused) per data connection.
+    """
+    suppress_ragged_eofs = True
+
+    def __init__(self, mode, source, cafile, tls_name=None, reuse="control", timeout=20):
+        # FTP_TLS.__init__'s own part; RecFTP's then (its super() is FTP).
+        self.context = ssl.create_default_context(cafile=str(cafile))
+        self._prot_p = False
+        self.keyfile = self.certfile = None
+        self.tls_name = tls_name
+        self.reuse = reuse
+        self.first_session = None
+        self.data = []
+        RecFTP.__init__(self, mode=mode, source=source, timeout=timeout)
+
+    def auth(self):
+        """FTP_TLS.auth, verifying tls_name instead of the host."""
+        resp = self.voidcmd("AUTH TLS")
+        self.sock = self.context.wrap_socket(self.sock, server_hostname=self.tls_name or self.host)
+        self.file = self.sock.makefile(mode="r", encoding=self.encoding)
+        return resp
+
+    def data_session(self):
+        if self.reuse == "control":
+            return self.sock.session
+        if self.reuse == "first":
+            if self.first_session is None:
+                self.first_session = self.sock.session
+            return self.first_session
+        return None
+
+    def ntransfercmd(self, cmd, rest=None):
+        conn, size = RecFTP.ntransfercmd(self, cmd, rest)      # still clear text
+        if self._prot_p:
+            try:
+                conn = self.context.wrap_socket(conn, server_hostname=self.tls_name or self.host,
+                                                session=self.data_session(),
+                                                suppress_ragged_eofs=self.suppress_ragged_eofs)
+            except BaseException:
+                conn.close()
+                raise
+            self.data.append((cmd, conn.version(), conn.session_reused))
+        return conn, size
 
 
 # --------------------------------------------------------------------------

@@ -12,7 +12,11 @@ accept and active connect) is appended as one JSON object per line to
   {"ev": "data-active", "target": [ip, port], "source": ip, "ctl_peer": ip}
 
 With --tls the handler is pyftpdlib's TLS_FTPHandler (needs python3-openssl),
-so that FEAT offers AUTH TLS / PBSZ / PROT (used to test FEAT filtering).
+so that FEAT offers AUTH TLS / PBSZ / PROT (used to test FEAT filtering),
+with --certfile (and --keyfile, when the key is not in the same file). TLS
+stays optional (tls_control_required and tls_data_required are False, the
+defaults) and data connections need not resume the control connection's TLS
+session: a server that takes what the others refuse.
 
 With --misbehave the server acts as broken or hostile servers do in the
 field (the proxy must contain each of them; tests/integration/test_hardening.py):
@@ -113,6 +117,7 @@ def main():
     ap.add_argument("--events", required=True)
     ap.add_argument("--tls", action="store_true")
     ap.add_argument("--certfile")
+    ap.add_argument("--keyfile")        # default: the key is in --certfile
     ap.add_argument("--misbehave", action="store_true")
     args = ap.parse_args()
 
@@ -130,6 +135,7 @@ def main():
 
         class TLSHandler(EventsMixin, TLS_FTPHandler):
             certfile = args.certfile
+            keyfile = args.keyfile
         handler = TLSHandler
     elif args.misbehave:
         handler = MisbehavingHandler

@@ -10,6 +10,8 @@ and exits with the command's status once it is gone (reaping stragglers for
 a bounded moment).
 
     reaper.py COMMAND [ARGS...]
+
+pureftpd_launch.py uses become_subreaper() and supervise() the same way.
 """
 import ctypes
 import os
@@ -20,16 +22,15 @@ import time
 PR_SET_CHILD_SUBREAPER = 36
 
 
-def main():
+def become_subreaper():
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         print("reaper: prctl(PR_SET_CHILD_SUBREAPER) failed", file=sys.stderr)
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.execvp(sys.argv[1], sys.argv[1:])
-        finally:
-            os._exit(127)
+
+
+def supervise(pid):
+    """Forward SIGTERM/SIGINT to pid, reap every child until pid is gone,
+    then its stragglers for a bounded moment; pid's exit code (128+signal)."""
 
     def forward(sig, _frame):
         try:
@@ -60,6 +61,17 @@ def main():
         if p == 0:
             time.sleep(0.05)
     return status if status >= 0 else 128 - status
+
+
+def main():
+    become_subreaper()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.execvp(sys.argv[1], sys.argv[1:])
+        finally:
+            os._exit(127)
+    return supervise(pid)
 
 
 if __name__ == "__main__":

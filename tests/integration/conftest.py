@@ -7,7 +7,7 @@ from ftpx import net
 from ftpx.digest import sha256
 from ftpx.binaries import PROXY_BIN
 from ftpx.proxy import Proxy, Route, direct_mode, direct_reason
-from ftpx.servers import SERVER_KINDS, Pyftpd, make_cert
+from ftpx.servers import SERVER_KINDS
 
 BIG_SIZE = 32 * 1024 * 1024
 DIRECT = direct_mode()
@@ -64,6 +64,11 @@ def diag(request):
 def workdir(tmp_path_factory):
     d = tmp_path_factory.mktemp("ftpx")
     os.chmod(d, 0o755)
+    # pytest makes the base temp dir 0700; others may traverse it (not list
+    # it): ProFTPD checks its anonymous root as the anonymous user, before
+    # it chroots (vsftpd and pure-ftpd chroot as root).
+    base = tmp_path_factory.getbasetemp()
+    os.chmod(base, os.stat(base).st_mode | 0o111)
     return d
 
 
@@ -87,7 +92,13 @@ def big(workdir):
 # ---------------------------------------------------------------- servers
 
 class Servers:
-    """Session-wide servers, started on first use: one per (kind, family)."""
+    """Session-wide servers, started on first use: one per (kind, family).
+
+    Kinds: ftpx.servers.SERVER_KINDS -- "pyftpdlib", "vsftpd",
+    "pyftpdlib-misbehaving", and the FTPS servers "pyftpdlib-tls",
+    "vsftpd-tls", "proftpd-tls", "pure-ftpd-tls" (each with its own
+    certificate: .tls_cert, .tls_key, .tls_fingerprint).
+    """
 
     def __init__(self, workdir, big):
         self.workdir = workdir
@@ -95,14 +106,15 @@ class Servers:
         self.running = {}
 
     def get(self, kind, family, tls=False):
-        key = (kind, family, tls)
+        """tls=True: the FTPS variant of kind ("pyftpdlib" -> "pyftpdlib-tls",
+        the server `tls=True` has always meant); a "-tls" kind needs no flag."""
+        if tls and not kind.endswith("-tls"):
+            kind += "-tls"
+        if kind not in SERVER_KINDS:
+            raise ValueError(f"no server kind {kind!r} (have {', '.join(SERVER_KINDS)})")
+        key = (kind, family)
         if key not in self.running:
-            if tls:
-                cert = make_cert(self.workdir / f"cert-{family}.pem")
-                srv = Pyftpd(family, self.workdir, self.big.path, tls_cert=cert,
-                             name=f"pyftpdlib-tls-{family}")
-            else:
-                srv = SERVER_KINDS[kind](family, self.workdir, self.big.path)
+            srv = SERVER_KINDS[kind](family, self.workdir, self.big.path)
             srv.start()
             self.running[key] = srv
         srv = self.running[key]
