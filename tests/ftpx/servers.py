@@ -527,6 +527,7 @@ TransferLog {self.dir}/xferlog
 SystemLog {self.system_log_path}
 PassivePorts {lo} {hi}
 AllowOverwrite on
+AllowStoreRestart on
 Umask 022
 AuthOrder mod_auth_unix.c
 <IfModule mod_auth_pam.c>

@@ -1,0 +1,233 @@
+"""TLS toward the server (issue 12): the proxy as the FTPS client of real
+FTPS servers (vsftpd 3.0.3 with its TLS defaults, ProFTPD mod_tls, pure-ftpd
+-Y 3, pyftpdlib's TLS handler), with clear-text and FTPS clients in front.
+
+vsftpd and ProFTPD refuse a data connection that does not resume the control
+connection's TLS session, and vsftpd refuses an upload that ends without
+close_notify (426): a transfer that completes with the right sha256 on the
+server's disk proves the proxy does both. Which legs were TLS, and whether
+the server leg resumed, come from the proxy's transfer log line; that the
+proxy (not the client) said AUTH TLS / PBSZ / PROT, from the server's log.
+The servers' and the proxy's certificates are self-signed, made in their
+directories: the proxy verifies the server with its certificate as CA file,
+or by its pinned fingerprint."""
+import re
+import socket
+
+import pytest
+
+from ftpx import net
+from ftpx.clients import RecFTP, TlsRecFTP, assert_mode_used
+from ftpx.digest import sha256_file, sha256_retr
+from ftpx.servers import make_server_cert
+
+pytestmark = pytest.mark.proxy_only
+
+LEG = r"(clear|TLSv1\.[23] \S+ (?:resumed|new session))"
+TRANSFER = re.compile(r"data completed: (.+?), \d+ bytes to client, .*? relay (\S+) "
+                      rf"\(client leg {LEG}, server leg {LEG}\)$", re.M)
+
+
+@pytest.fixture
+def proxy_cert(tmp_path):
+    """The proxy's own certificate toward FTPS clients (its listen addresses)."""
+    return make_server_cert(tmp_path, "proxy",
+                            f"IP:{net.ADDR['v4']['listen']},IP:{net.ADDR['v6']['listen']}")
+
+
+def tls_to_server(make_route, servers, kind, fam, server_fam=None, policy="required",
+                  verify="ca", client_cert=None, extra=()):
+    """A proxy in front of `kind` with --server-tls `policy`, the server's
+    certificate checked by CA file (`verify="ca"`), by its fingerprint
+    ("pin"), or against the system bundle (None); FTPS toward clients too
+    (required) with client_cert."""
+    srv = servers.get(kind, server_fam or fam)
+    args = ["--server-tls", policy]
+    if verify == "ca":
+        args += ["--server-tls-ca", srv.tls_cert]
+    elif verify == "pin":
+        args += ["--server-tls-fingerprint", srv.tls_fingerprint]
+    if client_cert:
+        args += ["--tls-cert", client_cert[0], "--tls-key", client_cert[1],
+                 "--client-tls", "required"]
+    return make_route(kind, fam, server_fam, extra=args + list(extra))
+
+
+def transfers(route):
+    """(command, relay, client leg, server leg) of every transfer relayed."""
+    return TRANSFER.findall(route.proxy.stderr_text())
+
+
+def assert_proxy_secured_the_server(route, mark):
+    """The server got AUTH TLS, PBSZ 0 and PROT P once, before the login."""
+    cmds = [(c, a) for _, c, a in route.server.seen_since(mark).commands]
+    verbs = [c for c, _ in cmds]
+    assert ("AUTH", "TLS") in cmds and ("PBSZ", "0") in cmds and ("PROT", "P") in cmds, cmds
+    assert verbs.index("PROT") < verbs.index("USER"), cmds
+    assert verbs.count("AUTH") == 1, cmds
+
+
+def login(f, route):
+    f.connect(route.host, route.port)
+    f.login(route.server.user, route.server.password)
+
+
+def exercise(f, route, big, name, appe=True):
+    """RETR (whole, then from an offset with REST), LIST, STOR and, where the
+    server lets anonymous users append, APPE: sha256 checked each time."""
+    assert sha256_retr(f, "pub/big.bin") == big.sha, "RETR: sha256 differs"
+    offset = big.size // 3
+    assert sha256_retr(f, "pub/big.bin", rest=offset, head=big.data[:offset]) == big.sha, \
+        "REST + RETR: sha256 differs"
+    listing = []
+    f.retrlines("LIST pub", listing.append)
+    assert any(line.endswith("big.bin") for line in listing), listing
+    with open(big.path, "rb") as src:
+        assert f.storbinary(f"STOR pub/{name}", src, blocksize=1 << 20).startswith("226")
+    assert sha256_file(route.server.pub / name) == big.sha, "STOR: sha256 on disk differs"
+    expected = ["LIST pub", f"STOR pub/{name}"]
+    if appe:
+        with open(big.path, "rb") as src:
+            assert f.storbinary(f"APPE pub/{name}", src, blocksize=1 << 20).startswith("226")
+        assert (route.server.pub / name).read_bytes() == big.data + big.data, "APPE"
+        expected.append(f"APPE pub/{name}")
+    return ["RETR pub/big.bin", f"RETR pub/big.bin"] + expected
+
+
+# A clear-text client: only the proxy speaks TLS, to servers that demand it
+# for the login and every data connection. Each data mode at least once,
+# IPv4, IPv6 and mixed.
+CLEAR_CLIENT = [
+    ("vsftpd-tls", "PASV", "v4", "v4"), ("vsftpd-tls", "EPSV", "v6", "v6"),
+    ("vsftpd-tls", "PORT", "v4", "v4"), ("vsftpd-tls", "EPRT", "v6", "v6"),
+    ("proftpd-tls", "EPSV", "v4", "v4"), ("proftpd-tls", "PORT", "v4", "v4"),
+    ("pure-ftpd-tls", "PASV", "v4", "v4"), ("pure-ftpd-tls", "EPRT", "v4", "v4"),
+    ("pyftpdlib-tls", "EPSV", "v6", "v4"),
+]
+
+
+@pytest.mark.parametrize("kind, mode, fam, server_fam", CLEAR_CLIENT,
+                         ids=lambda v: v if isinstance(v, str) else None)
+def test_clear_client_to_ftps_server(kind, mode, fam, server_fam, make_route, servers, big):
+    route = tls_to_server(make_route, servers, kind, fam, server_fam)
+    mark = route.server.mark()
+    name = f"up-{kind}-{mode}-{fam}-{server_fam}.bin"
+    f = RecFTP(mode, route.client_addr)
+    try:
+        login(f, route)
+        # pure-ftpd never lets anonymous users change an existing file
+        expected = exercise(f, route, big, name, appe=kind != "pure-ftpd-tls")
+        f.quit()
+    finally:
+        f.close()
+    assert_mode_used(f.transcript, mode, "ftplib")
+    assert_proxy_secured_the_server(route, mark)
+    legs = transfers(route)
+    assert [c for c, *_ in legs] == expected, route.proxy.stderr_text()[-3000:]
+    for command, relay, client_leg, server_leg in legs:
+        assert relay == "read/write" and client_leg == "clear", (command, relay, client_leg)
+        assert server_leg.startswith("TLSv1."), (command, server_leg)
+        # the servers that demand it got the control connection's session
+        if route.server.reuse_required:
+            assert server_leg.endswith(" resumed"), (command, server_leg)
+
+
+# FTPS on both legs: the client's TLS ends at the proxy, the proxy's own
+# goes on to the server; each leg verified (the client checks the proxy's
+# certificate, the proxy the server's).
+BOTH_LEGS = [
+    ("vsftpd-tls", "PASV", "v4", "ca"), ("vsftpd-tls", "EPRT", "v6", "pin"),
+    ("proftpd-tls", "PORT", "v4", "pin"), ("proftpd-tls", "EPSV", "v6", "ca"),
+]
+
+
+@pytest.mark.parametrize("kind, mode, fam, verify", BOTH_LEGS,
+                         ids=lambda v: v if isinstance(v, str) else None)
+def test_ftps_client_to_ftps_server(kind, mode, fam, verify, make_route, servers, big,
+                                    proxy_cert):
+    route = tls_to_server(make_route, servers, kind, fam, verify=verify, client_cert=proxy_cert)
+    mark = route.server.mark()
+    name = f"both-{kind}-{mode}-{fam}.bin"
+    f = TlsRecFTP(mode, route.client_addr, proxy_cert[0])
+    try:
+        login(f, route)
+        f.prot_p()
+        expected = exercise(f, route, big, name)
+        f.quit()
+    finally:
+        f.close()
+    assert f.transcript.reply_to("AUTH") == ["234 AUTH TLS accepted."]
+    assert_mode_used(f.transcript, mode, "ftplib FTP_TLS")
+    assert_proxy_secured_the_server(route, mark)
+    legs = transfers(route)
+    assert [c for c, *_ in legs] == expected, route.proxy.stderr_text()[-3000:]
+    for command, _, client_leg, server_leg in legs:
+        assert client_leg.startswith("TLSv1.") and server_leg.endswith(" resumed"), \
+            (command, client_leg, server_leg)
+    # the client resumed its own session with the proxy (offered, not demanded)
+    assert [reused for _, _, reused in f.data] == [True] * len(expected), f.data
+
+
+def test_ftps_client_to_clear_server_with_auto(make_route, proxy_cert, big):
+    """--server-tls auto in front of a server without TLS: clear text toward
+    it, said in the log, while the client's legs stay TLS."""
+    route = make_route("pyftpdlib", "v4", extra=[
+        "--server-tls", "auto", "--tls-cert", proxy_cert[0], "--tls-key", proxy_cert[1]])
+    f = TlsRecFTP("EPSV", route.client_addr, proxy_cert[0])
+    try:
+        login(f, route)
+        f.prot_p()
+        assert sha256_retr(f, "pub/big.bin") == big.sha
+        f.quit()
+    finally:
+        f.close()
+    text = route.proxy.stderr_text()
+    assert re.search(r"the server refused AUTH TLS \(5\d\d .*\): clear text toward the server",
+                     text), text[-2000:]
+    [(command, _, client_leg, server_leg)] = transfers(route)
+    assert command == "RETR pub/big.bin" and client_leg.startswith("TLSv1.") and \
+        server_leg == "clear"
+
+
+def greeting_then_end(route):
+    """What a client reads from the proxy when it sends USER at once: the
+    server's greeting, then the proxy's last word (the connection ends)."""
+    with socket.create_connection((route.host, route.port), timeout=15) as s:
+        s.sendall(b"USER anonymous\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    return data.decode().splitlines()
+
+
+@pytest.mark.parametrize("how, reason", [
+    ("name", "certificate verify failed: hostname mismatch"),
+    ("system", "certificate verify failed: self-signed certificate"),
+    ("pin", "the certificate's SHA-256 fingerprint [0-9a-f:]{95} is not the one of "
+            "--server-tls-fingerprint"),
+])
+def test_a_certificate_that_fails_its_check_is_a_421_with_the_reason(how, reason, make_route,
+                                                                      servers):
+    srv = servers.get("vsftpd-tls", "v4")
+    extra = {"name": ["--server-tls-ca", srv.tls_cert, "--server-tls-name", "ftp.example.org"],
+             "system": [],
+             "pin": ["--server-tls-fingerprint", "00" * 32]}[how]
+    route = make_route("vsftpd-tls", "v4", extra=["--server-tls", "auto"] + extra)
+    mark = route.server.mark()
+    lines = greeting_then_end(route)
+    assert lines[0].startswith("220 "), lines
+    assert len(lines) == 2 and re.fullmatch(
+        rf"421 Service not available: TLS toward the FTP server failed: {reason}\.", lines[1]), lines
+    # not one command of the client's reached the server
+    assert "USER" not in [c for _, c, _ in route.server.seen_since(mark).commands]
+
+
+def test_required_tls_toward_a_server_without_it_is_a_421(make_route):
+    route = make_route("pyftpdlib", "v4", extra=["--server-tls", "required"])
+    lines = greeting_then_end(route)
+    assert lines[0].startswith("220 "), lines
+    assert re.fullmatch(r"421 Service not available: the FTP server answered 5\d\d to AUTH TLS, "
+                        r"and this proxy requires TLS toward it\.", lines[1]), lines
