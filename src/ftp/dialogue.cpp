@@ -14,6 +14,7 @@ namespace ftp {
 Dialogue::Dialogue(DialogueConfig config) : config_(std::move(config)) {
     pending_.emplace_back(Expect::Greeting);
     if (config_.server_tls != ServerTls::Off) server_setup_ = ServerSetup::Greeting;
+    if (config_.implicit_tls) tls_active_ = pbsz_done_ = data_protected_ = true;
 }
 
 void Dialogue::client_overlong(Actions& out) {

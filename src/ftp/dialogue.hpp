@@ -67,6 +67,10 @@ struct DialogueConfig {
     Address server;  // the server's control address: where its passive listeners are (canonical)
     ClientTls client_tls = ClientTls::Off;
     ServerTls server_tls = ServerTls::Off;
+    // Implicit FTPS (a port-990-style listener): the control connection is
+    // TLS from its first byte and data is protected (PROT P) until the
+    // client says PROT C, as implicit FTPS servers and clients assume.
+    bool implicit_tls = false;
 };
 
 namespace action {

@@ -1,6 +1,7 @@
 // ftp-proxy: one worker, one listen address. Start-up only: options, the
 // listening socket, privileges, then the Worker runs until stopped.
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -129,13 +130,20 @@ void check_relay_pipe_size(const RelayConfig& relay) {
                                          "the sysctl or ask for less"};
 }
 
+TlsTuning tls_tuning(const Options& options) {
+    return {options.tls_min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION,
+            options.tls_ciphers};
+}
+
 // Read now, as root and before any chroot: the worker cannot open the files
 // once it has dropped privileges.
 void load_client_tls(const Options& options, Settings& settings) {
     settings.tls_timeout = options.tls_timeout;
+    settings.implicit_tls = options.tls_implicit;
     if (!options.tls_cert) return;
     try {
-        settings.client_tls_context = make_server_tls_context(*options.tls_cert, *options.tls_key);
+        settings.client_tls_context =
+            make_server_tls_context(*options.tls_cert, *options.tls_key, tls_tuning(options));
     } catch (const TlsSetupError& e) {
         throw StartError{kExitUsage, e.what()};
     }
@@ -153,8 +161,8 @@ void load_server_tls(const Options& options, Settings& settings) {
     if (options.server_tls_fingerprint)
         policy.pin = parse_fingerprint(*options.server_tls_fingerprint);
     try {
-        policy.context =
-            make_client_tls_context(options.server_tls_ca.value_or(""), policy.pin.has_value());
+        policy.context = make_client_tls_context(options.server_tls_ca.value_or(""),
+                                                 policy.pin.has_value(), tls_tuning(options));
     } catch (const TlsSetupError& e) {
         throw StartError{kExitUsage, e.what()};
     }

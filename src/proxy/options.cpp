@@ -89,7 +89,10 @@ po::options_description describe_options() {
     add("tls-key", po::value<std::string>());
     add("client-tls", po::value<std::string>());
     add("tls-timeout", po::value<std::string>());
+    add("tls-implicit", po::bool_switch());
     add("server-tls", po::value<std::string>());
+    add("tls-min-version", po::value<std::string>());
+    add("tls-ciphers", po::value<std::string>());
     add("server-tls-ca", po::value<std::string>());
     add("server-tls-name", po::value<std::string>());
     add("server-tls-fingerprint", po::value<std::string>());
@@ -111,8 +114,10 @@ std::string usage_text() {
            "                 [--relay splice|copy] [--relay-pipe-size bytes]\n"
            "                 [--tls-cert file] [--tls-key file]\n"
            "                 [--client-tls off|optional|required] [--tls-timeout seconds]\n"
+           "                 [--tls-implicit]\n"
            "                 [--server-tls off|auto|required] [--server-tls-ca file]\n"
            "                 [--server-tls-name name] [--server-tls-fingerprint sha256]\n"
+           "                 [--tls-min-version 1.2|1.3] [--tls-ciphers list]\n"
            "                 [--help] [--version]\n";
 }
 
@@ -168,11 +173,26 @@ void read_tls_values(Options& o, Text& text) {
     if (auto v = text("tls-timeout"))
         o.tls_timeout = std::chrono::seconds(
             parse_number("--tls-timeout", *v, 1, 3600, "a timeout in seconds"));
+    if (o.tls_implicit && !o.tls_cert)
+        throw UsageError("--tls-implicit: needs a certificate (--tls-cert)");
+    if (o.tls_implicit && o.client_tls == "off")
+        throw UsageError("--tls-implicit: every session is TLS; --client-tls off contradicts it");
     if (auto v = text("server-tls")) {
         if (*v != "off" && *v != "auto" && *v != "required")
             throw UsageError("--server-tls: \"" + *v + "\" is not one of off, auto, required");
         o.server_tls = *v;
     }
+    const std::string* min_version = text("tls-min-version");
+    const std::string* ciphers = text("tls-ciphers");
+    if (min_version) {
+        if (*min_version != "1.2" && *min_version != "1.3")
+            throw UsageError("--tls-min-version: \"" + *min_version + "\" is not one of 1.2, 1.3");
+        o.tls_min_version = *min_version;
+    }
+    if (ciphers) o.tls_ciphers = *ciphers;
+    if ((min_version || ciphers) && !o.tls_cert && o.server_tls == "off")
+        throw UsageError(std::string(ciphers ? "--tls-ciphers" : "--tls-min-version") +
+                         ": no TLS is configured (--tls-cert or --server-tls)");
     if (auto v = text("server-tls-ca")) o.server_tls_ca = *v;
     if (auto v = text("server-tls-name")) o.server_tls_name = *v;
     if (auto v = text("server-tls-fingerprint")) {
@@ -219,6 +239,7 @@ Options read_values(const po::variables_map& vm) {
     o.foreground = vm["foreground"].as<bool>();
     o.tproxy = vm["tproxy"].as<bool>();
     o.handoff = vm["handoff"].as<bool>();
+    o.tls_implicit = vm["tls-implicit"].as<bool>();
     if (auto v = text("firewall")) {
         if (*v != "nftables" && *v != "pf" && *v != "none")
             throw UsageError("--firewall: \"" + *v + "\" is not one of nftables, pf, none");

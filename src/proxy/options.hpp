@@ -88,11 +88,16 @@ struct Options {
     std::optional<std::string> tls_cert, tls_key;
     std::string client_tls = "off";
     std::chrono::seconds tls_timeout = kDefaultTlsTimeout;
+    bool tls_implicit = false;  // --tls-implicit: TLS from the first byte (port 990 style)
     // TLS toward the server (reverse mode): --server-tls off|auto|required,
     // --server-tls-ca (default: the system bundle), --server-tls-name
     // (default: the -R host as given), --server-tls-fingerprint (a pin that
     // replaces the CA and name checks).
     std::string server_tls = "off";
+    // Both sides: --tls-min-version 1.2|1.3, --tls-ciphers (TLS 1.2's list,
+    // OpenSSL syntax; empty: forward-secret AEAD only).
+    std::string tls_min_version = "1.2";
+    std::string tls_ciphers;
     std::optional<std::string> server_tls_ca, server_tls_name, server_tls_fingerprint;
 
     static constexpr bool splice_available() {

@@ -57,6 +57,13 @@ awaitable<void> Session::run() {
     auto self = shared_from_this();
     spdlog::info("{} session from {} to {}", tag_, format_endpoint(client_peer_),
                  format_endpoint(client_local_));
+    // Implicit FTPS: TLS from the first byte, before anything else is said
+    // (even a 421 would have to be encrypted).
+    // (Nested ifs: g++ 12 mishandles co_await inside && and ?:.)
+    if (settings_.implicit_tls) {
+        const bool secured = co_await client_control_handshake("sent ");
+        if (!secured) co_return;
+    }
     if (!choose_server()) co_return;
     if (!co_await connect_to_server()) co_return;
     ftp::DialogueConfig config;
@@ -69,6 +76,7 @@ awaitable<void> Session::run() {
     config.server = canonical(server_endpoint_.address());
     config.client_tls = settings_.client_tls;
     config.server_tls = settings_.server_tls;
+    config.implicit_tls = settings_.implicit_tls;
     dialogue_.emplace(std::move(config));
     asio::co_spawn(
         io_, [self]() { return self->server_loop(); }, asio::detached);

@@ -63,6 +63,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // writing the control connections, in clear text or through TLS; what a
     // data channel's legs need for theirs.
     awaitable<void> start_client_tls(ftp::Actions& batch);
+    awaitable<bool> client_control_handshake(std::string_view context);
     awaitable<void> start_server_tls(ftp::Actions& batch);
     awaitable<std::size_t> read_client(std::span<char> space, error_code& error);
     awaitable<std::size_t> read_server(std::span<char> space, error_code& error);

@@ -24,6 +24,15 @@ awaitable<void> Session::start_client_tls(ftp::Actions& batch) {
     // The 234 must reach the client in clear text, and nothing after it.
     co_await writer_.wait_backlog_below(0);
     if (ended_) co_return;
+    const bool secured = co_await client_control_handshake("sent AUTH TLS but ");
+    if (secured) dialogue_->client_tls_started(batch);
+}
+
+// The server side of the client's handshake on the control connection
+// (after AUTH TLS, or first thing under --tls-implicit), bounded by
+// --tls-timeout. False: the session is over (nothing can be said to a
+// client whose TLS failed).
+awaitable<bool> Session::client_control_handshake(std::string_view context) {
     writer_.pause();
     client_tls_ = std::make_unique<TlsStream>(client_, *settings_.client_tls_context);
     asio::steady_timer deadline(io_, settings_.tls_timeout);
@@ -34,20 +43,20 @@ awaitable<void> Session::start_client_tls(ftp::Actions& batch) {
     co_await client_tls_->async_handshake(ssl::stream_base::server, with_error(error));
     const bool timed_out = error == asio::error::operation_aborted;
     deadline.cancel();
-    if (ended_) co_return;
+    if (ended_) co_return false;
     if (error) {
         if (timed_out)
-            spdlog::info("{} client sent AUTH TLS but no TLS handshake within {} s: closing", tag_,
+            spdlog::info("{} client {}no TLS handshake within {} s: closing", tag_, context,
                          settings_.tls_timeout.count());
         else
             spdlog::info("{} client TLS handshake failed: {}", tag_, error.message());
         end(timed_out ? "no TLS handshake" : "TLS handshake failed");
-        co_return;
+        co_return false;
     }
     touch();
     spdlog::info("{} client control connection: {}", tag_, describe_tls(*client_tls_));
     writer_.use_tls(*client_tls_);
-    dialogue_->client_tls_started(batch);
+    co_return true;
 }
 
 // The client's end of its TLS stream without close_notify is an end of

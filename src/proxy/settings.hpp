@@ -53,6 +53,7 @@ struct Settings {
     std::shared_ptr<ssl::context> client_tls_context;
     ftp::ClientTls client_tls = ftp::ClientTls::Off;
     std::chrono::seconds tls_timeout = kDefaultTlsTimeout;
+    bool implicit_tls = false;  // --tls-implicit: TLS from the first byte
     // TLS toward the server (--server-tls): the policy, and how its
     // certificate is checked (the context is null when off).
     ftp::ServerTls server_tls = ftp::ServerTls::Off;

@@ -14,7 +14,7 @@ namespace {
 
 // OpenSSL 3's defaults minus what is not forward-secret or not AEAD (TLS 1.2
 // only; TLS 1.3 suites are all AEAD with ephemeral keys).
-constexpr const char* kTls12Ciphers = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20";
+const std::string kTls12Ciphers = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20";
 constexpr unsigned char kSessionIdContext[] = "ftp-proxy";
 
 void check_readable(const char* flag, const std::string& file) {
@@ -33,19 +33,28 @@ std::string openssl_reason(const boost::system::error_code& error) {
     return error.message();
 }
 
+void apply_tuning(SSL_CTX* native, const TlsTuning& tuning) {
+    SSL_CTX_set_min_proto_version(native, tuning.min_version);
+    const std::string& ciphers = tuning.ciphers.empty() ? kTls12Ciphers : tuning.ciphers;
+    if (SSL_CTX_set_cipher_list(native, ciphers.c_str()) != 1) {
+        ERR_clear_error();
+        throw TlsSetupError("--tls-ciphers " + ciphers +
+                            ": no cipher of this list is known to this OpenSSL");
+    }
+}
+
 }  // namespace
 
 std::shared_ptr<ssl::context> make_server_tls_context(const std::string& cert_file,
-                                                      const std::string& key_file) {
+                                                      const std::string& key_file,
+                                                      const TlsTuning& tuning) {
     check_readable("--tls-cert", cert_file);
     check_readable("--tls-key", key_file);
     auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
     SSL_CTX* native = context->native_handle();
-    SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
     SSL_CTX_set_options(
         native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
-    if (SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1)
-        throw TlsSetupError("TLS: the cipher list is not supported by this OpenSSL");
+    apply_tuning(native, tuning);
     SSL_CTX_set_session_id_context(native, kSessionIdContext, sizeof kSessionIdContext - 1);
     boost::system::error_code error;
     context->use_certificate_chain_file(cert_file, error);
@@ -72,13 +81,12 @@ std::shared_ptr<ssl::context> make_server_tls_context(const std::string& cert_fi
     return context;
 }
 
-std::shared_ptr<ssl::context> make_client_tls_context(const std::string& ca_file, bool pinned) {
+std::shared_ptr<ssl::context> make_client_tls_context(const std::string& ca_file, bool pinned,
+                                                      const TlsTuning& tuning) {
     auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
     SSL_CTX* native = context->native_handle();
-    SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
     SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-    if (SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1)
-        throw TlsSetupError("TLS: the cipher list is not supported by this OpenSSL");
+    apply_tuning(native, tuning);
     SSL_CTX_set_verify(native, SSL_VERIFY_PEER, nullptr);
     if (pinned) return context;
     const std::string file = ca_file.empty() ? X509_get_default_cert_file() : ca_file;

@@ -35,12 +35,20 @@ class TlsSetupError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// TLS 1.2 at least, forward-secret AEAD ciphers for 1.2 (1.3's are all
-// such), no renegotiation, server-side session cache for data connections
-// that resume the control connection's session. cert_file: PEM, the
-// certificate first, then its chain; key_file: PEM private key.
+// What both contexts share (--tls-min-version, --tls-ciphers): the oldest
+// protocol version (1.2 or 1.3) and the OpenSSL cipher list for TLS 1.2
+// (empty: forward-secret AEAD ciphers only; TLS 1.3's suites are all such).
+struct TlsTuning {
+    int min_version = 0x0303;  // TLS1_2_VERSION
+    std::string ciphers;
+};
+
+// No renegotiation, server-side session cache for data connections that
+// resume the control connection's session. cert_file: PEM, the certificate
+// first, then its chain; key_file: PEM private key.
 std::shared_ptr<ssl::context> make_server_tls_context(const std::string& cert_file,
-                                                      const std::string& key_file);
+                                                      const std::string& key_file,
+                                                      const TlsTuning& tuning = {});
 
 // How the FTP server's certificate is checked (--server-tls-*): against the
 // CA file (default: the system's bundle) and `name` (a DNS name, also sent
@@ -52,11 +60,11 @@ struct ServerTlsPolicy {
     std::optional<std::array<unsigned char, 32>> pin;
 };
 
-// The client context toward servers: TLS 1.2 at least, the same ciphers as
-// toward clients, and the trusted CAs from ca_file (or the system bundle
-// when empty), loaded now: a chroot would hide them later. With a pin no CA
-// is loaded (pinned: the fingerprint alone decides).
-std::shared_ptr<ssl::context> make_client_tls_context(const std::string& ca_file, bool pinned);
+// The client context toward servers: the same tuning as toward clients, and the trusted CAs from
+// ca_file (or the system bundle when empty), loaded now: a chroot would hide them later. With a pin
+// no CA is loaded (pinned: the fingerprint alone decides).
+std::shared_ptr<ssl::context> make_client_tls_context(const std::string& ca_file, bool pinned,
+                                                      const TlsTuning& tuning = {});
 
 // "AB:CD:..." or "abcd..." (64 hex digits, colons ignored) as bytes;
 // nullopt if malformed.

@@ -23,9 +23,10 @@ import subprocess
 import pytest
 
 from ftpx import net
-from ftpx.clients import RecFTP, TlsRecFTP, assert_mode_used
+from ftpx.clients import Curl, RecFTP, TlsRecFTP, assert_mode_used, run_lftp
 from ftpx.digest import sha256_file, sha256_retr
 from ftpx.servers import make_server_cert
+from ftpx.wait import wait_until
 
 pytestmark = pytest.mark.proxy_only
 
@@ -339,3 +340,96 @@ def test_each_tls_leg_carries_no_plaintext(fam, make_route, servers, proxy_cert,
     assert pieces_seen(server_leg, clear_secret) == 0, "plaintext on the server's TLS leg"
     assert pieces_seen(client_leg, tls_secret) == 0, "plaintext on the client's TLS leg"
     assert pieces_seen(server_leg, tls_secret) == 0, "plaintext on the server's TLS leg"
+
+
+# ---------------------------------------------------------------- implicit FTPS
+
+class Implicit:
+    """A route whose URLs are ftps:// (implicit FTPS: TLS from the first byte)."""
+
+    def __init__(self, route):
+        self._route = route
+
+    def __getattr__(self, name):
+        return getattr(self._route, name)
+
+    def url(self, path=""):
+        return "ftps://" + self._route.url(path)[len("ftp://"):]
+
+
+class ImplicitFTPS(TlsRecFTP):
+    """ftplib with TLS before the greeting, and PROT P taken as the default
+    (it sends no PBSZ/PROT at all): what implicit FTPS clients assume."""
+
+    def connect(self, host, port):
+        self.host, self.port = host, port
+        plain = socket.create_connection((host, port), self.timeout,
+                                         source_address=self.source_address)
+        self.af = plain.family
+        self.sock = self.context.wrap_socket(plain, server_hostname=self.tls_name or host)
+        self.file = self.sock.makefile("r", encoding=self.encoding)
+        self.welcome = self.getresp()
+        self._prot_p = True
+        return self.welcome
+
+
+def implicit_route(make_route, servers, proxy_cert, kind="vsftpd-tls", fam="v4"):
+    return tls_to_server(make_route, servers, kind, fam, client_cert=proxy_cert,
+                         client_policy="optional", extra=["--tls-implicit"])
+
+
+@pytest.mark.parametrize("mode, fam", [("EPSV", "v4"), ("PORT", "v4"), ("EPRT", "v6")])
+def test_implicit_ftps_with_ftplib_and_no_prot_command(mode, fam, make_route, servers,
+                                                       proxy_cert, big):
+    route = implicit_route(make_route, servers, proxy_cert, fam=fam)
+    name = f"implicit-{mode}-{fam}.bin"
+    f = ImplicitFTPS(mode, route.client_addr, proxy_cert[0])
+    try:
+        assert f.connect(route.host, route.port).startswith("220 ")
+        f.login(route.server.user, route.server.password)
+        assert sha256_retr(f, "pub/big.bin") == big.sha
+        with open(big.path, "rb") as src:
+            assert f.storbinary(f"STOR pub/{name}", src, blocksize=1 << 20).startswith("226")
+        assert sha256_file(route.server.pub / name) == big.sha
+        f.quit()
+    finally:
+        f.close()
+    assert not {"AUTH", "PBSZ", "PROT"} & {line.split()[0].upper() for line in f.transcript.sent()}
+    assert_mode_used(f.transcript, mode, "ftplib implicit")
+    legs = transfers(route)
+    assert [c for c, *_ in legs] == ["RETR pub/big.bin", f"STOR pub/{name}"]
+    assert all(c.startswith("TLSv1.") and s.endswith(" resumed") for _, _, c, s in legs), legs
+
+
+def test_implicit_ftps_with_curl_and_lftp(make_route, servers, proxy_cert, big, tmp_path):
+    route = implicit_route(make_route, servers, proxy_cert)
+    curl = Curl(Implicit(route), "EPSV", tmp_path)
+    out = tmp_path / "curl-down.bin"
+    _, tr = curl("pub/big.bin", "--cacert", str(proxy_cert[0]), "-o", str(out))
+    assert sha256_file(out) == big.sha
+    assert "PROT P" in tr.sent() and not any(s.startswith("AUTH") for s in tr.sent()), tr.text()
+    _, tr, _ = run_lftp(Implicit(route), "PASV", [
+        "cd pub", f"get big.bin -o {tmp_path}/lftp-down.bin",
+        f"put {big.path} -o implicit-lftp.bin"], tmp_path, name="lftp-implicit", ssl_allow=True,
+        settings=[f"set ssl:ca-file {proxy_cert[0]}", "set ssl:check-hostname no",
+                  "set ftps:initial-prot P"])
+    assert sha256_file(tmp_path / "lftp-down.bin") == big.sha
+    assert sha256_file(route.server.pub / "implicit-lftp.bin") == big.sha
+    legs = transfers(route)
+    assert [c for c, *_ in legs] == ["RETR big.bin", "RETR big.bin", "STOR implicit-lftp.bin"], \
+        legs
+    assert all(c.startswith("TLSv1.") for _, _, c, _ in legs), legs
+
+
+def test_implicit_listener_closes_a_clear_text_client(make_route, servers, proxy_cert):
+    """A client that speaks FTP in clear text to the implicit port gets no
+    reply in clear text (there is none to give): the handshake fails and the
+    connection is closed, at once."""
+    route = implicit_route(make_route, servers, proxy_cert)
+    mark = route.server.mark()
+    with socket.create_connection((route.host, route.port), timeout=10) as s:
+        s.sendall(b"USER anonymous\r\n")
+        assert s.recv(4096) == b""
+    wait_until(lambda: "client TLS handshake failed: wrong version number" in
+               route.proxy.stderr_text(), 5, "the failed handshake in the log")
+    assert route.server.seen_since(mark).commands == []

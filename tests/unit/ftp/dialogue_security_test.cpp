@@ -153,3 +153,29 @@ TEST_F(DialogueTlsTest, AnsweringWithoutAStartTlsRequestIsAProgrammingError) {
 
 }  // namespace
 }  // namespace ftp
+
+namespace ftp {
+namespace {
+
+using namespace testing_support;
+
+TEST_F(DialogueTest, ImplicitTlsStartsProtectedAndRefusesAuth) {
+    auto config = v4_config();
+    config.client_tls = ClientTls::Optional;
+    config.implicit_tls = true;
+    make(config);
+    EXPECT_TRUE(d().client_tls_active());
+    server("220 ready");
+    EXPECT_EQ(client("AUTH TLS"), (Lines{"C 503 TLS is already active on this connection."}));
+    EXPECT_EQ(client("PBSZ 0"), (Lines{"C 200 PBSZ 0 accepted."}));
+    client("PASV");
+    EXPECT_EQ(server("227 Entering Passive Mode (198,18,0,2,4,1)"),
+              (Lines{"open-passive 1 198.18.0.2:1025 tls"}));
+    passive_opened({boost::asio::ip::make_address("198.18.0.3"), 40000});
+    // PROT C is the client's to choose, as with explicit FTPS.
+    EXPECT_EQ(client("PROT C"), (Lines{"C 200 PROT C: data connections are clear."}));
+    EXPECT_EQ(client("PORT 198,18,0,1,7,208"), (Lines{"close 1", "open-active 2 198.18.0.1:2000"}));
+}
+
+}  // namespace
+}  // namespace ftp

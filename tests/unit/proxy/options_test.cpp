@@ -164,6 +164,32 @@ TEST(Options, ServerTlsFlags) {
               "and its certificate are known");
 }
 
+TEST(Options, ImplicitTlsNeedsACertificate) {
+    const std::string r = "198.18.12.21";
+    EXPECT_TRUE(parse({"-R", r, "--tls-cert", "c.pem", "--tls-implicit"}).tls_implicit);
+    EXPECT_FALSE(parse({"-R", r}).tls_implicit);
+    EXPECT_EQ(usage_error({"-R", r, "--tls-implicit"}),
+              "--tls-implicit: needs a certificate (--tls-cert)");
+    EXPECT_EQ(
+        usage_error({"-R", r, "--tls-cert", "c.pem", "--client-tls", "off", "--tls-implicit"}),
+        "--tls-implicit: every session is TLS; --client-tls off contradicts it");
+}
+
+TEST(Options, TlsVersionAndCiphersNeedSomeTls) {
+    const std::string r = "198.18.12.21";
+    auto defaults = parse({"-R", r, "--tls-cert", "c.pem"});
+    EXPECT_EQ(defaults.tls_min_version, "1.2");
+    EXPECT_EQ(defaults.tls_ciphers, "");
+    auto tuned = parse({"-R", r, "--server-tls", "auto", "--tls-min-version", "1.3",
+                        "--tls-ciphers", "ECDHE+AESGCM"});
+    EXPECT_EQ(tuned.tls_min_version, "1.3");
+    EXPECT_EQ(tuned.tls_ciphers, "ECDHE+AESGCM");
+    EXPECT_EQ(usage_error({"-R", r, "--tls-cert", "c.pem", "--tls-min-version", "1.1"}),
+              "--tls-min-version: \"1.1\" is not one of 1.2, 1.3");
+    EXPECT_EQ(usage_error({"-R", r, "--tls-ciphers", "ECDHE"}),
+              "--tls-ciphers: no TLS is configured (--tls-cert or --server-tls)");
+}
+
 TEST(Options, RelayModeAndPipeSize) {
     auto defaults = parse({});
     EXPECT_EQ(defaults.relay_splice, Options::splice_available());
