@@ -150,12 +150,19 @@ awaitable<void> DataChannel::copy_relay(From& from, To& to, bool from_server,
         // Woken by close() (operation_aborted): not a reset by the peer.
         if (closed_) break;
         if (error) {
+            // A TLS leg fails for more reasons than a reset: said once.
+            if (error.category() != asio::error::get_system_category())
+                activity_->log_provoked(spdlog::level::info, log_prefix_, "{} data connection: {}",
+                                        from_server ? "server" : "client", error.message());
             relay_failed(from_server ? "reset by server" : "reset by client");
             break;
         }
         co_await asio::async_write(to, asio::buffer(buffer.get(), n), with_error(error));
         if (closed_) break;
         if (error) {
+            if (error.category() != asio::error::get_system_category())
+                activity_->log_provoked(spdlog::level::info, log_prefix_, "{} data connection: {}",
+                                        from_server ? "client" : "server", error.message());
             relay_failed(from_server ? "reset by client" : "reset by server");
             break;
         }

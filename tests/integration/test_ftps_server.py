@@ -433,3 +433,29 @@ def test_implicit_listener_closes_a_clear_text_client(make_route, servers, proxy
     wait_until(lambda: "client TLS handshake failed: wrong version number" in
                route.proxy.stderr_text(), 5, "the failed handshake in the log")
     assert route.server.seen_since(mark).commands == []
+
+
+def test_rclone_explicit_ftps_both_ways(make_route, servers, proxy_cert, big, tmp_path):
+    """rclone's FTP backend (Go's crypto/tls, explicit TLS, EPSV), verifying
+    the proxy's certificate through SSL_CERT_FILE, to vsftpd over TLS."""
+    route = tls_to_server(make_route, servers, "vsftpd-tls", "v4", client_cert=proxy_cert)
+    s = route.server
+    secret = subprocess.run(["rclone", "obscure", s.password], check=True, timeout=30,
+                            capture_output=True, text=True).stdout.strip()
+    remote = (f":ftp,host={route.host},port={route.port},user={s.user},pass={secret},"
+              "explicit_tls=true:")
+    env = dict(os.environ, SSL_CERT_FILE=str(proxy_cert[0]), RCLONE_CONFIG="/dev/null")
+
+    def rclone(*args):
+        r = subprocess.run(["rclone", "--bind", route.client_addr, "--retries", "1",
+                            "--low-level-retries", "1", "--timeout", "20s", *args],
+                           env=env, timeout=120, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr[-3000:]
+
+    rclone("copyto", remote + "pub/big.bin", str(tmp_path / "rclone-down.bin"))
+    assert sha256_file(tmp_path / "rclone-down.bin") == big.sha
+    rclone("copyto", str(big.path), remote + "pub/rclone-up.bin")
+    assert sha256_file(s.pub / "rclone-up.bin") == big.sha
+    legs = [leg for leg in transfers(route) if leg[0].startswith(("RETR", "STOR"))]
+    assert [c for c, *_ in legs] == ["RETR pub/big.bin", "STOR pub/rclone-up.bin"], legs
+    assert all(c.startswith("TLSv1.") and sv.endswith(" resumed") for _, _, c, sv in legs), legs
