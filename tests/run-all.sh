@@ -38,10 +38,11 @@ ctest --test-dir build-asan --output-on-failure --no-tests=error
 
 step "integration tests against the ASan/UBSan worker"
 # The ftplib interop cases, and every file of the proxy's own replies,
-# limits, signals and hardening (tests/integration/README.md).
+# limits, signals and hardening, and TLS on both sides toward real FTPS
+# servers (tests/integration/README.md).
 ASAN_K="ftplib or features or hardening or test_bounce.py or test_malformed_commands.py"
 ASAN_K="$ASAN_K or test_login.py or test_port_theft.py or test_epsv.py or test_limits.py"
-ASAN_K="$ASAN_K or test_signals_and_usage.py"
+ASAN_K="$ASAN_K or test_signals_and_usage.py or test_ftps_server.py"
 FTP_PROXY_BIN="$REPO/build-asan/src/proxy/ftp-proxy" tests/integration/run.sh -k "$ASAN_K"
 
 step "ftpproxyd and ftpproxyctl under ASan/UBSan"
