@@ -11,6 +11,7 @@ proxy (not the client) said AUTH TLS / PBSZ / PROT, from the server's log.
 The servers' and the proxy's certificates are self-signed, made in their
 directories: the proxy verifies the server with its certificate as CA file,
 or by its pinned fingerprint."""
+import ftplib
 import io
 import ipaddress
 import os
@@ -459,3 +460,30 @@ def test_rclone_explicit_ftps_both_ways(make_route, servers, proxy_cert, big, tm
     legs = [leg for leg in transfers(route) if leg[0].startswith(("RETR", "STOR"))]
     assert [c for c, *_ in legs] == ["RETR pub/big.bin", "STOR pub/rclone-up.bin"], legs
     assert all(c.startswith("TLSv1.") and sv.endswith(" resumed") for _, _, c, sv in legs), legs
+
+
+def test_the_proxys_checks_hold_inside_tls(make_route, servers, proxy_cert):
+    """Inside TLS on both sides the dialogue is the same: a bounce PORT, an
+    over-long line and a control byte get the proxy's own replies, and none
+    of them reaches the server; the session goes on."""
+    route = tls_to_server(make_route, servers, "vsftpd-tls", "v4", client_cert=proxy_cert)
+    mark = route.server.mark()
+    f = TlsRecFTP("EPSV", route.client_addr, proxy_cert[0])
+    try:
+        login(f, route)
+        f.prot_p()
+        for line, reply in [
+            ("PORT 198,18,0,99,7,208",
+             "500 Illegal PORT command: the data address must be your own."),
+            ("NOOP " + "x" * 1100, "500 Command line too long (limit 1024 bytes)."),
+            ("NO\x01OP", "500 Command line contains control characters."),
+        ]:
+            with pytest.raises(ftplib.error_perm) as refused:
+                f.sendcmd(line)
+            assert str(refused.value) == reply
+        assert f.sendcmd("NOOP").startswith("200")
+        f.quit()
+    finally:
+        f.close()
+    cmds = [c for _, c, _ in route.server.seen_since(mark).commands]
+    assert "PORT" not in cmds and cmds.count("NOOP") == 1, cmds
