@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
+#include <array>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -108,24 +109,24 @@ const TlsFiles::Read& TlsFiles::read(const std::string& path) {
         result.problem = "not a regular file";
         return result;
     }
-    std::string bytes(kMaxTlsFileSize + 1, '\0');
-    std::size_t size = 0;
-    while (size < bytes.size()) {
-        const ssize_t got = ::read(fd.get(), bytes.data() + size, bytes.size() - size);
+    // In pieces: most files are a few kilobytes, and /proc files say size 0.
+    std::string bytes;
+    std::array<char, 64 * 1024> piece{};
+    while (bytes.size() <= kMaxTlsFileSize) {
+        const ssize_t got = ::read(fd.get(), piece.data(), piece.size());
         if (got < 0 && errno == EINTR) continue;
         if (got < 0) {
             result.problem = std::strerror(errno);
             return result;
         }
         if (got == 0) break;
-        size += static_cast<std::size_t>(got);
+        bytes.append(piece.data(), static_cast<std::size_t>(got));
     }
-    if (size > kMaxTlsFileSize) {
+    if (bytes.size() > kMaxTlsFileSize) {
         result.problem = "larger than " + std::to_string(kMaxTlsFileSize) + " bytes";
         return result;
     }
     static_assert(kMaxTlsFileSize < INT_MAX);
-    bytes.resize(size);
     result.bytes = std::move(bytes);
     return result;
 }
