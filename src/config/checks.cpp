@@ -16,10 +16,6 @@ std::string instance_label(const InstanceDraft& draft) {
     return draft.has("name") ? "instance '" + draft.instance.name + "'" : "this instance";
 }
 
-std::string where(const YAML::Mark& mark) {
-    return "line " + std::to_string(mark.line + 1);
-}
-
 void check_required(const InstanceDraft& draft, ErrorList& errors) {
     if (!draft.marks.contains("name")) {
         errors.add(draft.at, "this instance has no 'name'");
@@ -106,7 +102,7 @@ void check_relay(const InstanceDraft& draft, ErrorList& errors) {
         return;
     }
     const std::string relay = draft.has("relay")
-                                  ? "'relay': copy (" + where(draft.mark("relay")) + ")"
+                                  ? "'relay': copy (" + describe_line(draft.mark("relay")) + ")"
                                   : "'relay': copy (the default here: splice(2) exists only on "
                                     "Linux)";
     errors.add(draft.mark("relay_pipe_size"),
@@ -135,7 +131,7 @@ void check_instances(const std::vector<InstanceDraft>& drafts, ErrorList& errors
             if (!inserted) {
                 errors.add(draft.mark("name"), "instance name '" + instance.name +
                                                    "' is already used at " +
-                                                   where(first->second->mark("name")));
+                                                   describe_line(first->second->mark("name")));
             }
         }
         if (draft.has("listen")) {
@@ -144,7 +140,7 @@ void check_instances(const std::vector<InstanceDraft>& drafts, ErrorList& errors
                 errors.add(draft.mark("listen"),
                            "listen port " + std::to_string(instance.listen_port) +
                                " is already used by " + instance_label(*first->second) + " (" +
-                               where(first->second->mark("listen")) + ")");
+                               describe_line(first->second->mark("listen")) + ")");
             }
         }
         if (draft.has("public") || (instance.mode == Mode::forward && draft.has("interface"))) {
@@ -158,7 +154,7 @@ void check_instances(const std::vector<InstanceDraft>& drafts, ErrorList& errors
                                common::format_host_port(address, instance.public_port) +
                                (instance.interface.empty() ? "" : " on " + instance.interface) +
                                " already go to " + instance_label(*first->second) + " (" +
-                               where(first->second->at) + ")");
+                               describe_line(first->second->at) + ")");
             }
         }
     }

@@ -34,10 +34,11 @@ bool same_rules(const Instance& old_instance, const Instance& new_instance) {
 bool same_effect(const Config& before, const Instance& old_instance, const Config& after,
                  const Instance& new_instance) {
     // The backend list and its checks are not all in the argv (only the
-    // first backend is): compared as such.
+    // first backend is), nor what the TLS files hold: compared as such.
     return worker_argv(before.global, old_instance) == worker_argv(after.global, new_instance) &&
            old_instance.backends == new_instance.backends &&
            old_instance.health_check == new_instance.health_check &&
+           old_instance.tls.files_sha256 == new_instance.tls.files_sha256 &&
            same_rules(old_instance, new_instance);
 }
 

@@ -20,7 +20,11 @@ struct ConfigDiff {
 
 // An instance has changed when its worker command line or its pf or nftables
 // rules would differ. Comparing what is derived, rather than the fields,
-// means a new setting cannot be forgotten here.
+// means a new setting cannot be forgotten here. What ftpproxyd uses but
+// does not pass is compared too: the backend list, the health checks, and
+// the contents of the TLS files (tls.files_sha256), so that a certificate
+// renewed in place under the same name gives the instance a new worker (the
+// old one drains its sessions).
 ConfigDiff diff_configs(const Config& before, const Config& after);
 
 }  // namespace config

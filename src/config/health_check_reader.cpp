@@ -77,18 +77,14 @@ std::optional<HealthCheck> read_health_check(const YAML::Node& value, HealthChec
                    "password)");
         return std::nullopt;
     }
-    bool valid = true;
+    bool entries_valid = true;
     check.enabled = true;
-    for_each_entry(
-        value, errors,
-        [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& entry) {
-            if (std::find(kHealthKeys.begin(), kHealthKeys.end(), key) == kHealthKeys.end()) {
-                report_unknown_key(key_node, key, kHealthKeys, "", errors);
-                valid = false;
-                return;
-            }
-            valid = read_health_entry(key, entry, check, errors) && valid;
+    const bool known = for_each_known_entry(
+        value, kHealthKeys, errors,
+        [&](const std::string& key, const YAML::Node&, const YAML::Node& entry) {
+            entries_valid = read_health_entry(key, entry, check, errors) && entries_valid;
         });
+    bool valid = known && entries_valid;
     if (valid && !check.password.empty() && check.user.empty()) {
         errors.add(value.Mark(), "'health_check': 'password' without 'user'");
         valid = false;

@@ -226,6 +226,8 @@ bool read_setting(const std::string& key, const YAML::Node& value, InstanceDraft
     } else if (key == "health_check") {
         valid = set_if_valid(instance.health_check,
                              read_health_check(value, instance.health_check, errors));
+    } else if (key == "tls") {
+        valid = read_tls(value, draft, errors);
     } else {
         return false;
     }

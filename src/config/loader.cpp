@@ -10,6 +10,7 @@
 
 #include "config/file_digest.hpp"
 #include "config/sections.hpp"
+#include "config/tls_files.hpp"
 
 namespace config {
 
@@ -186,8 +187,11 @@ LoadResult load_config_text(std::string_view text, const std::string& file_name)
     }
     InstanceDraft defaults;
     defaults.instance.log_level = config.global.log_level;
+    // Each TLS file is read once: the checks and the digests see the same bytes.
+    TlsFiles tls_files;
     if (const auto node = settings_section("defaults")) {
         read_defaults(*node, defaults, errors);
+        check_tls(defaults, tls_files, errors);
     }
     YAML::Mark cluster_at;
     if (const auto node = settings_section("cluster")) {
@@ -202,6 +206,7 @@ LoadResult load_config_text(std::string_view text, const std::string& file_name)
     }
     for (const InstanceDraft& draft : drafts) {
         check_instance(config.global, draft, errors);
+        check_tls(draft, tls_files, errors);
     }
     check_instances(drafts, errors);
     check_handoff(config.cluster, cluster_at, drafts, errors);
@@ -210,6 +215,8 @@ LoadResult load_config_text(std::string_view text, const std::string& file_name)
         return {std::nullopt, errors.take(), {}};
     }
     for (InstanceDraft& draft : drafts) {
+        draft.instance.tls = finished_tls(draft);
+        draft.instance.tls.files_sha256 = tls_files.digest(draft.instance.tls);
         config.instances.push_back(std::move(draft.instance));
     }
     return {std::move(config), {}, {}};

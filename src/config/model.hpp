@@ -4,11 +4,13 @@
 // The YAML schema is documented in docs/configuration.md.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/default_paths.hpp"
@@ -106,6 +108,48 @@ struct HealthCheck {
     bool operator==(const HealthCheck&) const = default;
 };
 
+// FTPS (issue 12), reverse mode only: the worker's --tls-* and --server-tls*
+// flags. The worker reads the files at start, as root, before it drops its
+// privileges; the loader reads and checks them too (tls_files.hpp).
+enum class ClientTls { off, optional, required };
+enum class ServerTls { off, automatic, required };
+// The words of the file and of the worker's flags, one table for both.
+inline constexpr std::array<std::pair<std::string_view, ClientTls>, 3> kClientTlsWords = {
+    {{"off", ClientTls::off},
+     {"optional", ClientTls::optional},
+     {"required", ClientTls::required}}};
+inline constexpr std::array<std::pair<std::string_view, ServerTls>, 3> kServerTlsWords = {
+    {{"off", ServerTls::off}, {"auto", ServerTls::automatic}, {"required", ServerTls::required}}};
+template <typename Enum, std::size_t N>
+constexpr std::string_view word_of(const std::array<std::pair<std::string_view, Enum>, N>& words,
+                                   Enum value) {
+    for (const auto& [word, choice] : words)
+        if (choice == value) return word;
+    return "?";
+}
+inline constexpr std::chrono::seconds kDefaultTlsHandshakeTimeout{30};  // --tls-timeout
+struct TlsSettings {
+    std::string certificate;            // PEM certificate and chain shown to clients; empty: none
+    std::string key;                    // PEM private key; the certificate file when not written
+    ClientTls client = ClientTls::off;  // optional when a certificate is given
+    ServerTls server = ServerTls::off;
+    std::string server_ca;           // empty: the system bundle (or the pin)
+    std::string server_name;         // empty: the backend the worker starts with
+    std::string server_fingerprint;  // SHA-256 pin, 64 lowercase hex digits; empty: none
+    std::chrono::seconds handshake_timeout = kDefaultTlsHandshakeTimeout;
+    // SHA-256 over the bytes of the certificate, key and server_ca files as
+    // loaded; empty without TLS. Not a worker flag: diff_configs compares it,
+    // so a certificate renewed in place gives the instance a new worker on
+    // reload.
+    std::string files_sha256;
+
+    // Anything for the worker to do (then every TLS flag is passed).
+    bool enabled() const {
+        return !certificate.empty() || client != ClientTls::off || server != ServerTls::off;
+    }
+    bool operator==(const TlsSettings&) const = default;
+};
+
 struct Instance {
     std::string name;
     Mode mode = Mode::reverse;
@@ -116,11 +160,12 @@ struct Instance {
     // What clients connect to. No address: any destination (forward mode).
     std::optional<common::IpAddress> public_address;
     std::uint16_t public_port = kFtpPort;
-    std::string interface;           // empty: any interface
+    std::string interface;  // empty: any interface
     // Reverse mode only: in order of preference; new sessions go to the
     // first healthy one.
     std::vector<Backend> backends;
     HealthCheck health_check;
+    TlsSettings tls;  // reverse mode only
     std::optional<common::IpAddress> source_address;
     int max_sessions = kDefaultMaxSessions;
     std::chrono::seconds idle_timeout = kDefaultIdleTimeout;

@@ -28,7 +28,7 @@ inline constexpr std::array<std::string_view, 11> kGlobalKeys = {
     "control_socket", "control_group", "runtime_dir", "worker_binary",  "worker_user",  "log_level",
     "firewall",       "pf_syntax",     "rules_file",  "reload_command", "drain_timeout"};
 // Allowed in 'defaults' and in each instance.
-inline constexpr std::array<std::string_view, 15> kSettingKeys = {"mode",
+inline constexpr std::array<std::string_view, 16> kSettingKeys = {"mode",
                                                                   "interface",
                                                                   "source",
                                                                   "max_sessions",
@@ -42,7 +42,8 @@ inline constexpr std::array<std::string_view, 15> kSettingKeys = {"mode",
                                                                   "relay",
                                                                   "relay_pipe_size",
                                                                   "log_level",
-                                                                  "health_check"};
+                                                                  "health_check",
+                                                                  "tls"};
 // Only in an instance: they identify it, so a default would make duplicates.
 inline constexpr std::array<std::string_view, 4> kIdentityKeys = {"name", "listen", "public",
                                                                   "backend"};
@@ -75,6 +76,16 @@ struct InstanceDraft {
 };
 
 void read_defaults(const YAML::Node& map, InstanceDraft& defaults, ErrorList& errors);
+// 'tls': records each key it sets in the draft as "tls.KEY" (tls_reader.cpp).
+bool read_tls(const YAML::Node& value, InstanceDraft& draft, ErrorList& errors);
+// The TLS settings with the defaults that follow from other keys applied
+// (the key file, client: optional with a certificate); files_sha256 unset.
+TlsSettings finished_tls(const InstanceDraft& draft);
+class TlsFiles;
+// The keys of 'tls' together, with the mode, and the files they name. Run on
+// 'defaults' and each instance; an instance reports only what involves a
+// key it sets itself.
+void check_tls(const InstanceDraft& draft, TlsFiles& files, ErrorList& errors);
 InstanceDraft read_instance(const YAML::Node& map, const InstanceDraft& defaults,
                             ErrorList& errors);
 

@@ -2,6 +2,27 @@
 
 namespace config {
 
+namespace {
+
+// Every flag when there is TLS at all, the defaults too; nothing without.
+// The CA, the name and the pin have no value to pass when not set: the
+// worker then uses the system bundle and the -R host.
+void add_tls_flags(const TlsSettings& tls, std::vector<std::string>& argv) {
+    if (!tls.enabled()) return;
+    if (!tls.certificate.empty())
+        argv.insert(argv.end(), {"--tls-cert", tls.certificate, "--tls-key", tls.key});
+    argv.insert(argv.end(), {"--client-tls", std::string(word_of(kClientTlsWords, tls.client)),
+                             "--tls-timeout", std::to_string(tls.handshake_timeout.count()),
+                             "--server-tls", std::string(word_of(kServerTlsWords, tls.server))});
+    for (const auto& [flag, value] : {std::pair{"--server-tls-ca", &tls.server_ca},
+                                      {"--server-tls-name", &tls.server_name},
+                                      {"--server-tls-fingerprint", &tls.server_fingerprint}}) {
+        if (!value->empty()) argv.insert(argv.end(), {flag, *value});
+    }
+}
+
+}  // namespace
+
 std::vector<std::string> worker_argv(const GlobalSettings& global, const Instance& instance,
                                      std::size_t backend, bool handoff) {
     std::vector<std::string> argv = {
@@ -35,6 +56,7 @@ std::vector<std::string> worker_argv(const GlobalSettings& global, const Instanc
     if (instance.relay == Relay::splice) {
         argv.insert(argv.end(), {"--relay-pipe-size", std::to_string(instance.relay_pipe_size)});
     }
+    add_tls_flags(instance.tls, argv);
     if (instance.anonymous_only) {
         argv.emplace_back("-A");
     }

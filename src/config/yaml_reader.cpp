@@ -102,6 +102,10 @@ std::string describe_mark(const YAML::Mark& mark) {
     return "line " + std::to_string(mark.line + 1) + ", column " + std::to_string(mark.column + 1);
 }
 
+std::string describe_line(const YAML::Mark& mark) {
+    return "line " + std::to_string(mark.line + 1);
+}
+
 void report_duplicate_keys(const YAML::Node& node, ErrorList& errors) {
     Walk walk{errors};
     walk_for_duplicates(node, 0, walk);
@@ -133,6 +137,22 @@ void report_unknown_key(const YAML::Node& key_node, const std::string& key,
         message += " (known keys: " + join_choices(known) + ")";
     }
     errors.add(key_node.Mark(), std::move(message));
+}
+
+bool for_each_known_entry(const YAML::Node& map, std::span<const std::string_view> known,
+                          ErrorList& errors, const EntryVisitor& visit) {
+    bool all_known = true;
+    for_each_entry(
+        map, errors,
+        [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) {
+            if (std::find(known.begin(), known.end(), key) == known.end()) {
+                report_unknown_key(key_node, key, known, "", errors);
+                all_known = false;
+                return;
+            }
+            visit(key, key_node, value);
+        });
+    return all_known;
 }
 
 std::string join_choices(std::span<const std::string_view> words) {

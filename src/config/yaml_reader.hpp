@@ -38,6 +38,8 @@ class ErrorList {
 
 // "line 4, column 5", for messages that point at a second place.
 std::string describe_mark(const YAML::Mark& mark);
+// "line 4", where the column would only clutter the message.
+std::string describe_line(const YAML::Mark& mark);
 
 // Reports every key that appears twice in one map, anywhere in the tree:
 // yaml-cpp keeps both and lookups silently take the first.
@@ -55,6 +57,12 @@ void for_each_entry(const YAML::Node& map, ErrorList& errors, const EntryVisitor
 void report_unknown_key(const YAML::Node& key_node, const std::string& key,
                         std::span<const std::string_view> known, std::string_view elsewhere,
                         ErrorList& errors);
+
+// for_each_entry over a map whose keys all belong to `known`, such as
+// 'health_check': an unknown key is reported (report_unknown_key) and not
+// visited. Returns whether every key was known.
+bool for_each_known_entry(const YAML::Node& map, std::span<const std::string_view> known,
+                          ErrorList& errors, const EntryVisitor& visit);
 
 // `key` names the setting in messages.
 std::optional<std::string> read_scalar(const YAML::Node& value, std::string_view key,

@@ -6,9 +6,11 @@
 // - every error is one line a person can act on, located in the file
 //   (1-based, within the text), and the list is sorted by position;
 // - a model is usable as it is: every instance's worker command line is
-//   accepted by the worker's own option parser with the same values, the
-//   pf and nftables renderings succeed, names are unique, and a reload of
-//   the same file changes nothing.
+//   accepted by the worker's own option parser with the same values (the
+//   TLS flags included), the pf and nftables renderings succeed, names are
+//   unique, and a reload of the same file changes nothing.
+// The 'tls' files a text names are read (bounded, regular files only, never
+// blocking); the seeds name none that exist.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -85,6 +87,14 @@ void check_worker_argv(const Config& config, const Instance& instance) {
         FUZZ_CHECK(options.passive_ports.low == instance.passive_ports->low &&
                    options.passive_ports.high == instance.passive_ports->high);
     }
+    const TlsSettings& tls = instance.tls;
+    FUZZ_CHECK(options.tls_cert.value_or("") == tls.certificate);
+    FUZZ_CHECK(options.client_tls == word_of(kClientTlsWords, tls.client));
+    FUZZ_CHECK(options.server_tls == word_of(kServerTlsWords, tls.server));
+    FUZZ_CHECK(options.server_tls_ca.value_or("") == tls.server_ca);
+    FUZZ_CHECK(options.server_tls_name.value_or("") == tls.server_name);
+    FUZZ_CHECK(options.server_tls_fingerprint.value_or("") == tls.server_fingerprint);
+    if (tls.enabled()) FUZZ_CHECK(options.tls_timeout == tls.handshake_timeout);
 }
 
 void check_model(const Config& config) {

@@ -206,8 +206,8 @@ instances: []
                      "test.yaml:4:3: unknown key 'colour' (known keys: mode, interface, source, "
                      "max_sessions, idle_timeout, data_timeout, server_timeout, passive_ports, "
                      "anonymous_only, "
-                     "log_commands, passive_to_server, relay, relay_pipe_size, log_level or "
-                     "health_check)"}));
+                     "log_commands, passive_to_server, relay, relay_pipe_size, log_level, "
+                     "health_check or tls)"}));
 }
 
 TEST(ConfigErrors, SettingsWithoutEffect) {

@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include "config/loader.hpp"
+#include "config/worker_argv.hpp"
 #include "test_support.hpp"
+#include "tls_test_files.hpp"
 
 namespace {
 
@@ -67,6 +69,44 @@ TEST(Examples, Demo) {
     }
     EXPECT_EQ(config.instances[0].listen_port, 8021);
     EXPECT_EQ(config.instances[1].listen_port, 8022);
+}
+
+// Its certificate files are made here, in a temporary directory that
+// stands for /etc/ftpproxy/tls.
+class ExamplesTls : public config_test::TlsFilesTest {};
+
+TEST_F(ExamplesTls, FtpsReverse) {
+    std::string text = config_test::read_file(FTPPROXY_SOURCE_DIR "/examples/ftps-reverse.yaml");
+    for (auto at = text.find("/etc/ftpproxy/tls"); at != std::string::npos;
+         at = text.find("/etc/ftpproxy/tls", at))
+        text.replace(at, std::string_view("/etc/ftpproxy/tls").size(), dir_);
+    const auto proxy = config_test::make_test_pem("ftp.example.org");
+    const std::string cert = write("ftp.example.org.pem", proxy.certificate);
+    const std::string key = write("ftp.example.org.key", proxy.key);
+    const std::string ca = write("internal-ca.pem", config_test::make_test_pem("CA").certificate);
+    const Config config = config_test::load_ok(text);
+    ASSERT_EQ(config.instances.size(), 3u);
+    for (const Instance& instance : config.instances) {
+        SCOPED_TRACE(instance.name);
+        EXPECT_EQ(instance.tls.certificate, cert);
+        EXPECT_EQ(instance.tls.key, key);
+        EXPECT_EQ(instance.tls.handshake_timeout, std::chrono::seconds(15));
+        EXPECT_EQ(instance.tls.files_sha256.size(), 64u);
+    }
+    const TlsSettings& files = config.instances[0].tls;
+    EXPECT_EQ(files.client, ClientTls::required);
+    EXPECT_EQ(files.server, ServerTls::required);
+    EXPECT_EQ(files.server_ca, ca);
+    EXPECT_EQ(files.server_name, "files.internal.example.org");
+    const TlsSettings& legacy = config.instances[1].tls;
+    EXPECT_EQ(legacy.client, ClientTls::required);
+    EXPECT_EQ(legacy.server, ServerTls::off);
+    const TlsSettings& appliance = config.instances[2].tls;
+    EXPECT_EQ(appliance.client, ClientTls::optional);
+    EXPECT_EQ(appliance.server, ServerTls::automatic);
+    EXPECT_EQ(appliance.server_fingerprint.size(), 64u);
+    const auto argv = worker_argv(config.global, config.instances[1]);
+    EXPECT_NE(std::find(argv.begin(), argv.end(), "--tls-cert"), argv.end());
 }
 
 }  // namespace
