@@ -137,6 +137,9 @@ struct TlsSettings {
     std::string server_name;         // empty: the backend the worker starts with
     std::string server_fingerprint;  // SHA-256 pin, 64 lowercase hex digits; empty: none
     std::chrono::seconds handshake_timeout = kDefaultTlsHandshakeTimeout;
+    bool implicit = false;            // --tls-implicit: TLS from the first byte (port 990 style)
+    std::string min_version = "1.2";  // --tls-min-version, both sides
+    std::string ciphers;              // --tls-ciphers (TLS 1.2 list); empty: the worker's default
     // SHA-256 over the bytes of the certificate, key and server_ca files as
     // loaded; empty without TLS. Not a worker flag: diff_configs compares it,
     // so a certificate renewed in place gives the instance a new worker on

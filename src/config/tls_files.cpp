@@ -95,6 +95,13 @@ std::optional<std::string> load_chain(SSL_CTX* context, const std::string& bytes
 
 }  // namespace
 
+bool is_known_cipher_list(const std::string& ciphers) {
+    const ContextPtr context(SSL_CTX_new(TLS_method()));
+    const bool known = context && SSL_CTX_set_cipher_list(context.get(), ciphers.c_str()) == 1;
+    ERR_clear_error();
+    return known;
+}
+
 const TlsFiles::Read& TlsFiles::read(const std::string& path) {
     const auto cached = cache_.find(path);
     if (cached != cache_.end()) return cached->second;

@@ -25,6 +25,10 @@ struct TlsFileProblem {
     std::string message;  // whole, with the key names: "'tls.key': ..."
 };
 
+// OpenSSL knows at least one cipher of this TLS 1.2 cipher list (what the
+// worker's --tls-ciphers needs to start).
+bool is_known_cipher_list(const std::string& ciphers);
+
 class TlsFiles {
   public:
     // The chain in `certificate` and the private key in `key` (empty: in the

@@ -15,9 +15,17 @@ namespace config {
 
 namespace {
 
-constexpr std::array<std::string_view, 8> kTlsKeys = {
-    "certificate",      "key", "client", "server", "server_ca", "server_name", "server_fingerprint",
-    "handshake_timeout"};
+constexpr std::array<std::string_view, 11> kTlsKeys = {"certificate",
+                                                       "key",
+                                                       "client",
+                                                       "server",
+                                                       "server_ca",
+                                                       "server_name",
+                                                       "server_fingerprint",
+                                                       "handshake_timeout",
+                                                       "implicit",
+                                                       "min_version",
+                                                       "ciphers"};
 constexpr std::chrono::seconds kMaxTlsHandshakeTimeout{3600};  // the worker's bound
 
 std::string tls_key(std::string_view key) {
@@ -56,6 +64,29 @@ std::optional<std::string> read_fingerprint(const YAML::Node& value, ErrorList& 
     return digits;
 }
 
+// The oldest TLS version accepted: what the worker's --tls-min-version takes.
+std::optional<std::string> read_min_version(const YAML::Node& value, ErrorList& errors) {
+    auto text = read_scalar(value, tls_key("min_version"), errors);
+    if (text && *text != "1.2" && *text != "1.3") {
+        errors.add(value.Mark(),
+                   quoted("min_version") + ": \"" + *text + "\" is not one of 1.2 or 1.3");
+        return std::nullopt;
+    }
+    return text;
+}
+
+// An OpenSSL cipher list this OpenSSL knows at least one cipher of (the
+// worker refuses the others at start).
+std::optional<std::string> read_ciphers(const YAML::Node& value, ErrorList& errors) {
+    auto text = read_scalar(value, tls_key("ciphers"), errors);
+    if (text && !is_known_cipher_list(*text)) {
+        errors.add(value.Mark(),
+                   quoted("ciphers") + ": \"" + *text + "\" names no cipher this OpenSSL knows");
+        return std::nullopt;
+    }
+    return text;
+}
+
 bool read_tls_entry(const std::string& key, const YAML::Node& value, TlsSettings& tls,
                     ErrorList& errors) {
     const std::string name = tls_key(key);
@@ -73,6 +104,9 @@ bool read_tls_entry(const std::string& key, const YAML::Node& value, TlsSettings
     if (key == "server_name") return set_if_valid(tls.server_name, read_server_name(value, errors));
     if (key == "server_fingerprint")
         return set_if_valid(tls.server_fingerprint, read_fingerprint(value, errors));
+    if (key == "implicit") return set_if_valid(tls.implicit, read_bool(value, name, errors));
+    if (key == "min_version") return set_if_valid(tls.min_version, read_min_version(value, errors));
+    if (key == "ciphers") return set_if_valid(tls.ciphers, read_ciphers(value, errors));
     return set_if_valid(tls.handshake_timeout, read_duration(value, name, std::chrono::seconds{1},
                                                              kMaxTlsHandshakeTimeout, errors));
 }
@@ -124,6 +158,15 @@ void check_combinations(const InstanceDraft& draft, ErrorList& errors) {
                                       ": auto or required (it is off" +
                                       (present("server") ? "" : " by default") + ")");
         }
+    }
+    if (valid("implicit") && tls.implicit &&
+        own_any(draft, {"implicit", "certificate", "client"})) {
+        if (!present("certificate"))
+            errors.add(mark("implicit"), quoted("implicit") + " needs " + quoted("certificate") +
+                                             " (every session starts with the proxy's handshake)");
+        else if (present("client") && tls.client == ClientTls::off)
+            errors.add(mark("implicit"), quoted("implicit") + " and " + quoted("client") +
+                                             ": off contradict each other: every session is TLS");
     }
     if (valid("server_ca") && valid("server_fingerprint") &&
         own_any(draft, {"server_ca", "server_fingerprint"})) {

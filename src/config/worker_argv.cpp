@@ -13,10 +13,13 @@ void add_tls_flags(const TlsSettings& tls, std::vector<std::string>& argv) {
         argv.insert(argv.end(), {"--tls-cert", tls.certificate, "--tls-key", tls.key});
     argv.insert(argv.end(), {"--client-tls", std::string(word_of(kClientTlsWords, tls.client)),
                              "--tls-timeout", std::to_string(tls.handshake_timeout.count()),
-                             "--server-tls", std::string(word_of(kServerTlsWords, tls.server))});
+                             "--server-tls", std::string(word_of(kServerTlsWords, tls.server)),
+                             "--tls-min-version", tls.min_version});
+    if (tls.implicit) argv.emplace_back("--tls-implicit");
     for (const auto& [flag, value] : {std::pair{"--server-tls-ca", &tls.server_ca},
                                       {"--server-tls-name", &tls.server_name},
-                                      {"--server-tls-fingerprint", &tls.server_fingerprint}}) {
+                                      {"--server-tls-fingerprint", &tls.server_fingerprint},
+                                      {"--tls-ciphers", &tls.ciphers}}) {
         if (!value->empty()) argv.insert(argv.end(), {flag, *value});
     }
 }

@@ -83,7 +83,7 @@ TEST_F(TlsSettingsTest, ACertificateAloneMeansOptionalWithItsOwnFileAsKey) {
 
     EXPECT_EQ(tls_flags(config, 0),
               (Argv{"--tls-cert", cert_b_, "--tls-key", cert_b_, "--client-tls", "optional",
-                    "--tls-timeout", "30", "--server-tls", "off"}));
+                    "--tls-timeout", "30", "--server-tls", "off", "--tls-min-version", "1.2"}));
 }
 
 TEST_F(TlsSettingsTest, EveryKeyBecomesAFlag) {
@@ -108,13 +108,13 @@ TEST_F(TlsSettingsTest, EveryKeyBecomesAFlag) {
 )");
     EXPECT_EQ(tls_flags(config, 0),
               (Argv{"--tls-cert", cert_a_, "--tls-key", key_a_, "--client-tls", "required",
-                    "--tls-timeout", "120", "--server-tls", "required", "--server-tls-ca", cert_a_,
-                    "--server-tls-name", "ftp.example.org"}));
+                    "--tls-timeout", "120", "--server-tls", "required", "--tls-min-version", "1.2",
+                    "--server-tls-ca", cert_a_, "--server-tls-name", "ftp.example.org"}));
     // TLS toward the server only: no certificate, so client TLS is off.
     EXPECT_EQ(config.instances[1].tls.server_fingerprint, kPin);
     EXPECT_EQ(tls_flags(config, 1),
               (Argv{"--client-tls", "off", "--tls-timeout", "30", "--server-tls", "auto",
-                    "--server-tls-fingerprint", kPin}));
+                    "--tls-min-version", "1.2", "--server-tls-fingerprint", kPin}));
 }
 
 // An instance's map changes only the keys it names. A certificate written
@@ -203,9 +203,11 @@ instances:
             R"(test.yaml:10:20: 'tls.server_name': "bad name!" is neither an IP address nor a host name)",
             R"(test.yaml:11:27: 'tls.server_fingerprint': "00:11:22" is not a SHA-256 fingerprint (64 hex digits, colons allowed))",
             "test.yaml:12:7: unknown key 'colour' (known keys: certificate, key, client, "
-            "server, server_ca, server_name, server_fingerprint or handshake_timeout)",
+            "server, server_ca, server_name, server_fingerprint, handshake_timeout, implicit, "
+            "min_version or ciphers)",
             "test.yaml:13:67: 'tls' is 'off' or a map (certificate, key, client, server, "
-            "server_ca, server_name, server_fingerprint or handshake_timeout)",
+            "server_ca, server_name, server_fingerprint, handshake_timeout, implicit, "
+            "min_version or ciphers)",
             "test.yaml:14:87: 'tls.handshake_timeout': 0 is out of range (1s..1h)",
         }));
 }
@@ -295,3 +297,52 @@ TEST_F(TlsSettingsTest, TlsIsASettingKey) {
 }
 
 }  // namespace
+
+namespace config {
+namespace {
+
+TEST_F(TlsSettingsTest, ImplicitMinVersionAndCiphers) {
+    const Config config = load_ok(R"(instances:
+  - name: a
+    listen: 127.0.0.1:990
+    backend: 198.19.0.1
+    tls:
+      certificate: $A
+      key: $KA
+      implicit: true
+      min_version: "1.3"
+      ciphers: ECDHE+AESGCM
+)");
+    EXPECT_EQ(tls_flags(config, 0),
+              (Argv{"--tls-cert", cert_a_, "--tls-key", key_a_, "--client-tls", "optional",
+                    "--tls-timeout", "30", "--server-tls", "off", "--tls-min-version", "1.3",
+                    "--tls-implicit", "--tls-ciphers", "ECDHE+AESGCM"}));
+    EXPECT_EQ(
+        load_errors(R"(instances:
+  - name: a
+    listen: 127.0.0.1:990
+    backend: 198.19.0.1
+    tls: {server: auto, implicit: true, min_version: 1.1, ciphers: NOSUCHCIPHER}
+  - name: b
+    listen: 127.0.0.1:991
+    backend: 198.19.0.1
+    tls:
+      certificate: )" +
+                    cert_a_ + R"(
+      key: )" + key_a_ +
+                    R"(
+      client: off
+      implicit: yes
+)"),
+        (Lines{
+            "test.yaml:5:35: 'tls.implicit' needs 'tls.certificate' (every session starts "
+            "with the proxy's handshake)",
+            R"(test.yaml:5:54: 'tls.min_version': "1.1" is not one of 1.2 or 1.3)",
+            R"(test.yaml:5:68: 'tls.ciphers': "NOSUCHCIPHER" names no cipher this OpenSSL knows)",
+            "test.yaml:13:17: 'tls.implicit' and 'tls.client': off contradict each other: "
+            "every session is TLS",
+        }));
+}
+
+}  // namespace
+}  // namespace config
