@@ -152,26 +152,30 @@ void TlsSocket::clear_errors() {
     last_errno_ = 0;
 }
 
-// SSL_shutdown() says 0 once our close_notify is sent, 1 once the peer's has
-// come too. Its second call would read (and drop) whatever comes first: with
-// a read pending, that is left to the read.
+// First our close_notify (SSL_shutdown() says 0 once it is out, 1 if the
+// peer's came before), then the peer's. SSL_shutdown() would wait for that by
+// reading and dropping whatever comes first; SSL_peek() drops nothing: data
+// before the peer's close_notify stays for a read, and the shutdown is over
+// then (the read sees the end after the data). With a read pending, the read
+// takes the answer.
 TlsSocket::Step TlsSocket::shutdown_step() {
     SSL* ssl = ssl_.get();
-    for (;;) {
-        if (close_notify_flushed_ && reading_) return {};
+    if (!close_notify_flushed_) {
         clear_errors();
         const int result = SSL_shutdown(ssl);
         if (result == 1) return {};
-        if (result == 0) {
-            close_notify_flushed_ = true;
-            continue;
-        }
-        if (SSL_get_error(ssl, result) == SSL_ERROR_WANT_READ) {
-            close_notify_flushed_ = true;
-            if (reading_) return {};
-        }
-        return failure(Kind::Shutdown, result);
+        if (result != 0) return failure(Kind::Shutdown, result);
+        close_notify_flushed_ = true;
     }
+    if (reading_ || (SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN) != 0) return {};
+    clear_errors();
+    char byte = 0;
+    std::size_t bytes = 0;
+    const int result = SSL_peek_ex(ssl, &byte, 1, &bytes);
+    if (result == 1) return {};
+    Step failed = failure(Kind::Shutdown, result);
+    if (failed.error == asio::error::eof) return {};  // the peer's close_notify
+    return failed;
 }
 
 TlsSocket::Step TlsSocket::failure(Kind kind, int result) {

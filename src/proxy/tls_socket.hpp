@@ -19,10 +19,11 @@
 //
 // One read and one write may be pending at the same time, and a shutdown
 // with a read (everything on one thread: OpenSSL calls interleave only
-// between completions). A shutdown sends close_notify and then waits for the
-// peer's, unless a read is pending: it then completes once close_notify is
-// sent, and the pending read sees the peer's answer (eof) instead of the
-// shutdown taking it, and with it any data still on its way.
+// between completions). A shutdown sends close_notify, then waits for the
+// peer's without taking anything from a reader: it completes at once if a read
+// is pending (the read sees the peer's answer as eof), and when application
+// data comes before the peer's close_notify (left in OpenSSL for the next
+// read). asio::ssl::stream's shutdown read and dropped such data instead.
 #pragma once
 
 #include <openssl/ssl.h>

@@ -128,6 +128,26 @@ TEST_F(TlsSocketTest, ShutdownWithoutAPendingReadWaitsForThePeersCloseNotify) {
     EXPECT_FALSE(shutdown_error) << shutdown_error.message();
 }
 
+TEST_F(TlsSocketTest, AShutdownLeavesDataOnItsWayToTheNextRead) {
+    const std::string reply = "226 Transfer complete.\r\n";
+    bool written = false;
+    asio::async_write(*server_, asio::buffer(reply), [&](error_code error, std::size_t) {
+        EXPECT_FALSE(error) << error.message();
+        written = true;
+    });
+    ASSERT_TRUE(run_until(io_, [&] { return written; }));
+    bool shut = false;
+    client_->async_shutdown([&](error_code error) {
+        EXPECT_FALSE(error) << error.message();
+        shut = true;
+    });
+    ASSERT_TRUE(run_until(io_, [&] { return shut; }));
+    server_->async_shutdown([](error_code) {});
+    auto at_client = read_all(*client_);
+    ASSERT_TRUE(run_until(io_, [&] { return at_client->ended(); }));
+    EXPECT_TRUE(test::ended_as(*at_client, asio::error::eof, reply));
+}
+
 TEST_F(TlsSocketTest, AnEndWithoutCloseNotifyIsATruncation) {
     auto at_server = read_all(*server_);
     error_code ignored;
