@@ -1,9 +1,9 @@
 // TLS for a session's legs (FTPS, issue 12): the worker's server context
 // toward clients and its client context toward the FTP server, each made
 // once at start from files (before the worker drops root), the checks of
-// the server's certificate, and the stream type each TLS leg uses. A TLS leg wraps the session's or
-// the data channel's own tcp::socket by reference, so the socket stays the owner: resets, shutdowns
-// and closes work on it exactly as on a clear-text leg.
+// the server's certificate, and the stream type each TLS leg uses (TlsSocket, tls_socket.hpp). A
+// TLS leg wraps the session's or the data channel's own tcp::socket by reference, so the socket
+// stays the owner: resets, shutdowns and closes work on it exactly as on a clear-text leg.
 #pragma once
 
 #include <array>
@@ -14,15 +14,12 @@
 #include <string>
 
 #include "proxy/asio.hpp"
-
-// clang-format off
-#include <boost/asio/ssl.hpp>
-// clang-format on
+#include "proxy/tls_socket.hpp"
 
 namespace proxy {
 
 namespace ssl = asio::ssl;
-using TlsStream = ssl::stream<tcp::socket&>;
+using TlsStream = TlsSocket;
 
 // A TLS leg that ends cleanly sends close_notify; a peer that never answers
 // it does not hold the socket longer than this.
