@@ -230,11 +230,11 @@ class Dialogue {
         explicit Pending(Expect kind_, std::string text_ = {})
             : kind(kind_), text(std::move(text_)) {}
         Expect kind;
-        std::string text;       // Local: the reply; PortViaPassive: the client's verb;
-                                // Transfer: the command, for the transfer log line
-        ChannelId channel = 0;  // Transfer: its data connection
-        Endpoint client_data;   // PortViaPassive: where the client listens
-        bool download = false;  // Transfer: data flows server -> client
+        std::string text;           // Local: the reply; PortViaPassive: the client's verb;
+                                    // Transfer: the command, for the transfer log line
+        ChannelId channel = 0;      // Transfer: its data connection
+        Endpoint client_data;       // PortViaPassive: where the client listens
+        bool download = false;      // Transfer: data flows server -> client
         bool server_ready = false;  // Transfer: the server's 1xx came
     };
     // A line of a 227/229 reply held until the reply is complete.
@@ -311,7 +311,7 @@ class Dialogue {
     ServerSetup server_setup_ = ServerSetup::Done;
     bool server_tls_active_ = false;      // the connection to the server is TLS
     bool server_data_protected_ = false;  // the server took PROT P: its data legs are TLS
-    bool client_closed_ = false;   // EOF from the client with replies still due
+    bool client_closed_ = false;          // EOF from the client with replies still due
     bool ended_ = false;
 };
 

@@ -290,7 +290,7 @@ class Harness {
     ftp::ChannelId last_id_ = 0;
     std::size_t commands_ = 0;
     std::size_t setup_due_ = 0;  // the TLS setup's own command, unanswered
-    int open_code_ = 0;  // of the server's reply being read, when multi-line
+    int open_code_ = 0;          // of the server's reply being read, when multi-line
     bool unsolicited_open_ = false;
     bool skip_final_ = false;
     bool client_closed_ = false;
