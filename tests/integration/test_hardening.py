@@ -83,6 +83,20 @@ def test_client_that_never_reads_is_not_read_either(line, make_route, big):
                "the worker's memory to return to its idle baseline")
 
 
+@pytest.mark.proxy_only
+def test_a_pipelining_client_that_reads_is_served_past_the_bound(make_route):
+    """200 NOOPs in one write, well past the 64 replies the proxy lets be
+    due: as the client reads, the proxy reads on, and every NOOP is
+    answered in order. (Replies the server loop relayed did not wake the
+    client loop waiting for room: such a client stalled at 64 until -t.)"""
+    route = make_route("pyftpdlib", "v4")
+    with session(route) as r:
+        r.send("NOOP\r\n" * 200)
+        codes = [r.reply(timeout=10).code for _ in range(200)]
+        assert codes == [200] * 200
+        assert r.cmd("NOOP").code == 200
+
+
 # ------------------------------------------------ 2. -t counts data connections
 
 @pytest.mark.proxy_only
