@@ -11,6 +11,35 @@ JOBS=${JOBS:-2}
 
 step() { printf '\n=== %s\n' "$*"; }
 
+# The sanitizer and fuzzer builds run in the background, on one core at the
+# lowest priority, while the stages before the ones that need them test:
+# those stages mostly wait (servers, timers, VRRP), and on the 2-core CI
+# machine the builds took a third of the run in the foreground. A build
+# that fails is reported, with its output, by the stage that needs it.
+BACKGROUND_PIDS=""
+stop_background() {
+    for pid in $BACKGROUND_PIDS; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$BUILD_LOGS"
+}
+trap stop_background EXIT
+BUILD_LOGS=$(mktemp -d)
+# background_build LOG COMMAND...: its pid in LAST_PID.
+background_build() {
+    log=$1
+    shift
+    nice -n 19 "$@" >"$log" 2>&1 &
+    BACKGROUND_PIDS="$BACKGROUND_PIDS $!"
+    LAST_PID=$!
+}
+# finish_build PID LOG NAME: waits for it; its output if it failed.
+finish_build() {
+    if ! wait "$1"; then
+        cat "$2"
+        echo "run-all.sh: the $3 build failed" >&2
+        exit 1
+    fi
+}
+
 step "dependencies"
 deploy/install-build-deps.sh
 deploy/install-test-deps.sh
@@ -18,6 +47,10 @@ deploy/install-test-deps.sh
 step "build (release, -Werror)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFTPPROXY_TESTS=ON >/dev/null
 cmake --build build -j"$JOBS"
+
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFTPPROXY_SANITIZE=ON -DFTPPROXY_TESTS=ON >/dev/null
+background_build "$BUILD_LOGS/asan" cmake --build build-asan -j1
+ASAN_BUILD=$LAST_PID
 
 step "unit tests"
 ctest --test-dir build --output-on-failure --no-tests=error
@@ -32,8 +65,10 @@ step "ftpproxyd and ftpproxyctl with real workers"
 FTPPROXY_BUILD="$REPO/build" tests/supervisor/run.sh
 
 step "ASan/UBSan build and unit tests"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFTPPROXY_SANITIZE=ON -DFTPPROXY_TESTS=ON >/dev/null
-cmake --build build-asan -j"$JOBS"
+finish_build "$ASAN_BUILD" "$BUILD_LOGS/asan" "ASan/UBSan"
+cmake --build build-asan -j"$JOBS"   # what the background build left, on both cores
+background_build "$BUILD_LOGS/fuzz" env JOBS=1 tests/fuzz/build.sh
+FUZZ_BUILD=$LAST_PID
 ctest --test-dir build-asan --output-on-failure --no-tests=error
 
 step "integration tests against the ASan/UBSan worker"
@@ -52,6 +87,7 @@ step "ftpproxyd and ftpproxyctl under ASan/UBSan"
 FTPPROXY_BUILD="$REPO/build-asan" tests/supervisor/run.sh
 
 step "fuzzing smoke run"
+finish_build "$FUZZ_BUILD" "$BUILD_LOGS/fuzz" "fuzzer"
 tests/fuzz/run-smoke.sh "${FUZZ_SECONDS:-60}"
 
 step "all tests passed"
