@@ -11,33 +11,32 @@ JOBS=${JOBS:-2}
 
 step() { printf '\n=== %s\n' "$*"; }
 
-# The sanitizer and fuzzer builds run in the background, on one core at the
-# lowest priority, while the stages before the ones that need them test:
+# The sanitizer and fuzzer builds start in the background, on one core at
+# the lowest priority, while the stages before the ones that need them test:
 # those stages mostly wait (servers, timers, VRRP), and on the 2-core CI
-# machine the builds took a third of the run in the foreground. A build
-# that fails is reported, with its output, by the stage that needs it.
-BACKGROUND_PIDS=""
+# machine the builds took a third of the run in the foreground. When its
+# stage comes, a build that has not finished is stopped (its whole process
+# group: cmake, make, compilers; make deletes what it was writing) and
+# finished in the foreground on both cores, which also reports any error.
+BACKGROUND_GROUPS=""
+BUILD_LOGS=$(mktemp -d)
 stop_background() {
-    for pid in $BACKGROUND_PIDS; do kill "$pid" 2>/dev/null || true; done
+    for group in $BACKGROUND_GROUPS; do kill -TERM -- "-$group" 2>/dev/null || true; done
     rm -rf "$BUILD_LOGS"
 }
 trap stop_background EXIT
-BUILD_LOGS=$(mktemp -d)
-# background_build LOG COMMAND...: its pid in LAST_PID.
+# background_build LOG COMMAND...: its process group in LAST_GROUP (setsid:
+# a background job of this script leads no group, so setsid does not fork).
 background_build() {
     log=$1
     shift
-    nice -n 19 "$@" >"$log" 2>&1 &
-    BACKGROUND_PIDS="$BACKGROUND_PIDS $!"
-    LAST_PID=$!
+    setsid nice -n 19 "$@" >"$log" 2>&1 &
+    BACKGROUND_GROUPS="$BACKGROUND_GROUPS $!"
+    LAST_GROUP=$!
 }
-# finish_build PID LOG NAME: waits for it; its output if it failed.
-finish_build() {
-    if ! wait "$1"; then
-        cat "$2"
-        echo "run-all.sh: the $3 build failed" >&2
-        exit 1
-    fi
+take_over_build() {
+    kill -TERM -- "-$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
 }
 
 step "dependencies"
@@ -50,7 +49,7 @@ cmake --build build -j"$JOBS"
 
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFTPPROXY_SANITIZE=ON -DFTPPROXY_TESTS=ON >/dev/null
 background_build "$BUILD_LOGS/asan" cmake --build build-asan -j1
-ASAN_BUILD=$LAST_PID
+ASAN_BUILD=$LAST_GROUP
 
 step "unit tests"
 ctest --test-dir build --output-on-failure --no-tests=error
@@ -65,10 +64,10 @@ step "ftpproxyd and ftpproxyctl with real workers"
 FTPPROXY_BUILD="$REPO/build" tests/supervisor/run.sh
 
 step "ASan/UBSan build and unit tests"
-finish_build "$ASAN_BUILD" "$BUILD_LOGS/asan" "ASan/UBSan"
-cmake --build build-asan -j"$JOBS"   # what the background build left, on both cores
+take_over_build "$ASAN_BUILD"
+cmake --build build-asan -j"$JOBS"
 background_build "$BUILD_LOGS/fuzz" env JOBS=1 tests/fuzz/build.sh
-FUZZ_BUILD=$LAST_PID
+FUZZ_BUILD=$LAST_GROUP
 ctest --test-dir build-asan --output-on-failure --no-tests=error
 
 step "integration tests against the ASan/UBSan worker"
@@ -87,7 +86,7 @@ step "ftpproxyd and ftpproxyctl under ASan/UBSan"
 FTPPROXY_BUILD="$REPO/build-asan" tests/supervisor/run.sh
 
 step "fuzzing smoke run"
-finish_build "$FUZZ_BUILD" "$BUILD_LOGS/fuzz" "fuzzer"
+take_over_build "$FUZZ_BUILD"   # run-smoke.sh builds the rest, on both cores
 tests/fuzz/run-smoke.sh "${FUZZ_SECONDS:-60}"
 
 step "all tests passed"
