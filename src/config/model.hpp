@@ -118,6 +118,11 @@ inline constexpr std::array<std::pair<std::string_view, ClientTls>, 3> kClientTl
     {{"off", ClientTls::off},
      {"optional", ClientTls::optional},
      {"required", ClientTls::required}}};
+// Whether a client's TLS data connection must resume its control
+// connection's session (--client-tls-reuse).
+enum class ClientReuse { optional, required };
+inline constexpr std::array<std::pair<std::string_view, ClientReuse>, 2> kClientReuseWords = {
+    {{"optional", ClientReuse::optional}, {"required", ClientReuse::required}}};
 inline constexpr std::array<std::pair<std::string_view, ServerTls>, 3> kServerTlsWords = {
     {{"off", ServerTls::off}, {"auto", ServerTls::automatic}, {"required", ServerTls::required}}};
 template <typename Enum, std::size_t N>
@@ -132,6 +137,7 @@ struct TlsSettings {
     std::string certificate;            // PEM certificate and chain shown to clients; empty: none
     std::string key;                    // PEM private key; the certificate file when not written
     ClientTls client = ClientTls::off;  // optional when a certificate is given
+    ClientReuse client_reuse = ClientReuse::optional;
     ServerTls server = ServerTls::off;
     std::string server_ca;           // empty: the system bundle (or the pin)
     std::string server_name;         // empty: the backend the worker starts with

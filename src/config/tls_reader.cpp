@@ -15,9 +15,10 @@ namespace config {
 
 namespace {
 
-constexpr std::array<std::string_view, 11> kTlsKeys = {"certificate",
+constexpr std::array<std::string_view, 12> kTlsKeys = {"certificate",
                                                        "key",
                                                        "client",
+                                                       "client_reuse",
                                                        "server",
                                                        "server_ca",
                                                        "server_name",
@@ -96,6 +97,9 @@ bool read_tls_entry(const std::string& key, const YAML::Node& value, TlsSettings
     if (key == "client")
         return set_if_valid(tls.client,
                             read_choice<ClientTls>(value, name, kClientTlsWords, errors));
+    if (key == "client_reuse")
+        return set_if_valid(tls.client_reuse,
+                            read_choice<ClientReuse>(value, name, kClientReuseWords, errors));
     if (key == "server")
         return set_if_valid(tls.server,
                             read_choice<ServerTls>(value, name, kServerTlsWords, errors));
@@ -150,6 +154,13 @@ void check_combinations(const InstanceDraft& draft, ErrorList& errors) {
                                        std::string(word_of(kClientTlsWords, tls.client)) +
                                        " needs " + quoted("certificate") +
                                        " (the certificate the proxy shows its clients)");
+    }
+    if (valid("client_reuse") && tls.client_reuse == ClientReuse::required &&
+        own_any(draft, {"client_reuse", "client", "certificate"}) &&
+        finished_tls(draft).client == ClientTls::off) {
+        errors.add(mark("client_reuse"),
+                   quoted("client_reuse") + ": required needs TLS toward clients (" +
+                       quoted("certificate") + ", and " + quoted("client") + " not off)");
     }
     for (const std::string_view key : {"server_ca", "server_name", "server_fingerprint"}) {
         if (valid(key) && !draft.invalid.contains(tls_key("server")) &&

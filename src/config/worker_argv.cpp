@@ -16,6 +16,8 @@ void add_tls_flags(const TlsSettings& tls, std::vector<std::string>& argv) {
                              "--server-tls", std::string(word_of(kServerTlsWords, tls.server)),
                              "--tls-min-version", tls.min_version});
     if (tls.implicit) argv.emplace_back("--tls-implicit");
+    if (tls.client_reuse == ClientReuse::required)
+        argv.insert(argv.end(), {"--client-tls-reuse", "required"});
     for (const auto& [flag, value] : {std::pair{"--server-tls-ca", &tls.server_ca},
                                       {"--server-tls-name", &tls.server_name},
                                       {"--server-tls-fingerprint", &tls.server_fingerprint},

@@ -93,10 +93,17 @@ void Dialogue::passive_refused(std::string_view reason, Actions& out) {
     pop_pending(out);
 }
 
-void Dialogue::transfer_finished(Actions& out) {
+void Dialogue::transfer_finished(Actions& out, std::string_view refusal) {
     if (server_request_.kind != Awaiting::Transfer)
         throw std::logic_error("ftp::Dialogue: transfer_finished() answers no FinishTransfer");
-    out.push_back(action::ToClient{std::exchange(server_request_, {}).reply});
+    const ServerRequest request = std::exchange(server_request_, {});
+    std::string reply = request.reply;
+    if (!refusal.empty()) {
+        const bool keep_code =
+            request.reply_began || reply.starts_with('4') || reply.starts_with('5');
+        reply = (keep_code ? reply.substr(0, 3) : std::string("426")) + " " + std::string(refusal);
+    }
+    out.push_back(action::ToClient{std::move(reply)});
     pop_pending(out);
 }
 

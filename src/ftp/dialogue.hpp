@@ -193,7 +193,12 @@ class Dialogue {
     // the port).
     void passive_opened(const Endpoint& announced, Actions& out);
     void passive_refused(std::string_view reason, Actions& out);
-    void transfer_finished(Actions& out);
+    // `refusal`: the proxy refused the client's data connection for this
+    // reason (a sentence). The client is told so in a 426, whatever the
+    // server answered: it saw only its data connection go, and pyftpdlib
+    // takes even a reset upload for a complete one (226). A multi-line reply
+    // keeps the code its first lines went out with.
+    void transfer_finished(Actions& out, std::string_view refusal = {});
     // The outstanding StartServerTls succeeded, or failed for `reason`
     // (completes "421 Service not available: TLS toward the FTP server
     // failed: ").
@@ -303,6 +308,7 @@ class Dialogue {
         Awaiting kind = Awaiting::Nothing;  // Passive or Transfer
         ChannelId channel = 0;              // Passive: the new channel
         std::string reply;                  // Transfer: the final reply, relayed after
+        bool reply_began = false;           // ... whose earlier lines went out already
     } server_request_;
     bool epsv_all_ = false;
     bool tls_active_ = false;      // the client's control connection is TLS

@@ -114,7 +114,7 @@ void Dialogue::handle_reply(const ReplyLine& reply, std::string_view line, Actio
                 // The session ends the data connection first (a download's
                 // success waits until every byte reached the client), then
                 // relays this reply: transfer_finished().
-                server_request_ = {Awaiting::Transfer, 0, std::string(line)};
+                server_request_ = {Awaiting::Transfer, 0, std::string(line), !reply.first};
                 out.push_back(action::FinishTransfer{head.channel, reply.code, head.download});
                 return;
             }

@@ -12,9 +12,9 @@
 namespace proxy {
 namespace {
 
-// For the transfer's log line: whether the leg resumed the control
+// For the transfer's log line: whether the server leg resumed the control
 // connection's TLS session (what vsftpd and ProFTPD demand).
-const char* resumption(TlsStream& stream) {
+const char* server_resumption(TlsStream& stream) {
     return SSL_session_reused(stream.native_handle()) == 1 ? " resumed" : " new session";
 }
 
@@ -204,12 +204,15 @@ awaitable<bool> DataChannel::establish(DataEnd& end, tcp::socket& socket, const 
 // under the handshake).
 awaitable<bool> DataChannel::client_handshake() {
     auto stream = std::make_unique<TlsStream>(client_, *tls_.client);
+    SSL* native = stream->native_handle();
     // No TLS 1.3 session tickets on a data connection: a client that only
     // writes (an upload) never reads them, and closing its socket with them
     // unread makes its kernel send a reset that can overtake the last bytes
     // of the upload (measured with rclone: the tail lost, vsftpd 426). The
     // client resumes with the control connection's tickets anyway.
-    SSL_set_num_tickets(stream->native_handle(), 0);
+    SSL_set_num_tickets(native, 0);
+    // (A TLS 1.2 ticket renewed here still names the control connection.)
+    bind_issued_sessions(native, tls_.client_binding);
     error_code error;
     co_await stream->async_handshake(ssl::stream_base::server, with_error(error));
     if (error) {
@@ -219,7 +222,23 @@ awaitable<bool> DataChannel::client_handshake() {
                                     error.message());
         co_return false;
     }
-    client_leg_ = describe_tls(*stream) + resumption(*stream);
+    const Resumption resumed = resumption_of(native, tls_.client_binding);
+    client_leg_ = describe_tls(*stream);
+    client_leg_ += resumed == Resumption::Control ? " resumed"
+                   : resumed == Resumption::Other ? " resumed another connection's session"
+                                                  : " new session";
+    if (tls_.client_reuse_required && resumed != Resumption::Control) {
+        const char* why = resumed == Resumption::Other
+                              ? "resumed the TLS session of another control connection"
+                              : "did not resume the control connection's TLS session";
+        activity_->log_provoked(spdlog::level::warn, log_prefix_,
+                                "client data connection refused: it {} (--client-tls-reuse "
+                                "required)",
+                                why);
+        client_refusal_ = std::string("Data connection refused: it ") + why +
+                          ", and this proxy requires TLS session reuse.";
+        co_return false;
+    }
     client_tls_ = std::move(stream);
     co_return true;
 }
@@ -248,7 +267,7 @@ awaitable<bool> DataChannel::server_handshake() {
                                     problem);
         co_return false;
     }
-    server_leg_ = describe_tls(*stream) + resumption(*stream);
+    server_leg_ = describe_tls(*stream) + server_resumption(*stream);
     server_tls_ = std::move(stream);
     co_return true;
 }

@@ -15,6 +15,7 @@
 #include "proxy/session_activity.hpp"
 #include "proxy/splice_pipe.hpp"
 #include "proxy/tls.hpp"
+#include "proxy/tls_binding.hpp"
 #include "proxy/wakeup.hpp"
 
 namespace proxy {
@@ -45,6 +46,12 @@ struct DataTls {
     std::shared_ptr<ssl::context> client;     // null: the client leg is clear
     const ServerTlsPolicy* server = nullptr;  // null: the server leg is clear
     std::shared_ptr<SSL_SESSION> resume;      // the newest session of the control connection
+    // The client's control connection (tls_binding.hpp), to tell whether
+    // the client leg resumed its session; with reuse_required (the
+    // --client-tls-reuse required of vsftpd's require_ssl_reuse) a client
+    // leg that did not is refused.
+    ControlBinding client_binding;
+    bool client_reuse_required = false;
 };
 
 class DataChannel : public std::enable_shared_from_this<DataChannel> {
@@ -94,6 +101,9 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
     State state() const { return state_; }
     // The client's leg is (to be) TLS.
     bool client_tls() const { return tls_.client != nullptr; }
+    // Why the client's data connection was refused, in words for the
+    // client's reply (empty: it was not): a TLS session not reused.
+    const std::string& client_refusal() const { return client_refusal_; }
     // Completes when every byte the server sent has been delivered to the
     // client (its end shut down), or the channel was closed or timed out. The
     // session waits for this before relaying a download's 226, so a client
@@ -153,6 +163,7 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
     // For the log line: "clear", or the TLS version and cipher (and, for
     // the server leg, whether the session was resumed).
     std::string client_leg_ = "clear", server_leg_ = "clear";
+    std::string client_refusal_;  // see client_refusal()
     asio::steady_timer setup_timer_;
     asio::steady_timer transfer_due_;  // wakes a connect/connect channel
     asio::steady_timer delivered_;     // never expires; cancelled to wake waiters

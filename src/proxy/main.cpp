@@ -149,6 +149,7 @@ void load_client_tls(const Options& options, Settings& settings) {
     }
     if (options.client_tls == "optional") settings.client_tls = ftp::ClientTls::Optional;
     if (options.client_tls == "required") settings.client_tls = ftp::ClientTls::Required;
+    settings.client_tls_reuse_required = options.client_tls_reuse == "required";
 }
 
 // The CA bundle too is read now (see load_client_tls).

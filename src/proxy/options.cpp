@@ -89,6 +89,7 @@ po::options_description describe_options() {
     add("tls-key", po::value<std::string>());
     add("client-tls", po::value<std::string>());
     add("tls-timeout", po::value<std::string>());
+    add("client-tls-reuse", po::value<std::string>());
     add("tls-implicit", po::bool_switch());
     add("server-tls", po::value<std::string>());
     add("tls-min-version", po::value<std::string>());
@@ -114,7 +115,7 @@ std::string usage_text() {
            "                 [--relay splice|copy] [--relay-pipe-size bytes]\n"
            "                 [--tls-cert file] [--tls-key file]\n"
            "                 [--client-tls off|optional|required] [--tls-timeout seconds]\n"
-           "                 [--tls-implicit]\n"
+           "                 [--tls-implicit] [--client-tls-reuse optional|required]\n"
            "                 [--server-tls off|auto|required] [--server-tls-ca file]\n"
            "                 [--server-tls-name name] [--server-tls-fingerprint sha256]\n"
            "                 [--tls-min-version 1.2|1.3] [--tls-ciphers list]\n"
@@ -173,6 +174,14 @@ void read_tls_values(Options& o, Text& text) {
     if (auto v = text("tls-timeout"))
         o.tls_timeout = std::chrono::seconds(
             parse_number("--tls-timeout", *v, 1, 3600, "a timeout in seconds"));
+    if (auto v = text("client-tls-reuse")) {
+        if (*v != "optional" && *v != "required")
+            throw UsageError("--client-tls-reuse: \"" + *v + "\" is not one of optional, required");
+        if (o.client_tls == "off")
+            throw UsageError("--client-tls-reuse " + *v +
+                             ": no TLS toward clients (--tls-cert, --client-tls)");
+        o.client_tls_reuse = *v;
+    }
     if (o.tls_implicit && !o.tls_cert)
         throw UsageError("--tls-implicit: needs a certificate (--tls-cert)");
     if (o.tls_implicit && o.client_tls == "off")

@@ -89,6 +89,9 @@ struct Options {
     std::string client_tls = "off";
     std::chrono::seconds tls_timeout = kDefaultTlsTimeout;
     bool tls_implicit = false;  // --tls-implicit: TLS from the first byte (port 990 style)
+    // --client-tls-reuse optional|required: whether a client's TLS data
+    // connection must resume its control connection's session.
+    std::string client_tls_reuse = "optional";
     // TLS toward the server (reverse mode): --server-tls off|auto|required,
     // --server-tls-ca (default: the system bundle), --server-tls-name
     // (default: the -R host as given), --server-tls-fingerprint (a pin that

@@ -26,6 +26,7 @@
 #include "proxy/session_activity.hpp"
 #include "proxy/settings.hpp"
 #include "proxy/tls.hpp"
+#include "proxy/tls_binding.hpp"
 #include "proxy/wakeup.hpp"
 
 namespace proxy {
@@ -102,6 +103,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const Settings& settings_;
     tcp::socket client_, server_;
     std::unique_ptr<TlsStream> client_tls_;  // over client_, after AUTH TLS
+    ControlBinding client_binding_;          // what client_tls_'s sessions carry
     std::unique_ptr<TlsStream> server_tls_;  // over server_, after our AUTH TLS
     std::uint64_t id_;
     std::string tag_;  // "#12", prefix of every log line

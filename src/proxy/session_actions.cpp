@@ -80,6 +80,10 @@ awaitable<void> Session::finish_transfer(const ftp::action::FinishTransfer& fini
             channel->fail(fmt::format("failed: the server replied {}", finish.code));
         else
             channel->close();
+        // A data connection the proxy refused: the failure reply says why
+        // (the server only saw its data connection go).
+        dialogue_->transfer_finished(batch, channel->client_refusal());
+        co_return;
     }
     dialogue_->transfer_finished(batch);
 }

@@ -35,6 +35,9 @@ awaitable<void> Session::start_client_tls(ftp::Actions& batch) {
 awaitable<bool> Session::client_control_handshake(std::string_view context) {
     writer_.pause();
     client_tls_ = std::make_unique<TlsStream>(client_, *settings_.client_tls_context);
+    // The sessions issued on this connection name it (tls_binding.hpp).
+    client_binding_ = new_control_binding();
+    bind_issued_sessions(client_tls_->native_handle(), client_binding_);
     asio::steady_timer deadline(io_, settings_.tls_timeout);
     deadline.async_wait([this](error_code error) {
         if (!error) client_.cancel(error);  // the handshake fails with operation_aborted
@@ -54,6 +57,7 @@ awaitable<bool> Session::client_control_handshake(std::string_view context) {
         co_return false;
     }
     touch();
+    note_control_session(client_tls_->native_handle(), client_binding_);
     spdlog::info("{} client control connection: {}", tag_, describe_tls(*client_tls_));
     writer_.use_tls(*client_tls_);
     co_return true;
@@ -132,7 +136,11 @@ awaitable<void> Session::write_server(std::string_view bytes, error_code& error)
 
 DataTls Session::data_tls(bool client_tls, bool server_tls) const {
     DataTls tls;
-    if (client_tls) tls.client = settings_.client_tls_context;
+    if (client_tls) {
+        tls.client = settings_.client_tls_context;
+        tls.client_binding = client_binding_;
+        tls.client_reuse_required = settings_.client_tls_reuse_required;
+    }
     if (server_tls && server_tls_) {
         tls.server = &settings_.server_tls_policy;
         // The newest session of the control connection: with TLS 1.3 that

@@ -54,6 +54,9 @@ struct Settings {
     ftp::ClientTls client_tls = ftp::ClientTls::Off;
     std::chrono::seconds tls_timeout = kDefaultTlsTimeout;
     bool implicit_tls = false;  // --tls-implicit: TLS from the first byte
+    // --client-tls-reuse required: a client's TLS data connection must
+    // resume its control connection's session (tls_binding.hpp).
+    bool client_tls_reuse_required = false;
     // TLS toward the server (--server-tls): the policy, and how its
     // certificate is checked (the context is null when off).
     ftp::ServerTls server_tls = ftp::ServerTls::Off;

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <fstream>
 
+#include "proxy/tls_binding.hpp"
+
 namespace proxy {
 namespace {
 
@@ -56,6 +58,7 @@ std::shared_ptr<ssl::context> make_server_tls_context(const std::string& cert_fi
         native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
     apply_tuning(native, tuning);
     SSL_CTX_set_session_id_context(native, kSessionIdContext, sizeof kSessionIdContext - 1);
+    tag_issued_tickets(native);
     boost::system::error_code error;
     context->use_certificate_chain_file(cert_file, error);
     if (error)

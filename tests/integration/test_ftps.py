@@ -28,6 +28,9 @@ pytestmark = pytest.mark.proxy_only
 SECURITY_VERBS = {"AUTH", "PBSZ", "PROT", "CCC"}
 TLS_LEG = re.compile(r"data completed: (\S+ \S+), .* relay read/write \(client leg (TLSv1\.[23]) \S+ "
                      r"(?:resumed|new session), server leg clear\)")
+# How each client leg began, in the transfer log lines.
+CLIENT_LEG_RESUMED = re.compile(r"\(client leg TLSv1\.[23] \S+ (resumed another connection's session|"
+                                r"resumed|new session), server leg")
 
 
 def make_cert(directory, name="proxy"):
@@ -66,17 +69,27 @@ class RecFTPS(ftplib.FTP_TLS, RecFTP):
 
 
 class ReusingFTPS(RecFTPS):
-    """Data connections resume the control connection's TLS session, as
-    vsftpd and ProFTPD demand of their clients (ftplib does not by itself)."""
+    """Data connections resume the control connection's TLS session (its
+    newest), as vsftpd and ProFTPD demand of their clients (ftplib does not
+    by itself). data_session(self) picks another session instead (None: a
+    full handshake; Python resumes a session only with the SSLContext that
+    made it: data_context). tls "1.2" caps the version, "1.2-id" also
+    refuses tickets, so that sessions resume by ID from the proxy's cache."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, data_session=lambda f: f.sock.session, tls="1.3", **kwargs):
         super().__init__(*args, **kwargs)
+        if tls != "1.3":
+            self.context.maximum_version = ssl.TLSVersion.TLSv1_2
+        if tls == "1.2-id":
+            self.context.options |= ssl.OP_NO_TICKET
+        self.data_session = data_session
+        self.data_context = None
         self.reused = []
 
     def ntransfercmd(self, cmd, rest=None):
         conn, size = RecFTP.ntransfercmd(self, cmd, rest)      # still clear text
-        conn = self.context.wrap_socket(conn, server_hostname=self.host,
-                                        session=self.sock.session)
+        conn = (self.data_context or self.context).wrap_socket(
+            conn, server_hostname=self.host, session=self.data_session(self))
         self.reused.append(conn.session_reused)
         return conn, size
 
@@ -138,9 +151,11 @@ def test_ftplib_ftps_retr_stor(mode, fam, server_fam, extra, make_route, cert, b
 # (measured directly against pyftpdlib's TLS handler, no proxy: after
 # accepting the data connection it fails "sa_addr inet_ntop() failed with
 # errno 97" and times out). ftplib covers PORT/EPRT above.
-@pytest.mark.parametrize("mode", ["PASV", "EPSV"])
-def test_curl_ssl_reqd_retr_stor(mode, make_route, cert, big, tmp_path):
-    route = tls_route(make_route, cert)
+# curl resumes its control connection's session on every data connection:
+# under --client-tls-reuse required too.
+@pytest.mark.parametrize("mode, reuse", [("PASV", "optional"), ("EPSV", "required")])
+def test_curl_ssl_reqd_retr_stor(mode, reuse, make_route, cert, big, tmp_path):
+    route = tls_route(make_route, cert, extra=["--client-tls-reuse", reuse])
     mark = route.server.mark()
     curl = Curl(route, mode, tmp_path)
     tls_args = ["--ssl-reqd", "--cacert", str(cert[0])]
@@ -160,13 +175,17 @@ def test_curl_ssl_reqd_retr_stor(mode, make_route, cert, big, tmp_path):
     assert_server_saw_no_security_command(route, mark)
     # curl changes to pub/ first
     assert [c for c, _ in tls_transfers(route)] == ["RETR big.bin", f"STOR curl-{mode}.bin"]
+    assert CLIENT_LEG_RESUMED.findall(route.proxy.stderr_text()) == ["resumed", "resumed"]
 
 
 @pytest.mark.parametrize("mode", ["PASV", "EPSV", "PORT"])
 def test_lftp_ftps_get_put(mode, make_route, cert, big, tmp_path):
     """lftp (GnuTLS) forced to TLS on control and data, the proxy's
-    certificate verified (ssl:check-hostname off)."""
-    route = tls_route(make_route, cert)
+    certificate verified (ssl:check-hostname off). It resumes its control
+    connection's session on every data connection: EPSV runs under
+    --client-tls-reuse required."""
+    reuse = "required" if mode == "EPSV" else "optional"
+    route = tls_route(make_route, cert, extra=["--client-tls-reuse", reuse])
     mark = route.server.mark()
     name = f"lftp-{mode}.bin"
     tls = ["set ftp:ssl-force yes", "set ftp:ssl-protect-data yes",
@@ -181,6 +200,7 @@ def test_lftp_ftps_get_put(mode, make_route, cert, big, tmp_path):
     assert_mode_used(tr, mode, "lftp")
     assert_server_saw_no_security_command(route, mark)
     assert [c for c, _ in tls_transfers(route)] == ["RETR big.bin", f"STOR {name}"]
+    assert CLIENT_LEG_RESUMED.findall(route.proxy.stderr_text()) == ["resumed", "resumed"]
 
 
 def test_feat_offers_tls_only_with_a_certificate(make_route, cert):
@@ -409,3 +429,66 @@ def test_data_connections_can_resume_the_control_session(make_route, cert, big):
     finally:
         f.close()
     assert f.reused == [True, True], f.reused
+    assert CLIENT_LEG_RESUMED.findall(route.proxy.stderr_text()) == ["resumed", "resumed"]
+
+
+def refused_upload(f, name):
+    """STOR on a data connection the proxy refuses after its handshake: the
+    client's failure reply (the server's code, the proxy's reason)."""
+    conn, _ = f.ntransfercmd(f"STOR {name}")
+    try:
+        conn.sendall(b"x" * 65536)
+        conn.unwrap()
+    except OSError:
+        pass            # the proxy closed it (reset, or TLS EOF)
+    finally:
+        conn.close()
+    with pytest.raises(ftplib.error_temp) as refused:
+        f.voidresp()
+    return str(refused.value)
+
+
+@pytest.mark.parametrize("tls", ["1.3", "1.2", "1.2-id"])
+def test_reuse_required_serves_only_the_control_connections_own_session(tls, make_route, cert,
+                                                                         big):
+    """--client-tls-reuse required (vsftpd's require_ssl_reuse, for the
+    proxy's clients): a data connection must resume its own control
+    connection's session, by TLS 1.3 ticket, TLS 1.2 ticket or TLS 1.2
+    session ID. A full handshake, or another client's session, is refused
+    with the reason in the failure reply, and the server gets no byte; the
+    control connection goes on."""
+    route = tls_route(make_route, cert, extra=["--client-tls-reuse", "required"])
+
+    def client(**kwargs):
+        return ftps_connect(route, "EPSV", cert,
+                            kind=lambda *a: ReusingFTPS(*a, tls=tls, **kwargs))
+
+    owner = client()
+    fresh = client(data_session=lambda f: None)
+    thief = client(data_session=lambda f: owner.sock.session)
+    thief.data_context = owner.context
+    try:
+        assert owner.sock.version() == ("TLSv1.3" if tls == "1.3" else "TLSv1.2")
+        assert sha256_retr(owner, "pub/big.bin") == big.sha
+        reply = "426 Data connection refused: it {}, and this proxy requires TLS session reuse."
+        assert refused_upload(fresh, "pub/fresh.bin") == reply.format(
+            "did not resume the control connection's TLS session")
+        assert refused_upload(thief, "pub/thief.bin") == reply.format(
+            "resumed the TLS session of another control connection")
+        for name in ("fresh.bin", "thief.bin"):
+            assert (route.server.pub / name).stat().st_size == 0, name
+        # The refused clients' control connections go on; with their own
+        # sessions they are served.
+        for f in (fresh, thief):
+            f.data_session, f.data_context = (lambda f: f.sock.session), None
+            assert sha256_retr(f, "pub/big.bin") == big.sha
+        owner.quit()
+    finally:
+        for f in (owner, fresh, thief):
+            f.close()
+    assert (owner.reused, fresh.reused, thief.reused) == ([True], [False, True], [True, True])
+    log = route.proxy.stderr_text()
+    assert CLIENT_LEG_RESUMED.findall(log) == ["resumed"] * 3, log
+    for why in ("did not resume the control connection's TLS session",
+                "resumed the TLS session of another control connection"):
+        assert f"client data connection refused: it {why} (--client-tls-reuse required)" in log

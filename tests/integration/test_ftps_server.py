@@ -447,8 +447,12 @@ def test_implicit_listener_closes_a_clear_text_client(make_route, servers, proxy
 
 def test_rclone_explicit_ftps_both_ways(make_route, servers, proxy_cert, big, tmp_path):
     """rclone's FTP backend (Go's crypto/tls, explicit TLS, EPSV), verifying
-    the proxy's certificate through SSL_CERT_FILE, to vsftpd over TLS."""
-    route = tls_to_server(make_route, servers, "vsftpd-tls", "v4", client_cert=proxy_cert)
+    the proxy's certificate through SSL_CERT_FILE, to vsftpd over TLS. Its
+    data connections resume its control connection's session: the proxy
+    requires that of them (--client-tls-reuse required), as vsftpd of the
+    proxy."""
+    route = tls_to_server(make_route, servers, "vsftpd-tls", "v4", client_cert=proxy_cert,
+                          extra=["--client-tls-reuse", "required"])
     s = route.server
     secret = subprocess.run(["rclone", "obscure", s.password], check=True, timeout=30,
                             capture_output=True, text=True).stdout.strip()
@@ -468,7 +472,8 @@ def test_rclone_explicit_ftps_both_ways(make_route, servers, proxy_cert, big, tm
     assert sha256_file(s.pub / "rclone-up.bin") == big.sha
     legs = [leg for leg in transfers(route) if leg[0].startswith(("RETR", "STOR"))]
     assert [c for c, *_ in legs] == ["RETR pub/big.bin", "STOR pub/rclone-up.bin"], legs
-    assert all(c.startswith("TLSv1.") and sv.endswith(" resumed") for _, _, c, sv in legs), legs
+    assert all(c.startswith("TLSv1.") and c.endswith(" resumed") and sv.endswith(" resumed")
+               for _, _, c, sv in legs), legs
 
 
 def test_the_proxys_checks_hold_inside_tls(make_route, servers, proxy_cert):

@@ -203,10 +203,12 @@ instances:
             R"(test.yaml:10:20: 'tls.server_name': "bad name!" is neither an IP address nor a host name)",
             R"(test.yaml:11:27: 'tls.server_fingerprint': "00:11:22" is not a SHA-256 fingerprint (64 hex digits, colons allowed))",
             "test.yaml:12:7: unknown key 'colour' (known keys: certificate, key, client, "
-            "server, server_ca, server_name, server_fingerprint, handshake_timeout, implicit, "
+            "client_reuse, server, server_ca, server_name, server_fingerprint, handshake_timeout, "
+            "implicit, "
             "min_version or ciphers)",
-            "test.yaml:13:67: 'tls' is 'off' or a map (certificate, key, client, server, "
-            "server_ca, server_name, server_fingerprint, handshake_timeout, implicit, "
+            "test.yaml:13:67: 'tls' is 'off' or a map (certificate, key, client, "
+            "client_reuse, server, server_ca, server_name, server_fingerprint, handshake_timeout, "
+            "implicit, "
             "min_version or ciphers)",
             "test.yaml:14:87: 'tls.handshake_timeout': 0 is out of range (1s..1h)",
         }));
@@ -341,6 +343,40 @@ TEST_F(TlsSettingsTest, ImplicitMinVersionAndCiphers) {
             R"(test.yaml:5:68: 'tls.ciphers': "NOSUCHCIPHER" names no cipher this OpenSSL knows)",
             "test.yaml:13:17: 'tls.implicit' and 'tls.client': off contradict each other: "
             "every session is TLS",
+        }));
+}
+
+// vsftpd's require_ssl_reuse, for the proxy's clients.
+TEST_F(TlsSettingsTest, ClientReuse) {
+    const Config config = load_ok(R"(defaults:
+  tls: {certificate: $B, client_reuse: required}
+instances:
+  - {name: a, listen: "127.0.0.1:8021", backend: 198.19.0.1}
+  - {name: b, listen: "127.0.0.1:8022", backend: 198.19.0.1, tls: {client_reuse: optional}}
+)");
+    EXPECT_EQ(config.instances[0].tls.client_reuse, ClientReuse::required);
+    EXPECT_EQ(tls_flags(config, 0),
+              (Argv{"--tls-cert", cert_b_, "--tls-key", cert_b_, "--client-tls", "optional",
+                    "--tls-timeout", "30", "--server-tls", "off", "--tls-min-version", "1.2",
+                    "--client-tls-reuse", "required"}));
+    EXPECT_EQ(tls_flags(config, 1),
+              (Argv{"--tls-cert", cert_b_, "--tls-key", cert_b_, "--client-tls", "optional",
+                    "--tls-timeout", "30", "--server-tls", "off", "--tls-min-version", "1.2"}));
+    EXPECT_EQ(
+        load_errors(yaml(R"(instances:
+  - {name: a, listen: "127.0.0.1:8021", backend: 198.19.0.1, tls: {client_reuse: always}}
+  - {name: b, listen: "127.0.0.1:8022", backend: 198.19.0.1, tls: {client_reuse: required}}
+  - name: c
+    listen: 127.0.0.1:8023
+    backend: 198.19.0.1
+    tls: {client_reuse: required, certificate: $B, client: off}
+)")),
+        (Lines{
+            R"(test.yaml:2:82: 'tls.client_reuse': "always" is not one of optional or required)",
+            "test.yaml:3:82: 'tls.client_reuse': required needs TLS toward clients "
+            "('tls.certificate', and 'tls.client' not off)",
+            "test.yaml:7:25: 'tls.client_reuse': required needs TLS toward clients "
+            "('tls.certificate', and 'tls.client' not off)",
         }));
 }
 

@@ -105,8 +105,8 @@ class DialogueTest : public ::testing::Test {
     Lines server_tls_failed(std::string_view reason) {
         return run([&](Actions& out) { d().server_tls_failed(reason, out); });
     }
-    Lines transfer_finished() {
-        return run([&](Actions& out) { d().transfer_finished(out); });
+    Lines transfer_finished(std::string_view refusal = {}) {
+        return run([&](Actions& out) { d().transfer_finished(out, refusal); });
     }
     // A logged-in session: greeting and USER answered.
     void logged_in() {

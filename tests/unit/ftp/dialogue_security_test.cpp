@@ -105,6 +105,40 @@ TEST_F(DialogueTlsTest, ProtPMakesTheClientLegOfNewDataChannelsTls) {
               (Lines{"close 2", "open-active 3 198.18.0.1:50000 tls"}));
 }
 
+// --client-tls-reuse required: the session refused the client's data
+// connection; the server only saw it go. The client hears the proxy's
+// reason, in a 426 whatever the server said (pyftpdlib answers 226 to an
+// upload reset before its first byte), under the server's code if that
+// was a failure, or if the reply began on earlier lines.
+TEST_F(DialogueTlsTest, ARefusedDataConnectionsFailureReplyCarriesTheReason) {
+    tls(ClientTls::Optional);
+    protect();
+    const std::string reason = "Data connection refused: it did not resume the session.";
+    // PASV, then `command` up to the server's 150.
+    const auto begin = [&](const char* command) {
+        client("PASV");
+        server("227 Entering Passive Mode (198,18,0,2,156,64).");
+        passive_opened(ep("198.18.0.3", 50000));
+        client(command);
+        server("150 go");
+    };
+    begin("STOR f");
+    EXPECT_EQ(server("426 Connection reset by peer"), (Lines{"finish 1 426 up"}));
+    EXPECT_EQ(transfer_finished(reason), (Lines{"C 426 " + reason}));
+    begin("STOR f");
+    EXPECT_EQ(server("226 Transfer complete."), (Lines{"finish 2 226 up"}));
+    EXPECT_EQ(transfer_finished(reason), (Lines{"C 426 " + reason}));
+    begin("STOR f");
+    EXPECT_EQ(server("226-File successfully transferred"),
+              (Lines{"C 226-File successfully transferred"}));
+    EXPECT_EQ(server("226 0.001 seconds"), (Lines{"finish 3 226 up"}));
+    EXPECT_EQ(transfer_finished(reason), (Lines{"C 226 " + reason}));
+    // Without a refusal the server's reply is relayed as it came.
+    begin("RETR f");
+    EXPECT_EQ(server("226 done"), (Lines{"finish 4 226 down"}));
+    EXPECT_EQ(transfer_finished(), (Lines{"C 226 done"}));
+}
+
 TEST_F(DialogueTlsTest, FeatOffersTlsInPlaceOfTheServersOwn) {
     tls(ClientTls::Optional);
     client("FEAT");

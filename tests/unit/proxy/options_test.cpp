@@ -127,6 +127,14 @@ TEST(Options, ClientTlsFlags) {
     EXPECT_EQ(usage_error({"-R", r, "--tls-key", "k.pem"}), "--tls-key: needs --tls-cert");
     EXPECT_EQ(usage_error({"-R", r, "--tls-cert", "c.pem", "--client-tls", "on"}),
               "--client-tls: \"on\" is not one of off, optional, required");
+    EXPECT_EQ(required.client_tls_reuse, "optional");
+    EXPECT_EQ(
+        parse({"-R", r, "--tls-cert", "c.pem", "--client-tls-reuse", "required"}).client_tls_reuse,
+        "required");
+    EXPECT_EQ(usage_error({"-R", r, "--tls-cert", "c.pem", "--client-tls-reuse", "always"}),
+              "--client-tls-reuse: \"always\" is not one of optional, required");
+    EXPECT_EQ(usage_error({"-R", r, "--client-tls-reuse", "required"}),
+              "--client-tls-reuse required: no TLS toward clients (--tls-cert, --client-tls)");
     EXPECT_EQ(usage_error({"--tls-cert", "c.pem"}),
               "--tls-cert: explicit FTPS toward clients needs reverse mode (-R); forward mode "
               "refuses AUTH");
