@@ -1001,20 +1001,12 @@ def main():
         with open(a.render[:-5] + ".md", "w") as f:
             f.write(render_md(doc))
         return
-    if a.quick:
-        a.runs = a.runs or 2
-        a.file_mib = a.file_mib or 128
-        a.session_count = a.session_count or 60
-        a.session_clients = a.session_clients or 2
-        a.idle_steps = a.idle_steps or "25,50,100"
-        a.idle_runs = 1
-    else:
-        a.runs = a.runs or 5
-        a.file_mib = a.file_mib or 1024
-        a.session_count = a.session_count or 400
-        a.session_clients = a.session_clients or 4
-        a.idle_steps = a.idle_steps or "50,100,200"
-        a.idle_runs = 2
+    # What a flag left unset is, for a quick and for a full run.
+    defaults = {"runs": (2, 5), "file_mib": (128, 1024), "session_count": (60, 400),
+                "session_clients": (2, 4), "idle_steps": ("25,50,100", "50,100,200")}
+    for name, (quick, full) in defaults.items():
+        setattr(a, name, getattr(a, name) or (quick if a.quick else full))
+    a.idle_runs = 1 if a.quick else 2
     a.idle_steps = sorted(int(x) for x in str(a.idle_steps).split(","))
     a.session_timeout = 20
     if not a.proxy or not a.ssl_preload:

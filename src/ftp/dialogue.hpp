@@ -271,7 +271,9 @@ class Dialogue {
     void greeting_complete(int code, Actions& out);
     void server_setup_reply(const ReplyLine& reply, std::string_view line, Actions& out);
     void server_setup_done(bool data_protected, Actions& out);
-    void server_tls_refused(std::string what, Actions& out);
+    void server_declined(std::string_view what, std::string_view command, int code,
+                         std::string_view line, std::string_view fallback, Actions& out);
+    void server_tls_refused(std::string log, std::string what, Actions& out);
 
     // dialogue_replies.cpp
     void handle_reply(const ReplyLine& reply, std::string_view line, Actions& out);

@@ -53,18 +53,8 @@ void Dialogue::server_setup_reply(const ReplyLine& reply, std::string_view line,
                 out.push_back(action::StartServerTls{});
                 return;
             }
-            if (config_.server_tls == ServerTls::Required) {
-                out.push_back(action::Log{Severity::Warning, false,
-                                          "the server refused AUTH TLS: " + std::string(line)});
-                server_tls_refused("the FTP server answered " + std::to_string(code) +
-                                       " to AUTH TLS, and this proxy requires TLS toward it",
-                                   out);
-                return;
-            }
-            out.push_back(action::Log{Severity::Info, false,
-                                      "the server refused AUTH TLS (" + std::string(line) +
-                                          "): clear text toward the server"});
-            server_setup_done(false, out);
+            server_declined("AUTH TLS", "AUTH TLS", code, line, "clear text toward the server",
+                            out);
             return;
         case ServerSetup::Pbsz:
             if (positive(code)) {
@@ -79,20 +69,9 @@ void Dialogue::server_setup_reply(const ReplyLine& reply, std::string_view line,
                 server_setup_done(true, out);
                 return;
             }
-            if (config_.server_tls == ServerTls::Required) {
-                out.push_back(
-                    action::Log{Severity::Warning, false,
-                                "the server refused protected data: " + std::string(line)});
-                server_tls_refused("the FTP server answered " + std::to_string(code) + " to " +
-                                       (server_setup_ == ServerSetup::Pbsz ? "PBSZ 0" : "PROT P") +
-                                       ", and this proxy requires TLS toward it",
-                                   out);
-                return;
-            }
-            out.push_back(action::Log{Severity::Info, false,
-                                      "the server refused protected data (" + std::string(line) +
-                                          "): data connections to it are clear text"});
-            server_setup_done(false, out);
+            server_declined("protected data",
+                            server_setup_ == ServerSetup::Pbsz ? "PBSZ 0" : "PROT P", code, line,
+                            "data connections to it are clear text", out);
             return;
         case ServerSetup::Greeting:
         case ServerSetup::Handshake:
@@ -116,9 +95,8 @@ void Dialogue::server_tls_failed(std::string_view reason, Actions& out) {
     if (server_request_.kind != Awaiting::ServerTls)
         throw std::logic_error("ftp::Dialogue: server_tls_failed() answers no StartServerTls");
     server_request_ = {};
-    out.push_back(action::Log{Severity::Warning, false,
-                              "TLS toward the server failed: " + std::string(reason)});
-    server_tls_refused("TLS toward the FTP server failed: " + std::string(reason), out);
+    server_tls_refused("TLS toward the server failed: " + std::string(reason),
+                       "TLS toward the FTP server failed: " + std::string(reason), out);
 }
 
 void Dialogue::server_setup_done(bool data_protected, Actions& out) {
@@ -128,7 +106,28 @@ void Dialogue::server_setup_done(bool data_protected, Actions& out) {
     out.push_back(action::GreetingReceived{});
 }
 
-void Dialogue::server_tls_refused(std::string what, Actions& out) {
+// The server answered `command` of the setup with `code` (`line`): `what`
+// (AUTH TLS, protected data) is refused. Under auto the session goes on
+// with `fallback`; under required it ends with a 421 that names the code.
+void Dialogue::server_declined(std::string_view what, std::string_view command, int code,
+                               std::string_view line, std::string_view fallback, Actions& out) {
+    if (config_.server_tls == ServerTls::Required) {
+        server_tls_refused("the server refused " + std::string(what) + ": " + std::string(line),
+                           "the FTP server answered " + std::to_string(code) + " to " +
+                               std::string(command) + ", and this proxy requires TLS toward it",
+                           out);
+        return;
+    }
+    out.push_back(action::Log{Severity::Info, false,
+                              "the server refused " + std::string(what) + " (" + std::string(line) +
+                                  "): " + std::string(fallback)});
+    server_setup_done(false, out);
+}
+
+// The session ends: `log` for the operator (the server's own words), a 421
+// with `what` for the client (never the server's text).
+void Dialogue::server_tls_refused(std::string log, std::string what, Actions& out) {
+    out.push_back(action::Log{Severity::Warning, false, std::move(log)});
     out.push_back(action::GreetingReceived{});
     out.push_back(action::ToClient{"421 Service not available: " + what + "."});
     end("no TLS toward the server", out);

@@ -9,6 +9,38 @@
 #include "proxy/session.hpp"
 
 namespace proxy {
+namespace {
+
+// A control connection's handshake (either side), bounded by --tls-timeout:
+// at the deadline the socket's operations are cancelled, and the handshake
+// fails with operation_aborted.
+awaitable<void> handshake_within(TlsStream& stream, ssl::stream_base::handshake_type role,
+                                 std::chrono::seconds timeout, error_code& error) {
+    tcp::socket& socket = stream.next_layer();
+    asio::steady_timer deadline(socket.get_executor(), timeout);
+    deadline.async_wait([&socket](error_code expired) {
+        if (!expired) socket.cancel(expired);
+    });
+    co_await stream.async_handshake(role, with_error(error));
+    deadline.cancel();
+}
+
+// A control connection's end of TLS without close_notify is an end of
+// stream like any other: commands and replies are complete lines, and
+// nothing half-received is acted on.
+awaitable<std::size_t> read_control(tcp::socket& socket, TlsStream* tls, std::span<char> space,
+                                    error_code& error) {
+    auto buffer = asio::buffer(space.data(), space.size());
+    std::size_t n = 0;
+    if (tls)
+        n = co_await tls->async_read_some(buffer, with_error(error));
+    else
+        n = co_await socket.async_read_some(buffer, with_error(error));
+    if (error == ssl::error::stream_truncated) error = asio::error::eof;
+    co_return n;
+}
+
+}  // namespace
 
 // The dialogue's StartClientTls: its 234 was posted just before.
 awaitable<void> Session::start_client_tls(ftp::Actions& batch) {
@@ -38,14 +70,9 @@ awaitable<bool> Session::client_control_handshake(std::string_view context) {
     // The sessions issued on this connection name it (tls_binding.hpp).
     client_binding_ = new_control_binding();
     bind_issued_sessions(client_tls_->native_handle(), client_binding_);
-    asio::steady_timer deadline(io_, settings_.tls_timeout);
-    deadline.async_wait([this](error_code error) {
-        if (!error) client_.cancel(error);  // the handshake fails with operation_aborted
-    });
     error_code error;
-    co_await client_tls_->async_handshake(ssl::stream_base::server, with_error(error));
+    co_await handshake_within(*client_tls_, ssl::stream_base::server, settings_.tls_timeout, error);
     const bool timed_out = error == asio::error::operation_aborted;
-    deadline.cancel();
     if (ended_) co_return false;
     if (error) {
         if (timed_out)
@@ -63,17 +90,8 @@ awaitable<bool> Session::client_control_handshake(std::string_view context) {
     co_return true;
 }
 
-// The client's end of its TLS stream without close_notify is an end of
-// stream like any other here: a control connection's commands are complete
-// lines, and nothing half-received is acted on.
 awaitable<std::size_t> Session::read_client(std::span<char> space, error_code& error) {
-    auto buffer = asio::buffer(space.data(), space.size());
-    std::size_t n = 0;
-    if (client_tls_)
-        n = co_await client_tls_->async_read_some(buffer, with_error(error));
-    else
-        n = co_await client_.async_read_some(buffer, with_error(error));
-    if (error == ssl::error::stream_truncated) error = asio::error::eof;
+    const std::size_t n = co_await read_control(client_, client_tls_.get(), space, error);
     co_return n;
 }
 
@@ -89,14 +107,9 @@ awaitable<void> Session::start_server_tls(ftp::Actions& batch) {
     }
     server_tls_ = std::make_unique<TlsStream>(server_, *settings_.server_tls_policy.context);
     prepare_server_leg(*server_tls_, settings_.server_tls_policy);
-    asio::steady_timer deadline(io_, settings_.tls_timeout);
-    deadline.async_wait([this](error_code error) {
-        if (!error) server_.cancel(error);  // the handshake fails with operation_aborted
-    });
     error_code error;
-    co_await server_tls_->async_handshake(ssl::stream_base::client, with_error(error));
+    co_await handshake_within(*server_tls_, ssl::stream_base::client, settings_.tls_timeout, error);
     const bool timed_out = error == asio::error::operation_aborted;
-    deadline.cancel();
     if (ended_) co_return;
     std::string problem;
     if (timed_out)
@@ -115,15 +128,7 @@ awaitable<void> Session::start_server_tls(ftp::Actions& batch) {
 }
 
 awaitable<std::size_t> Session::read_server(std::span<char> space, error_code& error) {
-    auto buffer = asio::buffer(space.data(), space.size());
-    std::size_t n = 0;
-    if (server_tls_)
-        n = co_await server_tls_->async_read_some(buffer, with_error(error));
-    else
-        n = co_await server_.async_read_some(buffer, with_error(error));
-    // As for the client: replies are complete lines, nothing half-read is
-    // acted on.
-    if (error == ssl::error::stream_truncated) error = asio::error::eof;
+    const std::size_t n = co_await read_control(server_, server_tls_.get(), space, error);
     co_return n;
 }
 
