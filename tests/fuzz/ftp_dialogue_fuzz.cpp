@@ -235,7 +235,8 @@ class Harness {
             FUZZ_CHECK(server_side);
             FUZZ_CHECK(channels_.count(finish->channel) == 1 && channels_[finish->channel]);
             channels_.erase(finish->channel);
-            dialogue_.transfer_finished(answer);
+            // (--client-tls-reuse: the session refused the client's leg.)
+            dialogue_.transfer_finished(answer, refuse() ? "Data connection refused: test." : "");
         } else if (const auto* close = std::get_if<act::CloseChannel>(&action)) {
             FUZZ_CHECK(channels_.erase(close->channel) == 1);
         } else if (std::holds_alternative<act::End>(action)) {
