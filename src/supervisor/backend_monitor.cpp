@@ -13,6 +13,12 @@ BackendMonitor::BackendMonitor(asio::io_context& io, const config::Instance& ins
       source_(instance.source_address),
       check_(instance.health_check),
       on_change_(std::move(on_change)) {
+    try {
+        if (auto tls = probe_tls_for(instance.tls))
+            tls_ = std::make_shared<const ProbeTls>(std::move(*tls));
+    } catch (const proxy::TlsSetupError& error) {
+        tls_error_ = error.what();  // every check fails with it (`check` catches it first)
+    }
     const auto now = BackendHealth::Clock::now();
     for (const auto& backend : instance.backends) {
         entries_.push_back({backend, BackendHealth(check_.rise, check_.fall, now), std::nullopt});
@@ -45,8 +51,12 @@ std::optional<std::size_t> BackendMonitor::first_up() const {
 awaitable<void> BackendMonitor::check_loop(std::shared_ptr<BackendMonitor> self,
                                            std::size_t index) {
     while (!self->stopped_) {
-        ProbeResult result =
-            co_await probe_backend(self->entries_[index].backend, self->source_, self->check_);
+        ProbeResult result;
+        if (self->tls_error_.empty())
+            result = co_await probe_backend(self->entries_[index].backend, self->source_,
+                                            self->check_, self->tls_);
+        else
+            result.detail = "TLS: " + self->tls_error_;
         if (self->stopped_) co_return;
         Entry& entry = self->entries_[index];
         if (result.endpoint) entry.endpoint = result.endpoint;

@@ -11,6 +11,7 @@
 #include "config/model.hpp"
 #include "supervisor/asio.hpp"
 #include "supervisor/backend_health.hpp"
+#include "supervisor/health_probe.hpp"
 
 namespace supervisor {
 
@@ -45,6 +46,8 @@ class BackendMonitor : public std::enable_shared_from_this<BackendMonitor> {
     std::string instance_name_;
     std::optional<common::IpAddress> source_;
     config::HealthCheck check_;
+    std::shared_ptr<const ProbeTls> tls_;  // 'tls.server' not off: checks speak TLS
+    std::string tls_error_;                // ... but its context could not be made
     std::vector<Entry> entries_;
     std::vector<std::unique_ptr<asio::steady_timer>> timers_;  // one per loop, for stop()
     std::function<void()> on_change_;

@@ -26,7 +26,9 @@ struct Reply {
 
 // Reads one whole reply (multi-line ones to their last line). No reply: an
 // error, or code 0 when the server sent something that is not FTP.
-awaitable<Reply> read_reply(tcp::socket& socket, std::string& buffer, error_code& error) {
+// Stream: the socket, or the TLS stream over it.
+template <typename Stream>
+awaitable<Reply> read_reply(Stream& socket, std::string& buffer, error_code& error) {
     ftp::ReplyReader reader;
     for (;;) {
         const std::size_t n = co_await asio::async_read_until(
@@ -42,6 +44,12 @@ awaitable<Reply> read_reply(tcp::socket& socket, std::string& buffer, error_code
     }
 }
 
+template <typename Stream>
+awaitable<void> send_line(Stream& stream, std::string line, error_code& error) {
+    line += "\r\n";
+    co_await asio::async_write(stream, asio::buffer(line), with_error(error));
+}
+
 std::string shown(const std::string& line) {
     return common::printable(line.substr(0, kMaxShown));
 }
@@ -50,11 +58,62 @@ std::string millis(milliseconds value) {
     return std::to_string(value.count()) + " ms";
 }
 
+// AUTH TLS, the handshake and the certificate's checks, as the worker's
+// server leg makes them. Empty: `secured` is the TLS stream (or, auto and
+// refused, null: clear text goes on); else why the check failed.
+awaitable<std::string> secure(tcp::socket& socket, std::string& buffer,
+                              const config::Backend& backend, const ProbeTls& tls,
+                              std::string& step, std::unique_ptr<proxy::TlsStream>& secured) {
+    error_code error;
+    step = "AUTH TLS";
+    co_await send_line(socket, "AUTH TLS", error);
+    Reply reply;
+    if (!error) reply = co_await read_reply(socket, buffer, error);
+    if (error) co_return error.message();
+    if (reply.code != 234) co_return tls.required ? shown(reply.last_line) : std::string();
+    step = "TLS handshake";
+    // Taken as replies, bytes behind the 234 would pass for protected ones.
+    if (!buffer.empty()) co_return "the server sent clear text after its 234";
+    proxy::ServerTlsPolicy policy = tls.policy;
+    if (policy.name.empty()) policy.name = backend.host;
+    secured = std::make_unique<proxy::TlsStream>(socket, *policy.context);
+    proxy::prepare_server_leg(*secured, policy);
+    co_await secured->async_handshake(asio::ssl::stream_base::client, with_error(error));
+    if (error) co_return proxy::handshake_failure(*secured, error);
+    co_return proxy::server_certificate_problem(*secured, policy);
+}
+
+// USER/PASS when the check has a user (the reply must be 230), then QUIT.
+// The code of the last reply ("220" without a login), or why it failed.
+template <typename Stream>
+awaitable<std::string> log_in(Stream& stream, std::string& buffer, const config::HealthCheck& check,
+                              std::string& step) {
+    error_code error;
+    std::string code = "220";
+    if (!check.user.empty()) {
+        step = "login";
+        co_await send_line(stream, "USER " + check.user, error);
+        Reply reply;
+        if (!error) reply = co_await read_reply(stream, buffer, error);
+        if (!error && reply.code == 331) {
+            co_await send_line(stream, "PASS " + check.password, error);
+            if (!error) reply = co_await read_reply(stream, buffer, error);
+        }
+        if (error) co_return error.message();
+        if (reply.code != 230) co_return shown(reply.last_line);
+        code = "230";
+    }
+    // A polite end; its answer is not waited for.
+    co_await send_line(stream, "QUIT", error);
+    co_return code;
+}
+
 // The check itself; `step` names where it is, for the timeout's message.
 awaitable<ProbeResult> run_check(tcp::resolver& resolver, tcp::socket& socket,
                                  const config::Backend& backend,
                                  const std::optional<common::IpAddress>& source,
-                                 const config::HealthCheck& check, std::string& step) {
+                                 const config::HealthCheck& check, const ProbeTls* tls,
+                                 std::string& step) {
     error_code error;
     step = "resolve " + backend.host;
     const auto found =
@@ -90,35 +149,46 @@ awaitable<ProbeResult> run_check(tcp::resolver& resolver, tcp::socket& socket,
 
     std::string buffer;
     step = "greeting";
-    Reply reply = co_await read_reply(socket, buffer, error);
+    const Reply reply = co_await read_reply(socket, buffer, error);
     if (error) co_return ProbeResult{false, step + ": " + error.message(), target, {}};
     if (reply.code != 220)
         co_return ProbeResult{false, step + ": " + shown(reply.last_line), target, {}};
-    if (!check.user.empty()) {
-        step = "login";
-        std::string command = "USER " + check.user + "\r\n";
-        co_await asio::async_write(socket, asio::buffer(command), with_error(error));
-        if (!error) reply = co_await read_reply(socket, buffer, error);
-        if (!error && reply.code == 331) {
-            command = "PASS " + check.password + "\r\n";
-            co_await asio::async_write(socket, asio::buffer(command), with_error(error));
-            if (!error) reply = co_await read_reply(socket, buffer, error);
-        }
-        if (error) co_return ProbeResult{false, step + ": " + error.message(), target, {}};
-        if (reply.code != 230)
-            co_return ProbeResult{false, step + ": " + shown(reply.last_line), target, {}};
+    std::unique_ptr<proxy::TlsStream> secured;
+    if (tls) {
+        std::string problem = co_await secure(socket, buffer, backend, *tls, step, secured);
+        if (!problem.empty()) co_return ProbeResult{false, step + ": " + problem, target, {}};
     }
-    // A polite end; its answer is not waited for.
-    const std::string quit = "QUIT\r\n";
-    co_await asio::async_write(socket, asio::buffer(quit), with_error(error));
-    co_return ProbeResult{true, std::to_string(reply.code), target, from};
+    std::string outcome;
+    if (secured) {
+        outcome = co_await log_in(*secured, buffer, check, step);
+        if (outcome.starts_with('2')) outcome += " over " + proxy::describe_tls(*secured);
+    } else {
+        outcome = co_await log_in(socket, buffer, check, step);
+    }
+    if (!outcome.starts_with('2')) co_return ProbeResult{false, step + ": " + outcome, target, {}};
+    co_return ProbeResult{true, outcome, target, from};
 }
 
 }  // namespace
 
+std::optional<ProbeTls> probe_tls_for(const config::TlsSettings& tls) {
+    if (tls.server == config::ServerTls::off) return std::nullopt;
+    ProbeTls probe;
+    probe.required = tls.server == config::ServerTls::required;
+    probe.policy.name = tls.server_name;
+    if (!tls.server_fingerprint.empty())
+        probe.policy.pin = proxy::parse_fingerprint(tls.server_fingerprint);
+    const proxy::TlsTuning tuning{tls.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION,
+                                  tls.ciphers};
+    probe.policy.context =
+        proxy::make_client_tls_context(tls.server_ca, probe.policy.pin.has_value(), tuning);
+    return probe;
+}
+
 awaitable<ProbeResult> probe_backend(config::Backend backend,
                                      std::optional<common::IpAddress> source,
-                                     config::HealthCheck check) {
+                                     config::HealthCheck check,
+                                     std::shared_ptr<const ProbeTls> tls) {
     auto executor = co_await asio::this_coro::executor;
     const auto started = std::chrono::steady_clock::now();
     // Shared with the deadline's handler, which may already be queued when
@@ -142,7 +212,7 @@ awaitable<ProbeResult> probe_backend(config::Backend backend,
     });
     std::string step;
     ProbeResult result =
-        co_await run_check(probe->resolver, probe->socket, backend, source, check, step);
+        co_await run_check(probe->resolver, probe->socket, backend, source, check, tls.get(), step);
     probe->done = true;
     deadline.cancel();
     error_code ignored;

@@ -83,6 +83,17 @@ def login(port, user=USER, password=PASSWORD, timeout=20):
     return ftp
 
 
+def wait_backends(daemon, name, chosen, health, timeout=20):
+    """Waits until instance `name` sends new sessions to `chosen` and its
+    backends' health reads `health` (a list, in the configured order)."""
+    def check():
+        item = daemon.instance_status(name)
+        seen = [b["health"] for b in item["backends"]]
+        return item if item["backend"] == chosen and seen == health else None
+    return wait_until(check, timeout, f"{name}: backend {chosen}, health {health} "
+                                      f"(log:\n{daemon.log()[-2000:]})")
+
+
 def download(port, path="pub/big.bin", **kw):
     ftp = login(port, **kw)
     chunks = []

@@ -5,8 +5,7 @@ serving a file that names it, so a download proves where a session went."""
 import ftplib
 
 from ftpx.net import free_port
-from ftpx.wait import wait_until
-from harness import LISTEN, SERVER, Backend, download, login
+from harness import LISTEN, SERVER, Backend, download, login, wait_backends
 
 # Fast checks, so that the test waits for seconds, not minutes.
 FAST = {"interval": "200ms", "timeout": "2s", "rise": 1, "fall": 1}
@@ -28,17 +27,6 @@ def who_in(ftp):
     chunks = []
     ftp.retrbinary("RETR pub/who.txt", chunks.append)
     return b"".join(chunks).decode().strip()
-
-
-def wait_backends(daemon, name, chosen, health, timeout=20):
-    """Waits until instance `name` sends new sessions to `chosen` and its
-    backends' health reads `health` (a list, in the configured order)."""
-    def check():
-        item = daemon.instance_status(name)
-        seen = [b["health"] for b in item["backends"]]
-        return item if item["backend"] == chosen and seen == health else None
-    return wait_until(check, timeout, f"{name}: backend {chosen}, health {health} "
-                                      f"(log:\n{daemon.log()[-2000:]})")
 
 
 def test_new_sessions_follow_the_first_healthy_backend(make_daemon, workdir):

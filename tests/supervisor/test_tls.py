@@ -3,17 +3,18 @@ serves explicit FTPS with the configured certificate, a certificate renewed
 in place under the same file name is picked up by `ftpproxyctl reload` (new
 sessions see the new certificate, a session opened before goes on with the
 old worker), and a key that does not match is refused before anything
-changes."""
+changes. Health checks of a TLS backend speak TLS as the worker does."""
 import ftplib
 import hashlib
 import os
+import re
 import ssl
 
 from ftpx.digest import sha256
 from ftpx.net import free_port
-from ftpx.servers import cert_fingerprint, make_server_cert
+from ftpx.servers import VsftpdTls, cert_fingerprint, make_server_cert
 from ftpx.wait import wait_until
-from harness import CLIENT, LISTEN, PASSWORD, SERVER, USER
+from harness import CLIENT, LISTEN, PASSWORD, SERVER, USER, download, wait_backends
 
 
 def ftps_login(port, cafile, timeout=20):
@@ -121,3 +122,40 @@ def test_a_key_that_does_not_match_is_refused_and_nothing_changes(make_daemon, b
     assert daemon.instance_status("ftps")["pid"] == pid
     with ftps_login(daemon.port("ftps"), cert) as ftp:
         assert peer_fingerprint(ftp) == cert_fingerprint(cert)
+
+
+def test_health_checks_log_in_inside_tls_to_a_tls_backend(make_daemon, workdir, backend):
+    """'tls.server: required' and a login check, toward vsftpd, which refuses
+    a clear-text login: the check logs in inside TLS, the certificate checked
+    as the worker checks it, and new sessions go there. The same check with a
+    name the certificate does not carry, or without TLS, marks the backend
+    down with the reason (no password goes out in clear text to it then)."""
+    server = VsftpdTls("v4", workdir / "health-tls", backend.root / "pub/big.bin", addr=SERVER)
+    server.start()
+    try:
+        address = f"{SERVER}:{server.port}"
+        check = {"interval": "200ms", "timeout": "2s", "rise": 1, "fall": 1,
+                 "user": server.user, "password": server.password}
+        tls = {"server": "required", "server_ca": str(server.tls_cert)}
+
+        def instance(name, **extra):
+            return {"name": name, "listen": f"{LISTEN}:{free_port(LISTEN)}", "backend": address,
+                    "health_check": check, **extra}
+
+        daemon = make_daemon([instance("checked", tls=tls),
+                              instance("misnamed", tls=dict(tls, server_name="other.test")),
+                              instance("clear")])
+        item = wait_backends(daemon, "checked", address, ["up"])
+        detail = item["backends"][0]["detail"]
+        assert re.fullmatch(r"230 over TLSv1\.3 TLS_\S+ after \d+ ms", detail), detail
+        item = wait_backends(daemon, "misnamed", address, ["down"])
+        assert item["backends"][0]["reason"] == \
+            "TLS handshake: certificate verify failed: hostname mismatch", item
+        item = wait_backends(daemon, "clear", address, ["down"])
+        assert item["backends"][0]["reason"] == \
+            "login: 530 Anonymous sessions must use encryption.", item
+        # A clear-text client through the checked instance: TLS toward vsftpd.
+        data = download(daemon.port("checked"), user=server.user, password=server.password)
+        assert sha256(data) == sha256(backend.big)
+    finally:
+        server.stop()
