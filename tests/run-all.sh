@@ -9,7 +9,10 @@ REPO=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
 cd "$REPO"
 JOBS=${JOBS:-2}
 
-step() { printf '\n=== %s\n' "$*"; }
+# Each stage's start and the seconds since the run began: where CI's time
+# goes (it must stay under 30 minutes).
+START=$(date +%s)
+step() { printf '\n=== %s  [%s, +%ss]\n' "$*" "$(date +%H:%M:%S)" "$(($(date +%s) - START))"; }
 
 # The sanitizer and fuzzer builds start in the background, on one core at
 # the lowest priority, while the stages before the ones that need them test:
@@ -44,7 +47,11 @@ deploy/install-build-deps.sh
 deploy/install-test-deps.sh
 
 step "build (release, -Werror)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFTPPROXY_TESTS=ON >/dev/null
+# -O2 as RelWithDebInfo, without its debug info: a quarter less compile time
+# per file (the Asio coroutine files: 15.7 s -> 11.5 s). Stack traces come
+# from the ASan build, which keeps -g.
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g0 -DNDEBUG" \
+    -DFTPPROXY_TESTS=ON >/dev/null
 cmake --build build -j"$JOBS"
 
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFTPPROXY_SANITIZE=ON -DFTPPROXY_TESTS=ON >/dev/null
