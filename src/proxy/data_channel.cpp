@@ -267,11 +267,7 @@ awaitable<bool> DataChannel::server_handshake() {
     if (tls_.resume) SSL_set_session(stream->native_handle(), tls_.resume.get());
     error_code error;
     co_await stream->async_handshake(ssl::stream_base::client, with_error(error));
-    std::string problem;
-    if (error)
-        problem = handshake_failure(*stream, error);
-    else
-        problem = server_certificate_problem(*stream, *tls_.server);
+    const std::string problem = server_leg_problem(*stream, *tls_.server, error);
     if (!problem.empty()) {
         if (!closed_)
             activity_->log_provoked(spdlog::level::warn, log_prefix_,

@@ -114,10 +114,8 @@ awaitable<void> Session::start_server_tls(ftp::Actions& batch) {
     std::string problem;
     if (timed_out)
         problem = "no TLS handshake within " + std::to_string(settings_.tls_timeout.count()) + " s";
-    else if (error)
-        problem = handshake_failure(*server_tls_, error);
     else
-        problem = server_certificate_problem(*server_tls_, settings_.server_tls_policy);
+        problem = server_leg_problem(*server_tls_, settings_.server_tls_policy, error);
     if (!problem.empty()) {
         dialogue_->server_tls_failed(problem, batch);
         co_return;

@@ -148,7 +148,9 @@ void prepare_server_leg(TlsStream& stream, const ServerTlsPolicy& policy) {
         SSL_set1_host(native, policy.name.c_str());
 }
 
-std::string server_certificate_problem(TlsStream& stream, const ServerTlsPolicy& policy) {
+// After the handshake: empty if the certificate is the pinned one (or no
+// pin is set), else why not.
+static std::string server_certificate_problem(TlsStream& stream, const ServerTlsPolicy& policy) {
     if (!policy.pin) return {};
     X509* certificate = SSL_get0_peer_certificate(stream.native_handle());
     if (!certificate) return "the server sent no certificate";
@@ -169,13 +171,21 @@ std::string server_certificate_problem(TlsStream& stream, const ServerTlsPolicy&
            " is not the one of --server-tls-fingerprint";
 }
 
-std::string handshake_failure(TlsStream& stream, const boost::system::error_code& error) {
+// Why a handshake toward the server failed, in words an operator can act on
+// ("certificate verify failed: self-signed certificate").
+static std::string handshake_failure(TlsStream& stream, const boost::system::error_code& error) {
     const long verify = SSL_get_verify_result(stream.native_handle());
     if (verify != X509_V_OK) {
         ERR_clear_error();
         return std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
     }
     return openssl_reason(error);
+}
+
+std::string server_leg_problem(TlsStream& stream, const ServerTlsPolicy& policy,
+                               const boost::system::error_code& error) {
+    if (error) return handshake_failure(stream, error);
+    return server_certificate_problem(stream, policy);
 }
 
 std::string describe_tls(TlsStream& stream) {

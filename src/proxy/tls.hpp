@@ -71,12 +71,12 @@ std::optional<std::array<unsigned char, 32>> parse_fingerprint(const std::string
 // certificate must name, or no verification at all under a pin (then
 // checked by server_certificate_problem() after the handshake).
 void prepare_server_leg(TlsStream& stream, const ServerTlsPolicy& policy);
-// After the handshake: empty if the certificate is the pinned one (or no
-// pin is set), else why not.
-std::string server_certificate_problem(TlsStream& stream, const ServerTlsPolicy& policy);
-// Why a handshake toward the server failed, in words an operator can act on
-// ("certificate verify failed: self-signed certificate").
-std::string handshake_failure(TlsStream& stream, const boost::system::error_code& error);
+// After the handshake of a leg toward the server (the worker's control and
+// data connections, ftpproxyd's health checks), which ended with `error`:
+// empty if the leg may be used, else why not (the handshake's failure, or
+// the pin's).
+std::string server_leg_problem(TlsStream& stream, const ServerTlsPolicy& policy,
+                               const boost::system::error_code& error);
 
 // "TLSv1.3 TLS_AES_256_GCM_SHA384", for log lines.
 std::string describe_tls(TlsStream& stream);

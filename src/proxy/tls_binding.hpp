@@ -18,8 +18,10 @@ namespace proxy {
 
 struct ControlBinding {
     std::array<unsigned char, 16> tag{};  // random; put in the tickets issued
-    // A control connection that itself resumed a session (a client
-    // reconnecting with a cached one) also owns that session's tag.
+    // A control connection that itself resumed a TLS 1.2 session (a client
+    // reconnecting with a cached one) also owns that session's tag. (With
+    // TLS 1.3 the session after the handshake is already the one of the
+    // new tickets, tagged anew: clients resume those.)
     std::optional<std::array<unsigned char, 16>> inherited;
     // TLS 1.2 resumption by session ID (a client without tickets): the
     // control connection's ID, server-chosen.

@@ -79,8 +79,7 @@ awaitable<std::string> secure(tcp::socket& socket, std::string& buffer,
     secured = std::make_unique<proxy::TlsStream>(socket, *policy.context);
     proxy::prepare_server_leg(*secured, policy);
     co_await secured->async_handshake(asio::ssl::stream_base::client, with_error(error));
-    if (error) co_return proxy::handshake_failure(*secured, error);
-    co_return proxy::server_certificate_problem(*secured, policy);
+    co_return proxy::server_leg_problem(*secured, policy, error);
 }
 
 // USER/PASS when the check has a user (the reply must be 230), then QUIT.
