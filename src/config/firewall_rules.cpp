@@ -16,7 +16,8 @@ firewall::PfSyntax fragment_syntax(PfSyntax syntax) {
 std::optional<std::string> render_firewall_rules(const Config& config) {
     switch (config.global.firewall) {
         case Firewall::nftables:
-            return firewall::render_nft_fragment(fragment_instances(config.instances));
+            return firewall::render_nft_fragment(fragment_instances(config.instances),
+                                                 config.global.kernel_mark);
         case Firewall::pf:
             return firewall::render_pf_fragment(fragment_syntax(config.global.pf_syntax),
                                                 fragment_instances(config.instances));

@@ -1,4 +1,5 @@
 // The 'global' section: paths, the worker's user, and which firewall to feed.
+#include <charconv>
 #include <map>
 #include <utility>
 
@@ -30,6 +31,23 @@ std::vector<std::string> default_reload_command(const GlobalSettings& global) {
             return {};
     }
     return {};
+}
+
+// A conntrack mark as an operator writes it in nft: decimal or 0x hex.
+std::optional<std::uint32_t> read_kernel_mark(const YAML::Node& value, ErrorList& errors) {
+    const std::string text = value.IsScalar() ? value.Scalar() : std::string();
+    const bool hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+    const char* begin = text.data() + (hex ? 2 : 0);
+    const char* end = text.data() + text.size();
+    std::uint32_t mark = 0;
+    const auto [ptr, ec] = std::from_chars(begin, end, mark, hex ? 16 : 10);
+    if (text.empty() || ec != std::errc{} || ptr != end || mark == 0) {
+        errors.add(value.Mark(), "'kernel_mark': \"" + text +
+                                     "\" is not a nonzero 32-bit conntrack mark (decimal or 0x "
+                                     "hexadecimal, e.g. 0x00465450)");
+        return std::nullopt;
+    }
+    return mark;
 }
 
 }  // namespace
@@ -71,6 +89,8 @@ void read_global(const YAML::Node& map, GlobalSettings& global, ErrorList& error
             } else if (key == "pf_syntax") {
                 set_if_valid(global.pf_syntax,
                              read_choice<PfSyntax>(value, key, kPfSyntaxes, errors));
+            } else if (key == "kernel_mark") {
+                set_if_valid(global.kernel_mark, read_kernel_mark(value, errors));
             } else if (key == "rules_file") {
                 set_if_valid(global.rules_file, read_absolute_path(value, key, errors));
             } else if (key == "reload_command") {

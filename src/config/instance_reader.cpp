@@ -18,6 +18,8 @@ constexpr std::array<std::pair<std::string_view, Mode>, 2> kModes = {
     {{"reverse", Mode::reverse}, {"forward", Mode::forward}}};
 constexpr std::array<std::pair<std::string_view, Relay>, 2> kRelays = {
     {{"splice", Relay::splice}, {"copy", Relay::copy}}};
+constexpr std::array<std::pair<std::string_view, DataPath>, 2> kDataPaths = {
+    {{"relay", DataPath::relay}, {"kernel", DataPath::kernel}}};
 
 std::string bad_value(std::string_view key, const std::string& text, std::string_view problem) {
     return "'" + std::string(key) + "': \"" + text + "\" " + std::string(problem);
@@ -218,6 +220,9 @@ bool read_setting(const std::string& key, const YAML::Node& value, InstanceDraft
         valid = set_if_valid(instance.passive_to_server, read_bool(value, key, errors));
     } else if (key == "relay") {
         valid = set_if_valid(instance.relay, read_relay(value, errors));
+    } else if (key == "data_path") {
+        valid =
+            set_if_valid(instance.data_path, read_choice<DataPath>(value, key, kDataPaths, errors));
     } else if (key == "relay_pipe_size") {
         valid = set_if_valid(instance.relay_pipe_size,
                              read_int(value, key, kMinRelayPipeSize, kMaxRelayPipeSize, errors));

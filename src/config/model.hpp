@@ -31,6 +31,15 @@ std::string_view to_string(PfSyntax syntax);
 constexpr std::string_view to_string(Relay relay) {
     return relay == Relay::splice ? "splice" : "copy";
 }
+// Who carries the data connections (--data-path): the worker's relay, or
+// the kernel, which the firewall tells to translate each one (issue 13).
+enum class DataPath { relay, kernel };
+constexpr std::string_view to_string(DataPath path) {
+    return path == DataPath::relay ? "relay" : "kernel";
+}
+// The conntrack mark of the connections the kernel carries (--kernel-mark):
+// "FTP" in ASCII. The operator's forward chain accepts it.
+inline constexpr std::uint32_t kDefaultKernelMark = 0x00465450;
 
 // Defaults, named once. The worker's own defaults are repeated here on
 // purpose: the supervisor always passes every value, so a worker built with
@@ -80,6 +89,7 @@ struct GlobalSettings {
     PfSyntax pf_syntax = PfSyntax::openbsd;
     std::string rules_file;                   // empty only with Firewall::none
     std::vector<std::string> reload_command;  // argv, no shell; empty: do not reload
+    std::uint32_t kernel_mark = kDefaultKernelMark;  // instances with data_path: kernel
 };
 
 // A backend: an IP literal (canonical form) or a host name.
@@ -186,6 +196,7 @@ struct Instance {
     bool passive_to_server = false;
     Relay relay = kDefaultRelay;
     int relay_pipe_size = kDefaultRelayPipeSize;  // passed only with Relay::splice
+    DataPath data_path = DataPath::relay;
     LogLevel log_level = LogLevel::notice;        // instance, else defaults, else global
 };
 

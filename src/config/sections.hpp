@@ -24,11 +24,12 @@ inline constexpr std::array<std::string_view, 7> kClusterKeys = {
     "demotion",       "track_file",      "carp_group", "demote_by",
     "demote_command", "promote_command", "handoff"};
 inline constexpr std::array<std::string_view, 1> kHandoffKeys = {"nodes"};
-inline constexpr std::array<std::string_view, 11> kGlobalKeys = {
-    "control_socket", "control_group", "runtime_dir", "worker_binary",  "worker_user",  "log_level",
-    "firewall",       "pf_syntax",     "rules_file",  "reload_command", "drain_timeout"};
+inline constexpr std::array<std::string_view, 12> kGlobalKeys = {
+    "control_socket", "control_group",  "runtime_dir",   "worker_binary",
+    "worker_user",    "log_level",      "firewall",      "pf_syntax",
+    "rules_file",     "reload_command", "drain_timeout", "kernel_mark"};
 // Allowed in 'defaults' and in each instance.
-inline constexpr std::array<std::string_view, 16> kSettingKeys = {"mode",
+inline constexpr std::array<std::string_view, 17> kSettingKeys = {"mode",
                                                                   "interface",
                                                                   "source",
                                                                   "max_sessions",
@@ -41,6 +42,7 @@ inline constexpr std::array<std::string_view, 16> kSettingKeys = {"mode",
                                                                   "passive_to_server",
                                                                   "relay",
                                                                   "relay_pipe_size",
+                                                                  "data_path",
                                                                   "log_level",
                                                                   "health_check",
                                                                   "tls"};

@@ -1,5 +1,7 @@
 #include "config/worker_argv.hpp"
 
+#include <cstdio>
+
 namespace config {
 
 namespace {
@@ -60,6 +62,11 @@ std::vector<std::string> worker_argv(const GlobalSettings& global, const Instanc
     argv.insert(argv.end(), {"--relay", std::string(to_string(instance.relay))});
     if (instance.relay == Relay::splice) {
         argv.insert(argv.end(), {"--relay-pipe-size", std::to_string(instance.relay_pipe_size)});
+    }
+    if (instance.data_path == DataPath::kernel) {
+        char mark[16];
+        std::snprintf(mark, sizeof mark, "0x%08x", global.kernel_mark);
+        argv.insert(argv.end(), {"--data-path", "kernel", "--kernel-mark", mark});
     }
     add_tls_flags(instance.tls, argv);
     if (instance.anonymous_only) {

@@ -34,6 +34,9 @@ struct RuleOptions {
     std::optional<std::string> queue;  // -q
     std::optional<std::string> tag;    // -T
     int log = 0;                       // -v count: 1 log, 2 log (all)
+    // --data-path kernel: the conntrack mark of the connections the firewall
+    // forwards for the worker (--kernel-mark); unset: no kernel data path.
+    std::optional<std::uint32_t> kernel_mark;
 };
 
 // The proxy's own connection for the other leg of an active-mode relay: to
@@ -89,6 +92,26 @@ struct OnwardExpectation {
     std::chrono::seconds timeout{30};
 };
 
+// The kernel data path (--data-path kernel, issue 13): the firewall itself
+// forwards one data connection, as pf does for OpenBSD's ftp-proxy, and the
+// worker relays nothing. The one connection from `from` to proxy:port (the
+// address and port the worker announced or sent) is translated to to:to_port
+// and leaves with the source address `source` (and source_port, 0: the
+// connection's own), marked with the backend's kernel mark so that the
+// operator's filter can pass it and the worker can follow it in conntrack.
+// The first packet uses the expectation up: a second connection finds none.
+struct KernelForwarding {
+    std::uint64_t session = 0;
+    Address from;
+    Address proxy;
+    std::uint16_t port = 0;
+    Address to;
+    std::uint16_t to_port = 0;
+    Address source;
+    std::uint16_t source_port = 0;
+    std::chrono::seconds timeout{30};
+};
+
 class Error : public std::runtime_error {
   public:
     using std::runtime_error::runtime_error;
@@ -122,6 +145,14 @@ class Backend {
     virtual void expect_passive(const PassiveExpectation& expectation, Done done) = 0;
     virtual void expect_active(const ActiveExpectation& expectation, Done done) = 0;
     virtual void expect_onward(const OnwardExpectation& expectation, Done done) = 0;
+    // The kernel data path; a backend without it refuses (the worker checks
+    // kernel_forwarding() at start, so this is a second line of defence).
+    virtual void forward_in_kernel(const KernelForwarding& forwarding, Done done) {
+        (void)forwarding;
+        done(name() + " cannot forward data connections in the kernel");
+    }
+    // Whether forward_in_kernel() works with this backend.
+    virtual bool kernel_forwarding() const { return false; }
     // The expected connection arrived: remove what lets it in. The onward
     // leg's state stays (its nat_to must still apply: the proxy makes that
     // connection right after the arrival) until clear_session() or the next

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <sstream>
 
 #include "common/net_address.hpp"
@@ -65,8 +66,55 @@ std::vector<TableOwner> instance_tables(const std::string& listing, const std::s
     return found;
 }
 
+// The kernel data path (see firewall.hpp KernelForwarding). Prerouting: a
+// new connection whose SADDR . DADDR . DPORT is armed deletes its element
+// from the packet path (so a second connection finds none: single use, in
+// the kernel, without waiting for the worker), gets the mark and is
+// translated by the second structure, kdnat (the lookup that follows the
+// delete cannot be in the set it deleted from). Postrouting: a marked
+// connection takes its source from ksnatp (address and port, -r) or ksnat
+// (address), keyed on SADDR . DADDR . DPORT after the translation. NAT
+// chains see only a connection's first packet, so none of this runs for the
+// packets of an established transfer.
+std::string kernel_sets(bool v4) {
+    const std::string a = v4 ? "ipv4_addr" : "ipv6_addr";
+    const std::string n = v4 ? "4" : "6";
+    const std::string key = a + " . " + a + " . inet_service";
+    return "\tset karm" + n + " { type " + key + "; flags timeout,dynamic; }\n" + "\tmap kdnat" +
+           n + " { type " + key + " : " + a + " . inet_service; flags timeout; }\n" +
+           "\tmap ksnat" + n + " { type " + key + " : " + a + "; flags timeout; }\n" +
+           "\tmap ksnatp" + n + " { type " + key + " : " + a +
+           " . inet_service; flags timeout; }\n";
+}
+
+std::string mark_text(std::uint32_t mark) {
+    char text[16];
+    std::snprintf(text, sizeof text, "0x%08x", mark);
+    return text;
+}
+
+std::string kernel_prerouting(bool v4, std::uint32_t mark, const std::string& logged) {
+    const std::string ip = v4 ? "ip" : "ip6";
+    const std::string n = v4 ? "4" : "6";
+    const std::string key = ip + " saddr . " + ip + " daddr . tcp dport";
+    return std::string("\t\tmeta nfproto ") + (v4 ? "ipv4" : "ipv6") + " meta l4proto tcp " + key +
+           " @karm" + n + " delete @karm" + n + " { " + key + " }" + logged +
+           " counter ct mark set " + mark_text(mark) + " dnat " + ip + " to " + key +
+           " map @kdnat" + n + "\n";
+}
+
+std::string kernel_postrouting(bool v4, std::uint32_t mark) {
+    const std::string ip = v4 ? "ip" : "ip6";
+    const std::string n = v4 ? "4" : "6";
+    const std::string key = ip + " saddr . " + ip + " daddr . tcp dport";
+    const std::string head = std::string("\t\tmeta nfproto ") + (v4 ? "ipv4" : "ipv6") +
+                             " meta l4proto tcp ct mark " + mark_text(mark) + " ";
+    return head + key + " @ksnatp" + n + " counter snat " + ip + " to " + key + " map @ksnatp" + n +
+           "\n" + head + "counter snat " + ip + " to " + key + " map @ksnat" + n + "\n";
+}
+
 std::string create_script(const std::string& table, const std::string& instance, pid_t pid,
-                          bool log) {
+                          bool log, std::optional<std::uint32_t> kernel_mark) {
     // The lookup comes first so that the counter (and the log) see only the
     // expected connections, not every new TCP connection the hook sees.
     const auto logged = [&](const char* what) {
@@ -97,10 +145,14 @@ std::string create_script(const std::string& table, const std::string& instance,
          "}\n"
       << "\tmap snat6 { type ipv6_addr . ipv6_addr . inet_service : ipv6_addr; flags timeout; "
          "}\n"
-      << "\tchain prerouting {\n"
+      << (kernel_mark ? kernel_sets(true) + kernel_sets(false) : "") << "\tchain prerouting {\n"
       << "\t\ttype nat hook prerouting priority " << kNatPriority << "; policy accept;\n"
       << map_rule(true, "pasv4", "passive", "redirect to : ")
-      << map_rule(false, "pasv6", "passive", "redirect to : ") << "\t}\n"
+      << map_rule(false, "pasv6", "passive", "redirect to : ")
+      << (kernel_mark ? kernel_prerouting(true, *kernel_mark, logged("kernel")) +
+                            kernel_prerouting(false, *kernel_mark, logged("kernel"))
+                      : "")
+      << "\t}\n"
       << "\tchain input {\n"
       << "\t\ttype filter hook input priority " << kFilterPriority << "; policy accept;\n"
       << "\t\tmeta l4proto tcp ip saddr . ip daddr . tcp dport @act4 ct state new"
@@ -111,7 +163,11 @@ std::string create_script(const std::string& table, const std::string& instance,
       << "\tchain postrouting {\n"
       << "\t\ttype nat hook postrouting priority " << kSourceNatPriority << "; policy accept;\n"
       << map_rule(true, "snat4", "source nat", "snat ip to ")
-      << map_rule(false, "snat6", "source nat", "snat ip6 to ") << "\t}\n"
+      << map_rule(false, "snat6", "source nat", "snat ip6 to ")
+      << (kernel_mark
+              ? kernel_postrouting(true, *kernel_mark) + kernel_postrouting(false, *kernel_mark)
+              : "")
+      << "\t}\n"
       << "}\n";
     return s.str();
 }
@@ -141,6 +197,25 @@ Element source_nat_element(const OnwardLeg& leg) {
     const bool v4 = all_ipv4({leg.from, leg.to, *leg.nat_to});
     return {v4 ? "snat4" : "snat6", key_of(leg.from, leg.to, leg.port),
             common::canonical(*leg.nat_to).to_string()};
+}
+
+std::vector<Element> kernel_elements(const KernelForwarding& f) {
+    if (f.port == 0 || f.to_port == 0) throw Error("kernel forwarding without a port");
+    if (f.source.is_unspecified()) throw Error("kernel forwarding without a source address");
+    // Mixed families throw: the kernel cannot translate between IPv4 and IPv6.
+    const bool v4 = all_ipv4({f.from, f.proxy, f.to, f.source});
+    const std::string n = v4 ? "4" : "6";
+    const auto text = [](const Address& a) { return common::canonical(a).to_string(); };
+    std::vector<Element> elements;
+    elements.push_back({"karm" + n, key_of(f.from, f.proxy, f.port), {}});
+    elements.push_back({"kdnat" + n, key_of(f.from, f.proxy, f.port),
+                        text(f.to) + " . " + std::to_string(f.to_port)});
+    if (f.source_port)
+        elements.push_back({"ksnatp" + n, key_of(f.from, f.to, f.to_port),
+                            text(f.source) + " . " + std::to_string(f.source_port)});
+    else
+        elements.push_back({"ksnat" + n, key_of(f.from, f.to, f.to_port), text(f.source)});
+    return elements;
 }
 
 std::string add_command(const std::string& table, const Element& element,

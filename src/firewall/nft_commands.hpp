@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,15 +32,18 @@ std::vector<TableOwner> instance_tables(const std::string& listing, const std::s
 // Creates the table, replacing one of the same name atomically (nft 1.0.6
 // has no `destroy table`: add-empty + delete + define, in one transaction).
 // With `log` (-v) each expected connection's first packet is logged.
+// With `kernel_mark`, the kernel data path's sets, maps and rules too
+// (forward_in_kernel(): a connection matching an armed element disarms it,
+// is marked and translated; the mark then selects its source NAT).
 std::string create_script(const std::string& table, const std::string& instance, pid_t pid,
-                          bool log);
+                          bool log, std::optional<std::uint32_t> kernel_mark = std::nullopt);
 
 // Deletes the table; succeeds when it is already gone.
 std::string delete_script(const std::string& table);
 
 // One set/map element: `key` for sets, `key : value` for maps.
 struct Element {
-    std::string set;    // pasv4, pasv6, act4, act6, snat4, snat6
+    std::string set;    // pasv4, pasv6, act4, act6, snat4, snat6, karm4, kdnat4, ksnat4, ...
     std::string key;    // "198.18.0.2 . 198.18.1.2 . 50001"
     std::string value;  // the redirect port or source address (maps only)
 };
@@ -50,6 +54,12 @@ Element active_element(const ActiveExpectation& expectation);
 // The proxy's own connection FROM . TO . PORT leaves with source nat_to.
 // Also throws for a leg without nat_to or with an unspecified `from`.
 Element source_nat_element(const OnwardLeg& leg);
+
+// The kernel data path's three elements for one connection: armed (the
+// single use), the destination translation, the source translation. Throws
+// Error for a zero port or mixed address families (the kernel cannot
+// translate between IPv4 and IPv6).
+std::vector<Element> kernel_elements(const KernelForwarding& forwarding);
 
 // `add element` with the timeout and a comment naming the session, so that
 // `nft list table` shows whose each element is.

@@ -1,6 +1,7 @@
 #include "firewall/nft_fragment.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace firewall {
 
@@ -54,9 +55,18 @@ std::vector<std::string> nft_instance_rules(const FragmentInstance& instance) {
     return {rule + " comment \"" + instance.name + "\""};
 }
 
-std::string render_nft_fragment(const std::vector<FragmentInstance>& instances) {
+std::string render_nft_fragment(const std::vector<FragmentInstance>& instances,
+                                std::uint32_t kernel_mark) {
     const std::string table(kNftFragmentTable);
     std::string text(kGeneratedNotice);
+    char mark[16];
+    std::snprintf(mark, sizeof mark, "0x%08x", kernel_mark);
+    text +=
+        "\n"
+        "# The conntrack mark of the data connections the kernel forwards for\n"
+        "# instances with data_path: kernel. A forward chain with policy drop must\n"
+        "# accept them, in your own table: ct mark $ftpproxy_kernel_mark accept\n";
+    text += std::string("define ftpproxy_kernel_mark = ") + mark + "\n";
     text +=
         "\n"
         "# The empty declaration makes the delete work when the table does not exist\n"

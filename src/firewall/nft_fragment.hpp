@@ -12,6 +12,7 @@
 // worker's per-session tables are nft_commands.hpp.)
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,12 +22,21 @@
 namespace firewall {
 
 inline constexpr std::string_view kNftFragmentTable = "inet ftpproxy";
+// "FTP" in ASCII; config::kDefaultKernelMark and the worker's --kernel-mark
+// default are the same value.
+inline constexpr std::uint32_t kDefaultKernelMark = 0x00465450;
 
 // The prerouting rules of one instance; empty when it has neither a public
 // address nor a forward-mode interface (possible only with firewall: none).
 std::vector<std::string> nft_instance_rules(const FragmentInstance& instance);
 
-std::string render_nft_fragment(const std::vector<FragmentInstance>& instances);
+// kernel_mark: the conntrack mark of the data connections the kernel
+// carries for workers with data_path: kernel. The file defines it as
+// $ftpproxy_kernel_mark (always, so that an operator's rule naming it loads
+// whatever the instances use) for the operator's own forward chain: an
+// accept in this table could not override a drop in theirs.
+std::string render_nft_fragment(const std::vector<FragmentInstance>& instances,
+                                std::uint32_t kernel_mark = kDefaultKernelMark);
 
 // What ftpproxyd leaves when it stops: the file removes its table (which is
 // ftpproxyd's alone) rather than leave it empty.

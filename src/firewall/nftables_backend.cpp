@@ -57,7 +57,8 @@ void NftablesBackend::init() {
         spdlog::info("nftables: deleting table {} of a worker that is gone", owner.table);
         stale += nft::delete_script(owner.table);
     }
-    run(stale + nft::create_script(table_, instance_, pid_, options_.log > 0));
+    run(stale +
+        nft::create_script(table_, instance_, pid_, options_.log > 0, options_.kernel_mark));
     created_ = true;
     sessions_.clear();
 }
@@ -66,7 +67,7 @@ void NftablesBackend::init() {
 void NftablesBackend::expect_passive(const PassiveExpectation& expectation, Done done) {
     settle(done, [&] {
         expect(expectation.session, expectation.timeout, [&] {
-            return SessionElements{nft::passive_element(expectation), std::nullopt};
+            return SessionElements{{nft::passive_element(expectation)}, std::nullopt};
         });
     });
 }
@@ -76,7 +77,7 @@ void NftablesBackend::expect_passive(const PassiveExpectation& expectation, Done
 void NftablesBackend::expect_active(const ActiveExpectation& expectation, Done done) {
     settle(done, [&] {
         expect(expectation.session, expectation.timeout, [&] {
-            SessionElements elements{nft::active_element(expectation), std::nullopt};
+            SessionElements elements{{nft::active_element(expectation)}, std::nullopt};
             if (expectation.onward && expectation.onward->nat_to)
                 elements.nat = nft::source_nat_element(*expectation.onward);
             return elements;
@@ -93,7 +94,18 @@ void NftablesBackend::expect_onward(const OnwardExpectation& expectation, Done d
     }
     settle(done, [&] {
         expect(expectation.session, expectation.timeout, [&] {
-            return SessionElements{std::nullopt, nft::source_nat_element(expectation.leg)};
+            return SessionElements{{}, nft::source_nat_element(expectation.leg)};
+        });
+    });
+}
+
+// Three elements in one transaction: no packet sees the armed element
+// before its translations exist.
+void NftablesBackend::forward_in_kernel(const KernelForwarding& forwarding, Done done) {
+    settle(done, [&] {
+        if (!options_.kernel_mark) throw Error("the kernel data path is not enabled");
+        expect(forwarding.session, forwarding.timeout, [&] {
+            return SessionElements{nft::kernel_elements(forwarding), std::nullopt};
         });
     });
 }
@@ -102,8 +114,9 @@ std::string NftablesBackend::removal(std::uint64_t session) const {
     const auto it = sessions_.find(session);
     if (it == sessions_.end()) return {};
     std::string commands;
-    for (const auto* element : {&it->second.expected, &it->second.nat})
-        if (*element) commands += nft::remove_commands(table_, **element);
+    for (const nft::Element& element : it->second.expected)
+        commands += nft::remove_commands(table_, element);
+    if (it->second.nat) commands += nft::remove_commands(table_, *it->second.nat);
     return commands;
 }
 
@@ -115,20 +128,21 @@ void NftablesBackend::expect(std::uint64_t session, std::chrono::seconds timeout
     if (!created_) throw Error("nftables backend used before init()");
     try {
         const SessionElements elements = make_elements();
+        std::vector<nft::Element> all = elements.expected;
+        if (elements.nat) all.push_back(*elements.nat);
         std::string add;
-        for (const auto* element : {&elements.expected, &elements.nat})
-            if (*element) add += nft::add_command(table_, **element, timeout, session);
+        for (const nft::Element& element : all)
+            add += nft::add_command(table_, element, timeout, session);
         try {
             run(removal(session) + add);
         } catch (const Error& first) {
             // An element with one of these keys but another value (a leftover
             // whose removal failed) makes `add` fail with "File exists":
             // delete such elements and try once more.
-            for (const auto* element : {&elements.expected, &elements.nat}) {
-                if (!*element) continue;
+            for (const nft::Element& element : all) {
                 try {
-                    run("delete element inet " + table_ + " " + (*element)->set + " { " +
-                        (*element)->key + " }\n");
+                    run("delete element inet " + table_ + " " + element.set + " { " + element.key +
+                        " }\n");
                 } catch (const Error&) {
                     // not there: not the cause
                 }
@@ -156,14 +170,17 @@ void NftablesBackend::connection_arrived(std::uint64_t session) noexcept {
         clear_session(session);
         return;
     }
-    if (!it->second.expected) return;
+    if (it->second.expected.empty()) return;
+    std::string commands;
+    for (const nft::Element& element : it->second.expected)
+        commands += nft::remove_commands(table_, element);
     try {
-        run(nft::remove_commands(table_, *it->second.expected));
+        run(commands);
     } catch (const std::exception& e) {
         spdlog::error("{} nftables: cannot remove {} element: {}", session_tag(session),
-                      it->second.expected->set, e.what());
+                      it->second.expected.front().set, e.what());
     }
-    it->second.expected.reset();
+    it->second.expected.clear();
 }
 
 void NftablesBackend::clear_session(std::uint64_t session) noexcept {

@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "firewall/firewall.hpp"
 #include "firewall/nft_commands.hpp"
@@ -39,6 +40,8 @@ class NftablesBackend : public Backend {
     void expect_passive(const PassiveExpectation& expectation, Done done) override;
     void expect_active(const ActiveExpectation& expectation, Done done) override;
     void expect_onward(const OnwardExpectation& expectation, Done done) override;
+    void forward_in_kernel(const KernelForwarding& forwarding, Done done) override;
+    bool kernel_forwarding() const override { return options_.kernel_mark.has_value(); }
     void connection_arrived(std::uint64_t session) noexcept override;
     void clear_session(std::uint64_t session) noexcept override;
     void shutdown() noexcept override;
@@ -49,7 +52,8 @@ class NftablesBackend : public Backend {
   private:
     // One session's live elements.
     struct SessionElements {
-        std::optional<nft::Element> expected;  // lets the expected connection in
+        // Let the expected connection in (the kernel data path's three).
+        std::vector<nft::Element> expected;
         std::optional<nft::Element> nat;       // the onward leg's source NAT
     };
 

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "proxy/asio.hpp"
+#include "proxy/data_path.hpp"
 #include "proxy/session_activity.hpp"
 #include "proxy/splice_pipe.hpp"
 #include "proxy/tls.hpp"
@@ -54,10 +55,8 @@ struct DataTls {
     bool client_reuse_required = false;
 };
 
-class DataChannel : public std::enable_shared_from_this<DataChannel> {
+class DataChannel : public DataPath, public std::enable_shared_from_this<DataChannel> {
   public:
-    enum class State { Waiting, Connecting, Relaying, Finished };
-
     // log_prefix: "#12" (the session id). setup_timeout bounds the time from
     // creation to the start of the relay (the client's TLS handshake
     // included). activity: the session's, which counts the bytes relayed
@@ -72,43 +71,45 @@ class DataChannel : public std::enable_shared_from_this<DataChannel> {
 
     // Starts accepting/connecting. A channel where the proxy connects on both
     // sides waits for start_transfer() before connecting.
-    void start();
+    void start() override;
     // A transfer command went to the server: the data connection is due now.
     // For a download, the end of the server's data is passed on to the
     // client only once the server has answered the transfer command
     // (server_answered()): a server that dies mid-transfer closes its data
     // connection as cleanly as one that finished, and without a reply the
     // client must not take a truncated file for a complete one.
-    void start_transfer(std::string command, bool download);
+    void start_transfer(std::string command, bool download) override;
     // The server's 1xx to the transfer command: a TLS server leg shakes
     // hands now (see ftp::action::ServerDataReady).
-    void server_ready();
+    void server_ready() override;
     // The server's final reply to the transfer command arrived (success or
     // not: a 426 tells the client itself, exactly as without the proxy).
-    void server_answered();
+    void server_answered() override;
     // Closes listeners and sockets; waiters wake up. A side whose data is
     // incomplete (a download the server never answered, an upload the
     // client did not end, or any relay error) gets a TCP reset, not a FIN,
     // so its peer learns that the transfer failed. `reason` names the abort
     // in the log line, if it is one.
-    void close(std::string_view reason = "aborted by the session");
+    void close(std::string_view reason = "aborted by the session") override;
     // Closes, and logs the transfer as failed for `reason` in any case.
-    void fail(std::string_view reason);
+    void fail(std::string_view reason) override;
     // Called once, when a listener of this channel accepted the expected
     // peer (forward mode removes the firewall's expectation then).
-    void on_accepted(std::function<void()> callback) { on_accepted_ = std::move(callback); }
+    void on_accepted(std::function<void()> callback) override {
+        on_accepted_ = std::move(callback);
+    }
 
-    State state() const { return state_; }
+    State state() const override { return state_; }
     // The client's leg is (to be) TLS.
-    bool client_tls() const { return tls_.client != nullptr; }
+    bool client_tls() const override { return tls_.client != nullptr; }
     // Why the client's data connection was refused, in words for the
     // client's reply (empty: it was not): a TLS session not reused.
-    const std::string& client_refusal() const { return client_refusal_; }
+    const std::string& client_refusal() const override { return client_refusal_; }
     // Completes when every byte the server sent has been delivered to the
     // client (its end shut down), or the channel was closed or timed out. The
     // session waits for this before relaying a download's 226, so a client
     // never sees the completion reply before the end of its data.
-    awaitable<void> wait_server_data_delivered();
+    awaitable<void> wait_server_data_delivered() override;
 
     // The port of the listener facing the client (for 227/229 replies).
     std::uint16_t client_listen_port() const;

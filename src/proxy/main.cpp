@@ -14,8 +14,10 @@
 
 #include "common/logging.hpp"
 #include "common/worker_exit_codes.hpp"
+#include "firewall/conntrack_flows.hpp"
 #include "firewall/firewall.hpp"
 #include "proxy/control_channel.hpp"
+#include "proxy/kernel_readiness.hpp"
 #include "proxy/net.hpp"
 #include "proxy/options.hpp"
 #include "proxy/privileges.hpp"
@@ -192,6 +194,30 @@ Settings make_settings(const Options& options, asio::io_context& io) {
     return settings;
 }
 
+// After the firewall's table exists (it loads conntrack, whose settings
+// are checked here): the system's readiness, then the conntrack events
+// (subscribed while the worker still has the privilege).
+std::unique_ptr<firewall::ConntrackFlows> start_kernel_data_path(asio::io_context& io,
+                                                                 const Options& options,
+                                                                 Settings& settings) {
+    const std::string problem =
+        kernel_path_problem(settings.listen.address().is_v4(), settings.server.address().is_v4());
+    if (!problem.empty()) throw StartError{kExitUnavailable, problem};
+#ifdef FTPPROXY_HAVE_CONNTRACK
+    try {
+        auto flows = std::make_unique<firewall::ConntrackFlows>(io, options.kernel_mark);
+        flows->start();
+        settings.kernel_flows = flows.get();
+        return flows;
+    } catch (const firewall::Error& e) {
+        throw StartError{kExitUnavailable, std::string("--data-path kernel: ") + e.what()};
+    }
+#else
+    (void)io;
+    throw StartError{kExitUnavailable, "--data-path kernel: this build has no conntrack support"};
+#endif
+}
+
 int run(const std::vector<std::string>& args) {
     const pid_t parent = ::getppid();  // ftpproxyd, when started with --control-fd
     Options options = parse_options(args);
@@ -215,17 +241,20 @@ int run(const std::vector<std::string>& args) {
     settings.handoff = options.handoff;
     settings.listen = listening;
     std::unique_ptr<firewall::Backend> firewall;
-    const std::string firewall_name =
-        options.firewall.value_or(options.reverse_host ? "none" : kDefaultForwardFirewall);
+    const std::string firewall_name = options.firewall.value_or(
+        options.reverse_host && !options.kernel_data_path ? "none" : kDefaultForwardFirewall);
+    firewall::RuleOptions rule_options{options.queue, options.tag, options.verbose ? 1 : 0, {}};
+    if (options.kernel_data_path) rule_options.kernel_mark = options.kernel_mark;
     try {
-        firewall = firewall::make_backend(firewall_name,
-                                          {options.queue, options.tag, options.verbose ? 1 : 0},
+        firewall = firewall::make_backend(firewall_name, rule_options,
                                           "p" + std::to_string(listening.port()), io);
         firewall->init();
     } catch (const firewall::Error& e) {
         throw StartError{kExitUnavailable, "--firewall " + firewall_name + ": " + e.what()};
     }
     if (firewall_name != "none") settings.firewall = firewall.get();
+    std::unique_ptr<firewall::ConntrackFlows> kernel_flows;
+    if (options.kernel_data_path) kernel_flows = start_kernel_data_path(io, options, settings);
     try {
         drop_privileges(options.user, options.chroot_dir,
                         {options.data_from_port_20, firewall_name == "nftables", options.handoff});
@@ -242,9 +271,13 @@ int run(const std::vector<std::string>& args) {
                      format_endpoint(listening), firewall_name, options.max_sessions);
     else
         spdlog::info(
-            "listening on {}, reverse proxy to {}, max {} sessions, client TLS {}, server TLS {}",
+            "listening on {}, reverse proxy to {}, max {} sessions, client TLS {}, server TLS "
+            "{}, data path {}",
             format_endpoint(listening), format_endpoint(settings.server), options.max_sessions,
-            options.client_tls, options.server_tls);
+            options.client_tls, options.server_tls,
+            options.kernel_data_path
+                ? fmt::format("kernel (nftables, conntrack mark {:#010x})", options.kernel_mark)
+                : std::string("relay"));
     Worker worker(io, std::move(settings), std::move(listener), options.max_sessions);
     std::optional<ControlChannel> control;
     if (options.control_fd) {
@@ -257,8 +290,9 @@ int run(const std::vector<std::string>& args) {
                 }});
         control->start();
     }
-    worker.on_finished([&control] {
+    worker.on_finished([&control, &kernel_flows] {
         if (control) control->close();
+        if (kernel_flows) kernel_flows->stop();
     });
     worker.start();
     if (options.control_fd) drain_when_supervisor_dies(parent);

@@ -22,11 +22,11 @@ namespace {
 constexpr unsigned short kRouteProbePort = 9;
 
 bool try_bind(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, error_code& error,
-              bool transparent) {
+              bool transparent, bool listen) {
     if (transparent) set_transparent(acceptor.native_handle(), endpoint.address().is_v4(), error);
     if (error) return false;
     acceptor.bind(endpoint, error);
-    if (error) return false;
+    if (error || !listen) return !error;
     acceptor.listen(1, error);  // one data connection is expected per listener
     return !error;
 }
@@ -46,14 +46,17 @@ void set_transparent(int fd, bool v4, error_code& error) {
 #endif
 }
 
-tcp::acceptor listen_on(asio::io_context& io, const asio::ip::address& address,
-                        const PortRange& range, error_code& error, bool transparent) {
+namespace {
+
+tcp::acceptor bind_in_range(asio::io_context& io, const asio::ip::address& address,
+                            const PortRange& range, error_code& error, bool transparent,
+                            bool listen) {
     auto local = canonical(address);
     tcp::acceptor acceptor(io);
     acceptor.open(local.is_v4() ? tcp::v4() : tcp::v6(), error);
     if (error) return acceptor;
     if (range.low == 0) {
-        try_bind(acceptor, {local, 0}, error, transparent);
+        try_bind(acceptor, {local, 0}, error, transparent, listen);
         return acceptor;
     }
     // Start at a random port of the range so that consecutive sessions do not
@@ -63,7 +66,7 @@ tcp::acceptor listen_on(asio::io_context& io, const asio::ip::address& address,
     const unsigned start = random() % span;
     for (unsigned i = 0; i < span; ++i) {
         auto port = static_cast<std::uint16_t>(range.low + (start + i) % span);
-        if (try_bind(acceptor, {local, port}, error, transparent)) return acceptor;
+        if (try_bind(acceptor, {local, port}, error, transparent, listen)) return acceptor;
         if (error != asio::error::address_in_use) return acceptor;
         acceptor.close();
         acceptor.open(local.is_v4() ? tcp::v4() : tcp::v6(), error);
@@ -71,6 +74,18 @@ tcp::acceptor listen_on(asio::io_context& io, const asio::ip::address& address,
     }
     error = asio::error::address_in_use;
     return acceptor;
+}
+
+}  // namespace
+
+tcp::acceptor listen_on(asio::io_context& io, const asio::ip::address& address,
+                        const PortRange& range, error_code& error, bool transparent) {
+    return bind_in_range(io, address, range, error, transparent, true);
+}
+
+tcp::acceptor reserve_port(asio::io_context& io, const asio::ip::address& address,
+                           const PortRange& range, error_code& error) {
+    return bind_in_range(io, address, range, error, false, false);
 }
 
 // connect() on a UDP socket sends nothing: it only runs the route lookup and

@@ -24,6 +24,11 @@ void reset_and_close(tcp::socket& socket);
 // transparent: see set_transparent().
 tcp::acceptor listen_on(asio::io_context& io, const asio::ip::address& address,
                         const PortRange& range, error_code& error, bool transparent = false);
+// A port of the range bound on `address` but never listening: the kernel
+// data path's announced port. No other session takes it, and a connection
+// the firewall did not translate reaches no listener (a reset).
+tcp::acceptor reserve_port(asio::io_context& io, const asio::ip::address& address,
+                           const PortRange& range, error_code& error);
 
 // IP_TRANSPARENT (IPV6_TRANSPARENT) on a socket that is not bound yet. A
 // socket bound to an address this host no longer has (a VIP that moved to

@@ -25,6 +25,20 @@ long parse_number(const std::string& flag, const std::string& value, long low, l
     return number;
 }
 
+// A conntrack mark: decimal or 0x hexadecimal, nonzero (0 is every
+// unmarked connection's).
+std::uint32_t parse_mark(const std::string& value) {
+    const bool hex = value.size() > 2 && value[0] == '0' && (value[1] == 'x' || value[1] == 'X');
+    const char* begin = value.data() + (hex ? 2 : 0);
+    const char* end = value.data() + value.size();
+    std::uint32_t mark = 0;
+    auto [ptr, ec] = std::from_chars(begin, end, mark, hex ? 16 : 10);
+    if (value.empty() || ec != std::errc{} || ptr != end || mark == 0)
+        throw UsageError("--kernel-mark: \"" + value +
+                         "\" is not a nonzero 32-bit mark (decimal or 0x hexadecimal)");
+    return mark;
+}
+
 // Ports follow the configuration file's rule (common::parse_port): 1..65535,
 // at most five digits.
 std::uint16_t parse_port(const std::string& flag, const std::string& value) {
@@ -85,6 +99,8 @@ po::options_description describe_options() {
     add("handoff", po::bool_switch());
     add("relay", po::value<std::string>());
     add("relay-pipe-size", po::value<std::string>());
+    add("data-path", po::value<std::string>());
+    add("kernel-mark", po::value<std::string>());
     add("tls-cert", po::value<std::string>());
     add("tls-key", po::value<std::string>());
     add("client-tls", po::value<std::string>());
@@ -113,6 +129,7 @@ std::string usage_text() {
            "                 [--listen-fd n] [--control-fd n] [--foreground]\n"
            "                 [--firewall nftables|pf|none] [--tproxy] [--handoff]\n"
            "                 [--relay splice|copy] [--relay-pipe-size bytes]\n"
+           "                 [--data-path relay|kernel] [--kernel-mark value]\n"
            "                 [--tls-cert file] [--tls-key file]\n"
            "                 [--client-tls off|optional|required] [--tls-timeout seconds]\n"
            "                 [--tls-implicit] [--client-tls-reuse optional|required]\n"
@@ -291,6 +308,18 @@ Options read_values(const po::variables_map& vm) {
             throw UsageError("--relay splice: splice(2) exists only on Linux; use --relay copy");
         o.relay_splice = *v == "splice";
     }
+    if (auto v = text("data-path")) {
+        if (*v != "relay" && *v != "kernel")
+            throw UsageError("--data-path: \"" + *v + "\" is not one of relay, kernel");
+        o.kernel_data_path = *v == "kernel";
+    }
+    if (auto v = text("kernel-mark")) {
+        if (!o.kernel_data_path)
+            throw UsageError(
+                "--kernel-mark: only the kernel data path marks connections "
+                "(--data-path kernel)");
+        o.kernel_mark = parse_mark(*v);
+    }
     if (auto v = text("relay-pipe-size")) {
         if (!o.relay_splice)
             throw UsageError(
@@ -306,10 +335,29 @@ Options read_values(const po::variables_map& vm) {
 
 // Flags that are each valid but not together.
 void check_combinations(const Options& o) {
-    if (o.reverse_host && o.firewall && *o.firewall != "none")
+    // The kernel data path: the firewall translates each data connection.
+    // Built for reverse mode with nftables so far (issue 13: forward mode
+    // and pf's rule pairs are still to come); anything else is refused, not
+    // quietly relayed.
+    if (o.kernel_data_path) {
+        if (!o.reverse_host)
+            throw UsageError(
+                "--data-path kernel: only reverse mode (-R) has it so far; forward mode relays "
+                "(--data-path relay)");
+        if (o.firewall && *o.firewall != "nftables")
+            throw UsageError(
+                "--data-path kernel: the firewall must translate the data "
+                "connections, and only nftables does so far (--firewall " +
+                *o.firewall + " was given)");
+#ifndef __linux__
+        throw UsageError("--data-path kernel: needs Linux with nftables so far");
+#endif
+    }
+    if (o.reverse_host && o.firewall && *o.firewall != "none" &&
+        !(o.kernel_data_path && *o.firewall == "nftables"))
         throw UsageError("--firewall " + *o.firewall +
                          ": reverse mode (-R) needs no firewall state; data connections go to "
-                         "the proxy's own address");
+                         "the proxy's own address (unless --data-path kernel)");
     // Forward mode cannot hold a certificate for every server a client may
     // reach: AUTH stays refused there (502), clients go on in clear text.
     if (!o.reverse_host && o.tls_cert)

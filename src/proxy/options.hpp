@@ -30,6 +30,8 @@ inline constexpr std::chrono::seconds kDefaultServerTimeout{30};
 inline constexpr int kDefaultLogLevel = 5;  // LOG_NOTICE, as OpenBSD
 inline constexpr const char* kDefaultUser = "_ftp_proxy";
 inline constexpr const char* kDefaultChroot = "/var/empty";
+inline constexpr std::uint32_t kDefaultKernelMark = 0x00465450;
+
 // Capacity asked for each relay pipe (--relay-pipe-size). Measured on
 // loopback (docs/performance.md): throughput is flat from 64 KiB to 1 MiB and
 // CPU per GiB falls with size; 256 KiB leaves room for about 256 busy
@@ -82,6 +84,13 @@ struct Options {
     // elsewhere).
     bool relay_splice = splice_available();
     std::size_t relay_pipe_size = kDefaultRelayPipeSize;  // --relay-pipe-size
+    // --data-path relay (default: the worker relays every data byte) |
+    // kernel (the firewall forwards each data connection, the worker follows
+    // it in conntrack; reverse mode with nftables for now).
+    bool kernel_data_path = false;
+    // --kernel-mark: the conntrack mark of those connections, which the
+    // operator's filter passes (`ct mark M accept`). "FTP" in ASCII.
+    std::uint32_t kernel_mark = kDefaultKernelMark;
     // Explicit FTPS toward clients (reverse mode): --tls-cert, --tls-key
     // (default: the cert file), --client-tls off|optional|required (default:
     // optional with a certificate, else off), --tls-timeout.

@@ -76,10 +76,20 @@ class Session : public std::enable_shared_from_this<Session> {
     awaitable<void> open_active(ftp::action::OpenActive request, ftp::Actions& batch);
     awaitable<void> expect_client_leg(ftp::action::ExpectClientLeg request, ftp::Actions& batch);
     void connect_both(const ftp::action::ConnectBoth& request);
-    void adopt(ftp::ChannelId id, std::shared_ptr<DataChannel> channel);
-    std::shared_ptr<DataChannel> take_channel(ftp::ChannelId id);
-    std::shared_ptr<DataChannel> find_channel(ftp::ChannelId id) const;
+    void adopt(ftp::ChannelId id, std::shared_ptr<DataPath> channel);
+    std::shared_ptr<DataPath> take_channel(ftp::ChannelId id);
+    std::shared_ptr<DataPath> find_channel(ftp::ChannelId id) const;
     tcp::endpoint active_source() const;
+    // session_kernel.cpp: the kernel data path (--data-path kernel).
+    // kernel_refusal(): null when the kernel may carry a data connection
+    // with these legs, else why not ("" when the path is off).
+    const char* kernel_refusal(bool client_tls, bool server_tls) const;
+    void log_relayed_instead(const char* why) const;
+    awaitable<bool> forward_in_kernel(ftp::ChannelId id, tcp::acceptor reservation,
+                                      firewall::KernelForwarding forwarding,
+                                      bool client_originates);
+    awaitable<void> open_passive_in_kernel(ftp::action::OpenPassive request, ftp::Actions& batch);
+    awaitable<void> open_active_in_kernel(ftp::action::OpenActive request, ftp::Actions& batch);
     // session_firewall.cpp. Forward mode: where the client's data listener
     // is bound, what the 227/229 announce, and the firewall state that makes
     // the two meet (awaited: true when it is in place).
@@ -116,7 +126,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // The data channels the dialogue asked for and has not yet closed: the
     // prepared one and those of transfers under way (bounded by the replies
     // due). The end of the session closes them all.
-    std::vector<std::pair<ftp::ChannelId, std::shared_ptr<DataChannel>>> channels_;
+    std::vector<std::pair<ftp::ChannelId, std::shared_ptr<DataPath>>> channels_;
     tcp::endpoint client_peer_, client_local_, server_local_;
     tcp::endpoint server_endpoint_;  // -R, or the original destination in forward mode
     asio::steady_timer idle_timer_;

@@ -74,7 +74,7 @@ awaitable<void> Session::finish_transfer(const ftp::action::FinishTransfer& fini
         // A TLS leg's upload too: its end toward the client (close_notify,
         // which ftplib's unwrap() waits for) must go out before the close.
         const bool wait_end = finish.download || channel->client_tls();
-        if (finish.code < 300 && wait_end && channel->state() != DataChannel::State::Waiting)
+        if (finish.code < 300 && wait_end && channel->state() != DataPath::State::Waiting)
             co_await channel->wait_server_data_delivered();
         if (finish.code >= 400)
             channel->fail(fmt::format("failed: the server replied {}", finish.code));

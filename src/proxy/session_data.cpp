@@ -13,6 +13,12 @@ namespace proxy {
 
 // Client PASV/EPSV, once the server's passive reply named its data port.
 awaitable<void> Session::open_passive(ftp::action::OpenPassive request, ftp::Actions& batch) {
+    const char* not_in_kernel = kernel_refusal(request.client_tls, request.server_tls);
+    if (!not_in_kernel) {
+        co_await open_passive_in_kernel(std::move(request), batch);
+        co_return;
+    }
+    log_relayed_instead(not_in_kernel);
     error_code error;
     auto listener =
         listen_on(io_, client_listen_address(), settings_.passive_ports, error, settings_.handoff);
@@ -39,6 +45,12 @@ awaitable<void> Session::open_passive(ftp::action::OpenPassive request, ftp::Act
 
 // Client PORT/EPRT: the server is to connect to a listener of ours.
 awaitable<void> Session::open_active(ftp::action::OpenActive request, ftp::Actions& batch) {
+    const char* not_in_kernel = kernel_refusal(request.client_tls, request.server_tls);
+    if (!not_in_kernel) {
+        co_await open_active_in_kernel(std::move(request), batch);
+        co_return;
+    }
+    log_relayed_instead(not_in_kernel);
     const tcp::endpoint source = active_source();
     error_code error;
     auto listener = listen_on(io_, server_local_.address(), settings_.passive_ports, error);
@@ -76,6 +88,9 @@ awaitable<void> Session::expect_client_leg(ftp::action::ExpectClientLeg request,
 }
 
 void Session::connect_both(const ftp::action::ConnectBoth& request) {
+    // The proxy makes both connections: there is no connection to translate.
+    if (settings_.kernel_flows)
+        log_relayed_instead("--passive-to-server: the proxy connects to both sides");
     adopt(request.channel,
           DataChannel::create(
               io_, tag_, activity_,
@@ -85,7 +100,7 @@ void Session::connect_both(const ftp::action::ConnectBoth& request) {
               data_tls(request.client_tls, request.server_tls)));
 }
 
-void Session::adopt(ftp::ChannelId id, std::shared_ptr<DataChannel> channel) {
+void Session::adopt(ftp::ChannelId id, std::shared_ptr<DataPath> channel) {
     if (settings_.firewall)
         channel->on_accepted([firewall = settings_.firewall, id = id_] {
             firewall->connection_arrived(id);  // the one expected connection came
@@ -94,13 +109,13 @@ void Session::adopt(ftp::ChannelId id, std::shared_ptr<DataChannel> channel) {
     channels_.emplace_back(id, std::move(channel));
 }
 
-std::shared_ptr<DataChannel> Session::find_channel(ftp::ChannelId id) const {
+std::shared_ptr<DataPath> Session::find_channel(ftp::ChannelId id) const {
     for (const auto& [known, channel] : channels_)
         if (known == id) return channel;
     return nullptr;
 }
 
-std::shared_ptr<DataChannel> Session::take_channel(ftp::ChannelId id) {
+std::shared_ptr<DataPath> Session::take_channel(ftp::ChannelId id) {
     auto found = std::find_if(channels_.begin(), channels_.end(),
                               [id](const auto& entry) { return entry.first == id; });
     if (found == channels_.end()) return nullptr;

@@ -5,6 +5,10 @@
 #include <optional>
 
 #include "firewall/firewall.hpp"
+
+namespace firewall {
+class ConntrackFlows;
+}
 #include "ftp/dialogue.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/options.hpp"
@@ -37,6 +41,9 @@ struct Settings {
     // Forward mode: per-session data expectations; nullptr = none (the
     // proxy then announces its own address in 227 replies).
     firewall::Backend* firewall = nullptr;
+    // --data-path kernel: the firewall (above) translates each data
+    // connection and these follow them in conntrack; null: the worker relays.
+    firewall::ConntrackFlows* kernel_flows = nullptr;
     tcp::endpoint server;                             // reverse mode: the fixed backend
     std::optional<asio::ip::address> source_address;  // -a
     bool anonymous_only = false;

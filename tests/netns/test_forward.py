@@ -5,7 +5,6 @@ firewall namespace diverts port 21 to ftp-proxy with nftables `redirect`,
 forwards nothing itself, and the worker's nftables backend lets exactly the
 expected data connections reach the proxy.
 """
-import json
 import subprocess
 from pathlib import Path
 
@@ -15,8 +14,8 @@ from ftpx.digest import sha256_file
 from ftpx.servers import PYTHON
 from ftpx.wait import wait_until
 from topology import ADDR
-from world import (DATA_MODE_IDS, DATA_MODES, DATA_TIMEOUT, REDIRECT_WORKER, check_round_trip,
-                   redirect_world)
+from world import (DATA_MODE_IDS, DATA_MODES, DATA_TIMEOUT, REDIRECT_WORKER, Probe,
+                   check_round_trip, epsv, redirect_world, session_elements)
 
 HERE = Path(__file__).resolve().parent
 
@@ -59,47 +58,10 @@ def test_direct_connection_to_the_proxy_is_refused(world):
 
 # ------------------------------------------------------------ negative cases
 
-class Probe:
-    def __init__(self, world):
-        self.p = subprocess.Popen(world.topo.cmd("client", PYTHON, str(HERE / "probe.py")),
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-
-    def __call__(self, line):
-        self.p.stdin.write(line + "\n")
-        self.p.stdin.flush()
-        return json.loads(self.p.stdout.readline())
-
-    def close(self):
-        self.p.stdin.close()
-        self.p.wait(timeout=10)
-
-
-def session_elements(world):
-    """Per-session elements in the worker's own nftables table(s)."""
-    out = world.topo.run("fw", "nft", "-j", "list", "ruleset").stdout
-    elements = []
-    for item in json.loads(out)["nftables"]:
-        for kind in ("map", "set"):
-            obj = item.get(kind)
-            if obj and obj["table"].startswith("ftpproxy_") and obj.get("elem"):
-                elements += obj["elem"]
-    return elements
-
-
-def pasv(probe, fam="v4"):
-    a = ADDR[fam]
-    assert probe(f"open {a['server']} {a['client']}")["reply"].startswith("220")
-    assert probe("cmd USER test")["reply"].startswith("331")
-    assert probe("cmd PASS secret")["reply"].startswith("230")
-    r = probe("cmd EPSV")["reply"]
-    assert r.startswith("229"), r
-    return int(r.split("|")[3])
-
-
 def test_third_host_is_not_let_in_and_the_client_still_is(world):
     probe = Probe(world)
     try:
-        port = pasv(probe)
+        port = epsv(probe)
         a = ADDR["v4"]
         assert session_elements(world), "no expectation while a PASV is pending"
         # Short, so the expectation (DATA_TIMEOUT) is still there afterwards.
@@ -117,7 +79,7 @@ def test_third_host_is_not_let_in_and_the_client_still_is(world):
 def test_expired_expectation_lets_nothing_in(world):
     probe = Probe(world)
     try:
-        port = pasv(probe)
+        port = epsv(probe)
         wait_until(lambda: not session_elements(world), DATA_TIMEOUT + 5,
                    "the expectation to expire")
         a = ADDR["v4"]
@@ -130,7 +92,7 @@ def test_expired_expectation_lets_nothing_in(world):
 def test_client_reset_leaves_no_state(world):
     probe = Probe(world)
     try:
-        pasv(probe, "v6")
+        epsv(probe, "v6")
         assert session_elements(world)
         assert probe("reset") == {"reset": True}
         wait_until(lambda: not session_elements(world), 10, "no state after a client RST")
@@ -142,7 +104,7 @@ def test_zz_killed_worker_state_is_cleared_by_the_next(world):
     """Runs last: kill -9 leaves the worker's table behind; the next worker
     on the same port removes it at start and serves again."""
     probe = Probe(world)
-    pasv(probe)
+    epsv(probe)
     assert session_elements(world)
     killed = world.procs["proxy"][0]
     killed.kill()

@@ -272,3 +272,45 @@ class World:
     def _proxy_logs(self):
         return "\n".join(f"--- {n}\n{self.log(n, 2500)}" for n in self.procs
                          if n.startswith("proxy"))
+
+
+# ------------------------------------------------------------ negative cases
+
+class Probe:
+    def __init__(self, world):
+        self.p = subprocess.Popen(world.topo.cmd("client", PYTHON, str(HERE / "probe.py")),
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def __call__(self, line):
+        self.p.stdin.write(line + "\n")
+        self.p.stdin.flush()
+        return json.loads(self.p.stdout.readline())
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(timeout=10)
+
+
+def session_elements(world):
+    """Per-session elements in the worker's own nftables table(s)."""
+    out = world.topo.run("fw", "nft", "-j", "list", "ruleset").stdout
+    elements = []
+    for item in json.loads(out)["nftables"]:
+        for kind in ("map", "set"):
+            obj = item.get(kind)
+            if obj and obj["table"].startswith("ftpproxy_") and obj.get("elem"):
+                elements += obj["elem"]
+    return elements
+
+
+def epsv(probe, fam="v4", host="server", binary=False):
+    """Logs the probe in at ADDR[fam][host] and sends EPSV: the port."""
+    a = ADDR[fam]
+    assert probe(f"open {a[host]} {a['client']}")["reply"].startswith("220")
+    assert probe("cmd USER test")["reply"].startswith("331")
+    assert probe("cmd PASS secret")["reply"].startswith("230")
+    if binary:
+        assert probe("cmd TYPE I")["reply"].startswith("200")
+    r = probe("cmd EPSV")["reply"]
+    assert r.startswith("229"), r
+    return int(r.split("|")[3])

@@ -194,20 +194,21 @@ TEST(ConfigErrors, BadSupervisorSettings) {
 }
 
 TEST(ConfigErrors, KeysInTheWrongSection) {
-    EXPECT_EQ(load_errors(R"(defaults:
+    EXPECT_EQ(
+        load_errors(R"(defaults:
   listen: 127.0.0.1:8021
   worker_binary: /x
   colour: blue
 instances: []
 )"),
-              (Lines{"test.yaml:2:3: 'listen' cannot be a default: it must differ per instance, "
-                     "so set it in each instance",
-                     "test.yaml:3:3: unknown key 'worker_binary' here (it belongs in 'global')",
-                     "test.yaml:4:3: unknown key 'colour' (known keys: mode, interface, source, "
-                     "max_sessions, idle_timeout, data_timeout, server_timeout, passive_ports, "
-                     "anonymous_only, "
-                     "log_commands, passive_to_server, relay, relay_pipe_size, log_level, "
-                     "health_check or tls)"}));
+        (Lines{"test.yaml:2:3: 'listen' cannot be a default: it must differ per instance, "
+               "so set it in each instance",
+               "test.yaml:3:3: unknown key 'worker_binary' here (it belongs in 'global')",
+               "test.yaml:4:3: unknown key 'colour' (known keys: mode, interface, source, "
+               "max_sessions, idle_timeout, data_timeout, server_timeout, passive_ports, "
+               "anonymous_only, "
+               "log_commands, passive_to_server, relay, relay_pipe_size, data_path, log_level, "
+               "health_check or tls)"}));
 }
 
 TEST(ConfigErrors, SettingsWithoutEffect) {
@@ -217,6 +218,27 @@ TEST(ConfigErrors, SettingsWithoutEffect) {
                      "test.yaml:3:3: 'pf_syntax' has no effect unless firewall: pf"}));
     // A bad firewall value is one error, not three.
     EXPECT_EQ(load_errors("global: {firewall: pff, rules_file: /x}\ninstances: []\n").size(), 1u);
+}
+
+TEST(ConfigErrors, KernelDataPathWhereItIsNotBuilt) {
+    EXPECT_EQ(
+        load_errors(R"(global: {firewall: pf, kernel_mark: 0}
+instances:
+  - {name: a, listen: "127.0.0.1:8021", public: 198.18.0.1, backend: h, data_path: kernel}
+  - {name: b, mode: forward, listen: "127.0.0.1:8022", interface: em0, data_path: kernel}
+  - {name: c, listen: "127.0.0.1:8023", public: 198.18.0.3, backend: h, data_path: kernal}
+)"),
+        (Lines{
+            R"(test.yaml:1:37: 'kernel_mark': "0" is not a nonzero 32-bit conntrack mark )"
+            "(decimal or 0x hexadecimal, e.g. 0x00465450)",
+            "test.yaml:3:84: 'data_path': kernel needs nftables (Linux); with firewall: pf the "
+            "workers relay (data_path: relay)",
+            "test.yaml:4:83: 'data_path': kernel is built for mode reverse only so far (forward "
+            "mode relays: data_path: relay)",
+            "test.yaml:4:83: 'data_path': kernel needs nftables (Linux); with firewall: pf the "
+            "workers relay (data_path: relay)",
+            R"(test.yaml:5:84: 'data_path': "kernal" is not one of relay or kernel)",
+        }));
 }
 
 TEST(ConfigErrors, BadRelayValues) {

@@ -192,4 +192,26 @@ instances:
               (Argv{"--relay", "splice", "--relay-pipe-size", "1048576"}));
 }
 
+// data_path: kernel from 'defaults' or the instance; the global mark goes
+// with it. relay (the default) passes nothing.
+TEST(WorkerArgv, KernelDataPathAndItsMark) {
+    const Config config = load_ok(R"(
+global: {kernel_mark: 0x2a}
+defaults: {data_path: kernel, relay: copy}
+instances:
+  - {name: inherited, listen: "127.0.0.1:8021", backend: h}
+  - {name: relayed, listen: "127.0.0.1:8022", backend: h, data_path: relay}
+)");
+    EXPECT_EQ(relay_flags(config, "inherited"),
+              (Argv{"--relay", "copy", "--data-path", "kernel", "--kernel-mark", "0x0000002a"}));
+    EXPECT_EQ(relay_flags(config, "relayed"), (Argv{"--relay", "copy"}));
+    const Config defaults = load_ok(R"(
+defaults: {relay: copy}
+instances:
+  - {name: a, listen: "127.0.0.1:8021", backend: h, data_path: kernel}
+)");
+    EXPECT_EQ(relay_flags(defaults, "a"),
+              (Argv{"--relay", "copy", "--data-path", "kernel", "--kernel-mark", "0x00465450"}));
+}
+
 }  // namespace

@@ -29,6 +29,58 @@ TEST(NftCommands, RulesetWithLog) {
                   nft::create_script("ftpproxy_p8021_4242", "p8021", 4242, true));
 }
 
+// --data-path kernel: the armed set, the translation maps and their rules
+// with the mark (0x00465450, "FTP"), for both families.
+TEST(NftCommands, RulesetWithKernelDataPath) {
+    expect_golden("nft_create_kernel.nft",
+                  nft::create_script("ftpproxy_p8021_4242", "p8021", 4242, true, 0x00465450u));
+}
+
+// One connection's three elements: armed and translated by the proxy's
+// address and port, its source by the translated tuple; -r's port 20 uses
+// the map whose value carries a port.
+TEST(NftCommands, KernelElements) {
+    KernelForwarding f;
+    f.session = 7;
+    f.from = make_address("::ffff:198.18.1.2");
+    f.proxy = make_address("198.18.1.1");
+    f.port = 50010;
+    f.to = make_address("198.18.2.2");
+    f.to_port = 2121;
+    f.source = make_address("198.18.2.1");
+    f.timeout = std::chrono::seconds(5);
+    KernelForwarding active;
+    active.from = make_address("fd18:2::2");
+    active.proxy = make_address("fd18:2::1");
+    active.port = 50011;
+    active.to = make_address("fd18:1::2");
+    active.to_port = 41000;
+    active.source = make_address("fd18:1::1");
+    active.source_port = 20;
+    std::string text;
+    for (const auto* forwarding : {&f, &active})
+        for (const nft::Element& e : nft::kernel_elements(*forwarding))
+            text += nft::add_command("t", e, forwarding->timeout, forwarding->session);
+    expect_golden("nft_kernel_elements.nft", text);
+}
+
+TEST(NftCommands, KernelElementsRefuseWhatTheKernelCannotDo) {
+    KernelForwarding f;
+    f.from = make_address("198.18.1.2");
+    f.proxy = make_address("198.18.1.1");
+    f.port = 50010;
+    f.to = make_address("fd18:2::2");  // another family: no translation between them
+    f.to_port = 2121;
+    f.source = make_address("198.18.2.1");
+    EXPECT_THROW(nft::kernel_elements(f), Error);
+    f.to = make_address("198.18.2.2");
+    f.source = make_address("0.0.0.0");
+    EXPECT_THROW(nft::kernel_elements(f), Error);
+    f.source = make_address("198.18.2.1");
+    f.to_port = 0;
+    EXPECT_THROW(nft::kernel_elements(f), Error);
+}
+
 TEST(NftCommands, ElementCommands) {
     PassiveExpectation p;
     p.session = 12;

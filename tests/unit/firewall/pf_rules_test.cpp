@@ -48,7 +48,7 @@ TEST(PfRules, PassiveIpv6TagQueueLogAllAndOnwardLeg) {
     e.proxy = make_address("fd18::1");
     e.local_port = 50003;
     const OnwardLeg onward{make_address("fd18:1::1"), make_address("fd18:1::80"), 40123, {}, 0};
-    const RuleOptions options{"ftpq", "FTPDATA", 2};
+    const RuleOptions options{"ftpq", "FTPDATA", 2, {}};
     expect_golden("pf_passive_v6_tag_queue_logall.txt",
                   pf::passive_rules(e, options) + pf::onward_rule(onward, options));
 }
@@ -83,7 +83,7 @@ TEST(PfRules, ActiveNatToTheServer) {
     v6.onward = OnwardLeg{make_address("fd18::1"), make_address("fd18::2"), 41001,
                           make_address("fd18:1::80"), 20};
     expect_golden("pf_active_nat.txt", pf::active_rules(e, {}) +
-                                           pf::active_rules(v6, RuleOptions{{}, "FTPDATA", 0}) +
+                                           pf::active_rules(v6, RuleOptions{{}, "FTPDATA", 0, {}}) +
                                            pf::onward_rule(*e.onward, {}));
 }
 

@@ -220,6 +220,44 @@ TEST(Options, RelayModeAndPipeSize) {
               "splice is not available)");
 }
 
+TEST(Options, DataPathAndKernelMark) {
+    EXPECT_FALSE(parse({"-R", "198.18.12.21"}).kernel_data_path);
+#ifdef __linux__
+    const auto kernel = parse({"-R", "198.18.12.21", "--data-path", "kernel"});
+    EXPECT_TRUE(kernel.kernel_data_path);
+    EXPECT_EQ(kernel.kernel_mark, 0x00465450u);
+    EXPECT_EQ(
+        parse({"-R", "198.18.12.21", "--data-path", "kernel", "--kernel-mark", "0x2a"}).kernel_mark,
+        42u);
+    EXPECT_EQ(
+        parse({"-R", "198.18.12.21", "--data-path", "kernel", "--kernel-mark", "7"}).kernel_mark,
+        7u);
+    // Reverse mode takes --firewall nftables with the kernel path (it NATs).
+    EXPECT_TRUE(parse({"-R", "198.18.12.21", "--data-path", "kernel", "--firewall", "nftables"})
+                    .kernel_data_path);
+    EXPECT_EQ(usage_error({"-R", "198.18.12.21", "--data-path", "kernel", "--firewall", "pf"}),
+              "--data-path kernel: the firewall must translate the data connections, and only "
+              "nftables does so far (--firewall pf was given)");
+#endif
+    EXPECT_FALSE(parse({"-R", "198.18.12.21", "--data-path", "relay"}).kernel_data_path);
+    EXPECT_EQ(usage_error({"-R", "198.18.12.21", "--data-path", "fast"}),
+              "--data-path: \"fast\" is not one of relay, kernel");
+    EXPECT_EQ(usage_error({"--data-path", "kernel"}),
+              "--data-path kernel: only reverse mode (-R) has it so far; forward mode relays "
+              "(--data-path relay)");
+    EXPECT_EQ(usage_error({"-R", "198.18.12.21", "--kernel-mark", "5"}),
+              "--kernel-mark: only the kernel data path marks connections (--data-path kernel)");
+    for (const char* bad : {"0", "0x", "-1", "0x100000000", "mark", "12a"})
+        EXPECT_EQ(
+            usage_error({"-R", "198.18.12.21", "--data-path", "kernel", "--kernel-mark", bad}),
+            std::string("--kernel-mark: \"") + bad +
+                "\" is not a nonzero 32-bit mark (decimal or 0x hexadecimal)")
+            << bad;
+    EXPECT_EQ(usage_error({"-R", "198.18.12.21", "--firewall", "nftables"}),
+              "--firewall nftables: reverse mode (-R) needs no firewall state; data connections "
+              "go to the proxy's own address (unless --data-path kernel)");
+}
+
 TEST(Options, HelpAndVersionAreInformation) {
     EXPECT_THROW(parse({"--help"}), InfoRequest);
     EXPECT_THROW(parse({"--version"}), InfoRequest);

@@ -1,0 +1,190 @@
+"""The kernel data path (--data-path kernel, issue 13) in reverse mode across
+the namespaces: the worker relays the control connection only; each data
+connection is translated by the firewall's kernel (its nftables table:
+armed set, kdnat/ksnat maps) and followed in conntrack.
+
+The firewall forwards here (ip_forward on, as the kernel path needs), but
+the operator's own table drops everything forwarded except connections with
+the worker's conntrack mark (`ct mark 0x00465450 accept`, the line the
+generated fragment carries). So a data connection passes only if the worker
+asked the kernel for exactly that one, and the premise is checked: the
+client cannot reach the server directly.
+
+Proof that no data byte passed the worker: the conntrack entry of each
+transfer is a translated one (original destination the proxy's port, reply
+source the server or the client) with the worker's mark and the file's
+bytes; the worker's log line for it says `data path kernel` and carries
+those counters, and it never logs a relay.
+"""
+import re
+
+import pytest
+
+from ftpx.wait import wait_until
+from topology import ADDR
+from world import (DATA_MODE_IDS, DATA_MODES, PYTHON, Probe, World, check_round_trip, epsv,
+                   session_elements)
+
+MARK = "0x00465450"
+DATA_TIMEOUT = 3
+OPERATOR = """
+table inet operator {
+    chain forward {
+        type filter hook forward priority filter; policy drop;
+        ct mark %s accept
+    }
+}
+""" % MARK
+
+KERNEL_LINE = re.compile(
+    r"#(\d+) data (\S+(?: \S+)*?): (\S+ \S+), (\d+) bytes to client, (\d+) bytes to server, "
+    r"[\d.]+ s, data path kernel \(connection (\w+), conntrack counted (\d+) IP packets\)")
+
+
+def worker(world, fam, name=None):
+    a = ADDR[fam]
+    return world.proxy(name or f"proxy-{fam}", "-b", a["fw_lan"], "-p", "21", "-R", a["server"],
+                       "-P", "21", "--data-timeout", str(DATA_TIMEOUT), "--data-path", "kernel")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    w = World(tmp_path_factory.mktemp("kernel"))
+    try:
+        w.up(vsftpd=False)
+        w.topo.run("fw", "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        w.topo.run("fw", "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+        w.topo.nft("fw", OPERATOR)
+        # The table loads conntrack; its accounting is per namespace.
+        w.topo.run("fw", "sysctl", "-qw", "net.netfilter.nf_conntrack_acct=1")
+        for fam in ("v4", "v6"):
+            worker(w, fam)
+        for fam in ("v4", "v6"):
+            w.wait_listening(f"proxy-{fam}", "fw", ADDR[fam]["fw_lan"], 21)
+        yield w
+        for name in [n for n, (p, _) in w.procs.items() if n.startswith("proxy") and
+                     p.poll() is None]:
+            w.stop_proxy(name)
+    finally:
+        w.close()
+
+
+def kernel_lines(world, name):
+    return KERNEL_LINE.findall(world.log(name, tail=10 ** 7))
+
+
+def conntrack_entries(world):
+    """The firewall's marked conntrack entries, as conntrack -L prints them."""
+    out = world.topo.run("fw", "conntrack", "-L", "-m", MARK, "-o", "extended",
+                         check=False).stdout
+    return [line for line in out.splitlines() if "tcp" in line]
+
+
+def test_premise_the_operator_forwards_nothing_unmarked(world):
+    a = ADDR["v4"]
+    code = ("import socket\ntry:\n socket.create_connection(('%s', 21), timeout=1, "
+            "source_address=('%s', 0)); print('connected')\nexcept OSError as e: print('no')"
+            % (a["server"], a["client"]))
+    assert world.topo.run("client", PYTHON, "-c", code).stdout.strip() == "no"
+
+
+@pytest.mark.parametrize("fam,mode,honour", DATA_MODES, ids=DATA_MODE_IDS)
+def test_every_data_mode_goes_through_the_kernel(world, fam, mode, honour, tmp_path):
+    name = f"proxy-{fam}"
+    before = len(kernel_lines(world, name))
+    fw = ADDR[fam]["fw_lan"]
+    check_round_trip(world, fam, fw, mode, honour, tmp_path, "kernel", pasv_addr=fw)
+    # The download, then the upload: each one line with conntrack's counts.
+    wait_until(lambda: len(kernel_lines(world, name)) >= before + 2, 10,
+               "the transfers' log lines")
+    lines = kernel_lines(world, name)[before:]
+    (_, outcome, command, to_client, to_server, ending, packets), = \
+        [line for line in lines if line[2].startswith("RETR")]
+    assert (outcome, ending) == ("completed", "closed"), lines
+    size = 8 * 1024 * 1024
+    # IP bytes: the payload and its headers (veth aggregates segments, so
+    # the packet count says little about how many headers there were).
+    assert size <= int(to_client) <= size * 1.05 + 10000, lines
+    (_, outcome, command, to_client, to_server, ending, packets), = \
+        [line for line in lines if line[2].startswith("STOR")]
+    up = 3 * 1024 * 1024 + 7
+    assert (outcome, ending) == ("completed", "closed"), lines
+    assert up <= int(to_server) <= up * 1.05 + 10000, lines
+    log = world.log(name, tail=10 ** 7)
+    assert " relay " not in log and "data path relay" not in log
+    # The kernel's own record: translated entries with the mark.
+    proxy_port = re.compile(r"dst=%s sport=\d+ dport=(\d+) .*src=(\S+) dst=" % re.escape(
+        fw if fam == "v4" else fw))
+    entries = conntrack_entries(world)
+    assert entries, "no marked conntrack entry"
+    assert any(m and m.group(2) in (ADDR[fam]["server"], ADDR[fam]["client"])
+               for m in map(proxy_port.search, entries)), entries
+
+
+def test_third_host_cannot_use_the_announced_port(world):
+    a = ADDR["v4"]
+    probe = Probe(world)
+    try:
+        port = epsv(probe, host="fw_lan", binary=True)
+        assert session_elements(world), "no kernel elements for the EPSV"
+        thief = probe(f"data {a['fw_lan']} {port} {a['thief']} 1")
+        assert "error" in thief, f"a third host reached the data port: {thief}"
+        assert probe(f"data {a['fw_lan']} {port} {a['client']}") == {"connected": True}
+        # (A listing: the probe waits for the final reply before it reads.)
+        assert probe("cmd LIST pub")["reply"].startswith("226")
+        assert probe("read")["bytes"] > 0
+        # The one connection was used: a second one finds nothing.
+        again = probe(f"data {a['fw_lan']} {port} {a['client']} 1")
+        assert "error" in again, f"a second connection to a used port: {again}"
+        quit_reply = probe("cmd QUIT")
+        assert quit_reply.get("reply", "").startswith("221"), (quit_reply, world.log("proxy-v4"))
+    finally:
+        probe.close()
+    wait_until(lambda: not session_elements(world), 10, "no state after QUIT")
+
+
+def test_expired_expectation_lets_nothing_in(world):
+    a = ADDR["v4"]
+    probe = Probe(world)
+    try:
+        port = epsv(probe, host="fw_lan")
+        assert session_elements(world)
+        wait_until(lambda: not session_elements(world), DATA_TIMEOUT + 5,
+                   "the expectation to expire")
+        late = probe(f"data {a['fw_lan']} {port} {a['client']}")
+        assert "error" in late, f"connected after the expectation expired: {late}"
+        assert "data connection not used within 3 s" in world.log("proxy-v4")
+    finally:
+        probe.close()
+
+
+def test_client_reset_leaves_no_state(world):
+    probe = Probe(world)
+    try:
+        epsv(probe, "v6", host="fw_lan")
+        assert session_elements(world)
+        assert probe("reset") == {"reset": True}
+        wait_until(lambda: not session_elements(world), 10, "no state after a client RST")
+    finally:
+        probe.close()
+
+
+def test_zz_killed_worker_state_is_cleared_by_the_next(world):
+    """Runs last: kill -9 leaves the worker's table behind; the next worker
+    of the same instance removes it at start and serves again."""
+    a = ADDR["v4"]
+    probe = Probe(world)
+    epsv(probe, host="fw_lan")
+    assert session_elements(world)
+    killed = world.procs["proxy-v4"][0]
+    killed.kill()
+    killed.wait(timeout=10)
+    probe.close()
+    stale = [t for t in world.worker_tables() if t.endswith(f"_{killed.pid}")]
+    assert stale, "the killed worker's table should still be there"
+    worker(world, "v4", "proxy-v4-next")
+    world.wait_listening("proxy-v4-next", "fw", a["fw_lan"], 21)
+    wait_until(lambda: not set(world.worker_tables()) & set(stale), 10,
+               "the new worker to remove the stale table")
+    result = world.ftplib("v4", a["fw_lan"], "EPSV", "retr", "pub/big.bin")
+    assert result["sha256"] == world.sha
