@@ -41,6 +41,10 @@ class DataPath {
     // far as the worker can tell (at once where the worker is not in the
     // path), or the channel was closed.
     virtual awaitable<void> wait_server_data_delivered() = 0;
+    // Brings the session's count of moved bytes (SessionActivity, the idle
+    // timeout's measure) up to date where the worker does not see them
+    // move: the kernel data path asks conntrack. A relay counts as it goes.
+    virtual void count_activity() {}
 };
 
 }  // namespace proxy

@@ -93,6 +93,16 @@ awaitable<void> KernelChannel::watch_deadline() {
     }
 }
 
+// A long transfer the kernel carries is activity for the idle timeout like
+// a relayed one: its bytes so far, asked of conntrack (one netlink round
+// trip per idle check and connection under way).
+void KernelChannel::count_activity() {
+    if (state_ != State::Relaying) return;
+    const auto counters = flows_.counters(flow_, from_port_);
+    const std::uint64_t total = counters.original_bytes + counters.reply_bytes;
+    if (total > counted_) activity_->data_bytes += total - std::exchange(counted_, total);
+}
+
 void KernelChannel::close(std::string_view reason) {
     if (closed_) return;
     closed_ = true;
@@ -138,7 +148,9 @@ void KernelChannel::finish(const firewall::FlowCounters& counters, std::string_v
     const std::uint64_t to_server =
         client_originates_ ? counters.original_bytes : counters.reply_bytes;
     const std::uint64_t packets = counters.original_packets + counters.reply_packets;
-    activity_->data_bytes += to_client + to_server;
+    if (to_client + to_server > counted_)
+        activity_->data_bytes +=
+            to_client + to_server - std::exchange(counted_, to_client + to_server);
     std::string outcome = end_reason_;
     if (outcome.empty()) outcome = ending == "closed" ? "completed" : std::string(ending);
     const std::string counted =

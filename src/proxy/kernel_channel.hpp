@@ -58,6 +58,7 @@ class KernelChannel : public DataPath, public std::enable_shared_from_this<Kerne
     bool client_tls() const override { return false; }
     const std::string& client_refusal() const override { return no_refusal_; }
     awaitable<void> wait_server_data_delivered() override { co_return; }
+    void count_activity() override;
 
     KernelChannel(asio::io_context& io, std::string log_prefix,
                   std::shared_ptr<SessionActivity> activity, firewall::ConntrackFlows& flows,
@@ -89,6 +90,7 @@ class KernelChannel : public DataPath, public std::enable_shared_from_this<Kerne
     std::string end_reason_;  // a failure named by the session
     std::function<void()> on_accepted_;
     std::chrono::steady_clock::time_point started_;
+    std::uint64_t counted_ = 0;  // bytes already added to activity_
     static inline const std::string no_refusal_;
 };
 

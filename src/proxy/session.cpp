@@ -255,6 +255,7 @@ awaitable<void> Session::idle_watch() {
         if (ended_) break;
         // The data channels count their bytes instead of touching the clock
         // for each splice; moved bytes since the last look are activity.
+        for (auto& [id, channel] : channels_) channel->count_activity();
         if (activity_->data_bytes != data_bytes_seen_) {
             data_bytes_seen_ = activity_->data_bytes;
             touch();

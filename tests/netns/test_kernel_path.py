@@ -16,10 +16,14 @@ source the server or the client) with the worker's mark and the file's
 bytes; the worker's log line for it says `data path kernel` and carries
 those counters, and it never logs a relay.
 """
+import json
 import re
+import subprocess
 
 import pytest
 
+from ftpx.binaries import PROXY_BIN
+from ftpx.servers import make_server_cert
 from ftpx.wait import wait_until
 from topology import ADDR
 from world import (DATA_MODE_IDS, DATA_MODES, PYTHON, Probe, World, check_round_trip, epsv,
@@ -121,6 +125,37 @@ def test_every_data_mode_goes_through_the_kernel(world, fam, mode, honour, tmp_p
                for m in map(proxy_port.search, entries)), entries
 
 
+def test_the_worker_refuses_to_start_without_forwarding_or_accounting(world):
+    """In the client's namespace (forwarding off): one line naming the
+    setting and the fix, exit 69 (EX_UNAVAILABLE), and no table left."""
+    a = ADDR["v4"]
+    argv = world.topo.cmd("client", PROXY_BIN, "-d", "-b", a["client"], "-p", "2121", "-R",
+                          a["server"], "-P", "21", "--data-path", "kernel")
+
+    def start():
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+        tables = world.topo.run("client", "nft", "list", "tables").stdout
+        assert "ftpproxy_" not in tables, tables
+        return done.returncode, done.stderr.strip().splitlines()[-1]
+
+    code, line = start()
+    assert code == 69, line
+    assert line.endswith("--data-path kernel: the kernel must forward the data connections "
+                         "between the sides, and net.ipv4.ip_forward is 0: set it to 1 (sysctl "
+                         "-w net.ipv4.ip_forward=1) or use --data-path relay"), line
+    world.topo.run("client", "sysctl", "-qw", "net.ipv4.ip_forward=1")
+    try:
+        world.topo.run("client", "sysctl", "-qw", "net.netfilter.nf_conntrack_acct=0")
+        code, line = start()
+        assert code == 69, line
+        assert line.endswith("--data-path kernel: each transfer's bytes come from conntrack's "
+                             "accounting, and net.netfilter.nf_conntrack_acct is 0: set it to 1 "
+                             "(sysctl -w net.netfilter.nf_conntrack_acct=1) or use --data-path "
+                             "relay"), line
+    finally:
+        world.topo.run("client", "sysctl", "-qw", "net.ipv4.ip_forward=0")
+
+
 def test_third_host_cannot_use_the_announced_port(world):
     a = ADDR["v4"]
     probe = Probe(world)
@@ -167,6 +202,80 @@ def test_client_reset_leaves_no_state(world):
         wait_until(lambda: not session_elements(world), 10, "no state after a client RST")
     finally:
         probe.close()
+
+
+TLS_CLIENT = """
+import ftplib, hashlib, json, ssl, sys
+host, source, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+f = ftplib.FTP_TLS(context=context, timeout=15, source_address=(source, 0))
+f.connect(host, port)
+f.login("test", "secret")
+out = {}
+for prot in ("P", "C"):
+    f.prot_p() if prot == "P" else f.prot_c()
+    h = hashlib.sha256()
+    f.retrbinary("RETR pub/big.bin", h.update)
+    out[prot] = h.hexdigest()
+f.quit()
+print(json.dumps(out))
+"""
+
+
+def test_tls_data_connections_are_relayed_and_say_why(world, tmp_path):
+    """The kernel cannot be a TLS endpoint: under PROT P the worker relays
+    that data connection (and logs why); back in clear text (PROT C) the
+    same session's next one goes through the kernel again."""
+    a = ADDR["v4"]
+    name = "proxy-tls"
+    cert, key = make_server_cert(tmp_path, "proxy", f"IP:{a['fw_lan']}")
+    world.proxy(name, "-b", a["fw_lan"], "-p", "2122", "-R", a["server"], "-P", "21",
+                "--data-path", "kernel", "--tls-cert", cert, "--tls-key", key)
+    world.wait_listening(name, "fw", a["fw_lan"], 2122)
+    done = world.topo.run("client", PYTHON, "-c", TLS_CLIENT, a["fw_lan"], a["client"], "2122")
+    assert json.loads(done.stdout) == {"P": world.sha, "C": world.sha}
+    wait_until(lambda: len(kernel_lines(world, name)) == 1, 10, "the clear transfer's line")
+    log = world.log(name, tail=10 ** 7)
+    assert ("data path relay for this data connection: the client's data connection is TLS "
+            "(PROT P)") in log
+    relayed = re.findall(r"data completed: RETR pub/big.bin, (\d+) bytes to client.* relay "
+                         r"read/write \(client leg TLS", log)
+    assert relayed == [str(8 * 1024 * 1024)], log[-3000:]
+    world.stop_proxy(name)
+
+
+def test_a_long_kernel_transfer_is_not_idle(world):
+    """-t 2 and a client that reads slowly for 5 s with a quiet control
+    connection: the bytes the kernel moves (asked of conntrack at each idle
+    check) keep the session alive, as a relayed transfer's do."""
+    a = ADDR["v4"]
+    name = "proxy-idle"
+    world.proxy(name, "-b", a["fw_lan"], "-p", "2121", "-R", a["server"], "-P", "21",
+                "--data-timeout", str(DATA_TIMEOUT), "--data-path", "kernel", "-t", "2")
+    world.wait_listening(name, "fw", a["fw_lan"], 2121)
+    probe = Probe(world)
+    try:
+        assert probe(f"open {a['fw_lan']} {a['client']} 2121")["reply"].startswith("220")
+        probe("cmd USER test")
+        assert probe("cmd PASS secret")["reply"].startswith("230")
+        assert probe("cmd TYPE I")["reply"].startswith("200")
+        port = int(probe("cmd EPSV")["reply"].split("|")[3])
+        # A small fixed receive window: the server cannot get ahead into
+        # buffers, so bytes cross the firewall for the whole 5 s.
+        assert probe(f"data {a['fw_lan']} {port} {a['client']} 10 65536") == {"connected": True}
+        assert probe("send RETR pub/big.bin") == {"sent": True}
+        slow = probe("slowread 5")["bytes"]
+        assert 0 < slow < 8 * 1024 * 1024, slow
+        rest = probe("read")["bytes"]
+        assert slow + rest == 8 * 1024 * 1024
+        final = probe("reply")
+        assert final.get("reply", "").startswith("226"), (final, world.log(name))
+    finally:
+        probe.close()
+    assert "idle for 2 s" not in world.log(name)
+    world.stop_proxy(name)
 
 
 def test_zz_killed_worker_state_is_cleared_by_the_next(world):
