@@ -109,17 +109,12 @@ void check_relay(const InstanceDraft& draft, ErrorList& errors) {
                "'relay_pipe_size' has no effect with " + relay + ": only splice uses a pipe");
 }
 
-// The kernel data path is built for reverse mode on nftables so far; the
-// worker would refuse anything else at start, so the file is refused first.
+// The kernel data path is built on nftables so far; the worker would
+// refuse anything else at start, so the file is refused first.
 void check_data_path(const GlobalSettings& global, const InstanceDraft& draft, ErrorList& errors) {
     const Instance& instance = draft.instance;
     if (!draft.has("data_path") || instance.data_path != DataPath::kernel) {
         return;
-    }
-    if (instance.mode == Mode::forward && !draft.invalid.contains("mode")) {
-        errors.add(draft.mark("data_path"),
-                   "'data_path': kernel is built for mode reverse only so far (forward mode "
-                   "relays: data_path: relay)");
     }
     if (global.firewall == Firewall::pf) {
         errors.add(draft.mark("data_path"),

@@ -66,25 +66,24 @@ void KernelChannel::on_flow(const firewall::FlowEvent& event) {
 }
 
 // Before the connection: the setup timeout. After close() of a connection
-// under way: the bound on following it.
+// under way: the bound on following it. A timer's cancel() reaches only a
+// wait already begun, so the state is looked at before each wait too: this
+// coroutine may first run after the event that made it pointless (and must
+// not then keep the worker's io_context busy for a minute).
 awaitable<void> KernelChannel::watch_deadline() {
     auto self = shared_from_this();
     for (;;) {
+        if (state_ == State::Finished || (state_ == State::Relaying && !closed_)) co_return;
         error_code error;
         co_await deadline_.async_wait(with_error(error));
-        if (state_ == State::Finished) co_return;
-        if (error) {
-            // Cancelled: the connection came (re-armed if close() followed
-            // at once), or the channel closed before it.
-            if (closed_ && state_ == State::Relaying) continue;
-            co_return;
-        }
+        if (error) continue;  // cancelled or re-armed: look again
         if (state_ == State::Waiting) {
             spdlog::info("{} data connection not used within {} s, closed", log_prefix_,
                          setup_timeout_.count());
             close();
             co_return;
         }
+        if (state_ != State::Relaying) co_return;
         // Still under way long after the session let it go.
         const auto counters = flows_.counters(flow_, from_port_);
         stop_following();
@@ -93,9 +92,6 @@ awaitable<void> KernelChannel::watch_deadline() {
     }
 }
 
-// A long transfer the kernel carries is activity for the idle timeout like
-// a relayed one: its bytes so far, asked of conntrack (one netlink round
-// trip per idle check and connection under way).
 void KernelChannel::count_activity() {
     if (state_ != State::Relaying) return;
     const auto counters = flows_.counters(flow_, from_port_);

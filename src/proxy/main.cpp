@@ -200,8 +200,14 @@ Settings make_settings(const Options& options, asio::io_context& io) {
 std::unique_ptr<firewall::ConntrackFlows> start_kernel_data_path(asio::io_context& io,
                                                                  const Options& options,
                                                                  Settings& settings) {
-    const std::string problem =
-        kernel_path_problem(settings.listen.address().is_v4(), settings.server.address().is_v4());
+    // Forward mode: each session's server has its client's family; a
+    // dual-stack listener ("::") serves both.
+    const bool listen_v4 = settings.listen.address().is_v4();
+    std::string problem = kernel_path_problem(
+        listen_v4, settings.forward ? listen_v4 : settings.server.address().is_v4());
+    if (problem.empty() && settings.forward && settings.listen.address().is_unspecified() &&
+        !listen_v4)
+        problem = kernel_path_problem(true, true);
     if (!problem.empty()) throw StartError{kExitUnavailable, problem};
 #ifdef FTPPROXY_HAVE_CONNTRACK
     try {

@@ -336,14 +336,9 @@ Options read_values(const po::variables_map& vm) {
 // Flags that are each valid but not together.
 void check_combinations(const Options& o) {
     // The kernel data path: the firewall translates each data connection.
-    // Built for reverse mode with nftables so far (issue 13: forward mode
-    // and pf's rule pairs are still to come); anything else is refused, not
-    // quietly relayed.
+    // Built with nftables so far (issue 13: pf's rule pairs are still to
+    // come); anything else is refused, not quietly relayed.
     if (o.kernel_data_path) {
-        if (!o.reverse_host)
-            throw UsageError(
-                "--data-path kernel: only reverse mode (-R) has it so far; forward mode relays "
-                "(--data-path relay)");
         if (o.firewall && *o.firewall != "nftables")
             throw UsageError(
                 "--data-path kernel: the firewall must translate the data "

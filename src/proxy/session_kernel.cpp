@@ -44,21 +44,31 @@ awaitable<bool> Session::forward_in_kernel(ftp::ChannelId id, tcp::acceptor rese
     co_return true;
 }
 
+// Reverse mode: the client dials a port of the proxy's own (reserved here),
+// translated to the server's passive port. Forward mode: the client dials
+// the server's port itself, at the control connection's address (where
+// clients that ignore the 227 address go); the translation is to the
+// address the server named. Either way the server sees the proxy's address.
 awaitable<void> Session::open_passive_in_kernel(ftp::action::OpenPassive request,
                                                 ftp::Actions& batch) {
     error_code error;
-    auto reservation = reserve_port(io_, client_local_.address(), settings_.passive_ports, error);
-    std::uint16_t port = 0;
-    if (!error) port = reservation.local_endpoint(error).port();
+    tcp::acceptor reservation(io_);
+    std::uint16_t port = request.server_data.port();
+    if (!settings_.forward) {
+        reservation = reserve_port(io_, client_local_.address(), settings_.passive_ports, error);
+        if (!error) port = reservation.local_endpoint(error).port();
+    }
     if (error) {
         spdlog::error("{} cannot reserve a port for the client's data connection: {}", tag_,
                       error.message());
         dialogue_->passive_refused(error.message(), batch);
         co_return;
     }
+    const asio::ip::address dialled =
+        settings_.forward ? server_endpoint_.address() : client_local_.address();
     firewall::KernelForwarding forwarding;
     forwarding.from = client_peer_.address();
-    forwarding.proxy = client_local_.address();
+    forwarding.proxy = dialled;
     forwarding.port = port;
     forwarding.to = request.server_data.address();
     forwarding.to_port = request.server_data.port();
@@ -70,12 +80,17 @@ awaitable<void> Session::open_passive_in_kernel(ftp::action::OpenPassive request
         dialogue_->passive_refused("the firewall refused the rule", batch);
         co_return;
     }
-    dialogue_->passive_opened({client_local_.address(), port}, batch);
+    dialogue_->passive_opened({dialled, port}, batch);
 }
 
+// The server connects to a reserved port of the proxy, translated to the
+// client's PORT address. The client sees it come from the address it
+// dialled: the proxy's in reverse mode, the server's in forward mode (as
+// the relay's nat-to does).
 awaitable<void> Session::open_active_in_kernel(ftp::action::OpenActive request,
                                                ftp::Actions& batch) {
-    const tcp::endpoint source = active_source();
+    tcp::endpoint source = active_source();
+    if (settings_.forward) source.address(server_endpoint_.address());
     error_code error;
     auto reservation = reserve_port(io_, server_local_.address(), settings_.passive_ports, error);
     tcp::endpoint ours;

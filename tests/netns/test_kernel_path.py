@@ -26,8 +26,8 @@ from ftpx.binaries import PROXY_BIN
 from ftpx.servers import make_server_cert
 from ftpx.wait import wait_until
 from topology import ADDR
-from world import (DATA_MODE_IDS, DATA_MODES, PYTHON, Probe, World, check_round_trip, epsv,
-                   session_elements)
+from world import (DATA_MODE_IDS, DATA_MODES, PYTHON, REDIRECT, REDIRECT_WORKER, Probe, World,
+                   check_round_trip, epsv, session_elements)
 
 MARK = "0x00465450"
 DATA_TIMEOUT = 3
@@ -56,11 +56,7 @@ def world(tmp_path_factory):
     w = World(tmp_path_factory.mktemp("kernel"))
     try:
         w.up(vsftpd=False)
-        w.topo.run("fw", "sysctl", "-qw", "net.ipv4.ip_forward=1")
-        w.topo.run("fw", "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
-        w.topo.nft("fw", OPERATOR)
-        # The table loads conntrack; its accounting is per namespace.
-        w.topo.run("fw", "sysctl", "-qw", "net.netfilter.nf_conntrack_acct=1")
+        kernel_firewall(w)
         for fam in ("v4", "v6"):
             worker(w, fam)
         for fam in ("v4", "v6"):
@@ -69,6 +65,35 @@ def world(tmp_path_factory):
         for name in [n for n, (p, _) in w.procs.items() if n.startswith("proxy") and
                      p.poll() is None]:
             w.stop_proxy(name)
+    finally:
+        w.close()
+
+
+def kernel_firewall(w):
+    """What the kernel path needs in the firewall namespace, and the
+    operator's forward chain that drops all but the worker's mark."""
+    w.topo.run("fw", "sysctl", "-qw", "net.ipv4.ip_forward=1")
+    w.topo.run("fw", "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+    w.topo.nft("fw", OPERATOR)
+    # The table loads conntrack; its accounting is per namespace.
+    w.topo.run("fw", "sysctl", "-qw", "net.netfilter.nf_conntrack_acct=1")
+
+
+@pytest.fixture(scope="module")
+def forward_world(tmp_path_factory):
+    """Forward mode: port 21 to any server is diverted to one dual-stack
+    worker (REDIRECT, REDIRECT_WORKER), whose data connections the kernel
+    carries."""
+    w = World(tmp_path_factory.mktemp("kernel-forward"))
+    try:
+        w.up(vsftpd=False)
+        kernel_firewall(w)
+        w.topo.nft("fw", REDIRECT)
+        w.proxy("proxy-forward", *REDIRECT_WORKER, "--data-path", "kernel")
+        w.wait_listening("proxy-forward", "fw", "::", 8021)
+        yield w
+        w.stop_proxy("proxy-forward")
+        assert not w.worker_tables(), "the worker left its table behind"
     finally:
         w.close()
 
@@ -92,12 +117,13 @@ def test_premise_the_operator_forwards_nothing_unmarked(world):
     assert world.topo.run("client", PYTHON, "-c", code).stdout.strip() == "no"
 
 
-@pytest.mark.parametrize("fam,mode,honour", DATA_MODES, ids=DATA_MODE_IDS)
-def test_every_data_mode_goes_through_the_kernel(world, fam, mode, honour, tmp_path):
-    name = f"proxy-{fam}"
+def check_kernel_round_trip(world, name, fam, host, mode, honour, tmp_path, label):
+    """check_round_trip (sha256 both ways, the server saw only the
+    firewall) through the worker `name`, then the proof that the kernel
+    carried both transfers: one log line each with conntrack's counts, no
+    relay, and the marked conntrack entries."""
     before = len(kernel_lines(world, name))
-    fw = ADDR[fam]["fw_lan"]
-    check_round_trip(world, fam, fw, mode, honour, tmp_path, "kernel", pasv_addr=fw)
+    check_round_trip(world, fam, host, mode, honour, tmp_path, label, pasv_addr=host)
     # The download, then the upload: each one line with conntrack's counts.
     wait_until(lambda: len(kernel_lines(world, name)) >= before + 2, 10,
                "the transfers' log lines")
@@ -116,13 +142,31 @@ def test_every_data_mode_goes_through_the_kernel(world, fam, mode, honour, tmp_p
     assert up <= int(to_server) <= up * 1.05 + 10000, lines
     log = world.log(name, tail=10 ** 7)
     assert " relay " not in log and "data path relay" not in log
-    # The kernel's own record: translated entries with the mark.
-    proxy_port = re.compile(r"dst=%s sport=\d+ dport=(\d+) .*src=(\S+) dst=" % re.escape(
-        fw if fam == "v4" else fw))
-    entries = conntrack_entries(world)
-    assert entries, "no marked conntrack entry"
-    assert any(m and m.group(2) in (ADDR[fam]["server"], ADDR[fam]["client"])
-               for m in map(proxy_port.search, entries)), entries
+    # The kernel's own record: marked entries of the translated connections.
+    assert conntrack_entries(world), "no marked conntrack entry"
+
+
+@pytest.mark.parametrize("fam,mode,honour", DATA_MODES, ids=DATA_MODE_IDS)
+def test_every_data_mode_goes_through_the_kernel(world, fam, mode, honour, tmp_path):
+    """Reverse mode: the client dials the proxy's address (227 names it)."""
+    check_kernel_round_trip(world, f"proxy-{fam}", fam, ADDR[fam]["fw_lan"], mode, honour,
+                            tmp_path, "kernel")
+    # A translated entry: original destination the proxy, reply source the
+    # server (passive) or the client (active).
+    fw = re.escape(ADDR[fam]["fw_lan"])
+    translated = re.compile(r"dst=%s sport=\d+ dport=\d+ .*src=(\S+) dst=" % fw)
+    assert any(m and m.group(1) in (ADDR[fam]["server"], ADDR[fam]["client"])
+               for m in map(translated.search, conntrack_entries(world))), \
+        conntrack_entries(world)
+
+
+@pytest.mark.parametrize("fam,mode,honour", DATA_MODES, ids=DATA_MODE_IDS)
+def test_every_data_mode_goes_through_the_kernel_in_forward_mode(forward_world, fam, mode,
+                                                                 honour, tmp_path):
+    """Forward mode: the client dials the server (227 names the server); an
+    active data connection reaches the client from the server's address."""
+    check_kernel_round_trip(forward_world, "proxy-forward", fam, ADDR[fam]["server"], mode,
+                            honour, tmp_path, "kernel-forward")
 
 
 def test_the_worker_refuses_to_start_without_forwarding_or_accounting(world):

@@ -166,7 +166,13 @@ class World:
         """SIGTERM: the worker must exit 0 (and remove its nftables table)."""
         p = self.procs[name][0]
         p.terminate()
-        rc = p.wait(timeout=10)
+        try:
+            rc = p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=10)
+            raise AssertionError(f"{name} did not exit within 10 s of SIGTERM:\n"
+                                 f"{self.log(name)}") from None
         assert rc == 0, f"{name} exited {rc}:\n{self.log(name)}"
 
     def local_routes(self, mark, table):

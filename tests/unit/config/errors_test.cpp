@@ -233,8 +233,6 @@ instances:
             "(decimal or 0x hexadecimal, e.g. 0x00465450)",
             "test.yaml:3:84: 'data_path': kernel needs nftables (Linux); with firewall: pf the "
             "workers relay (data_path: relay)",
-            "test.yaml:4:83: 'data_path': kernel is built for mode reverse only so far (forward "
-            "mode relays: data_path: relay)",
             "test.yaml:4:83: 'data_path': kernel needs nftables (Linux); with firewall: pf the "
             "workers relay (data_path: relay)",
             R"(test.yaml:5:84: 'data_path': "kernal" is not one of relay or kernel)",

@@ -232,6 +232,11 @@ TEST(Options, DataPathAndKernelMark) {
     EXPECT_EQ(
         parse({"-R", "198.18.12.21", "--data-path", "kernel", "--kernel-mark", "7"}).kernel_mark,
         7u);
+    // Forward mode too (its default firewall is nftables on Linux).
+    EXPECT_TRUE(parse({"--data-path", "kernel"}).kernel_data_path);
+    EXPECT_EQ(usage_error({"--data-path", "kernel", "--firewall", "none"}),
+              "--data-path kernel: the firewall must translate the data connections, and only "
+              "nftables does so far (--firewall none was given)");
     // Reverse mode takes --firewall nftables with the kernel path (it NATs).
     EXPECT_TRUE(parse({"-R", "198.18.12.21", "--data-path", "kernel", "--firewall", "nftables"})
                     .kernel_data_path);
@@ -242,9 +247,6 @@ TEST(Options, DataPathAndKernelMark) {
     EXPECT_FALSE(parse({"-R", "198.18.12.21", "--data-path", "relay"}).kernel_data_path);
     EXPECT_EQ(usage_error({"-R", "198.18.12.21", "--data-path", "fast"}),
               "--data-path: \"fast\" is not one of relay, kernel");
-    EXPECT_EQ(usage_error({"--data-path", "kernel"}),
-              "--data-path kernel: only reverse mode (-R) has it so far; forward mode relays "
-              "(--data-path relay)");
     EXPECT_EQ(usage_error({"-R", "198.18.12.21", "--kernel-mark", "5"}),
               "--kernel-mark: only the kernel data path marks connections (--data-path kernel)");
     for (const char* bad : {"0", "0x", "-1", "0x100000000", "mark", "12a"})
