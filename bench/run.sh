@@ -16,6 +16,10 @@
 #   --profile    instead of the benchmark, perf profiles of its workloads
 #                (bench/profile.py: RETR, sessions, NOOP; direct and through
 #                ftpproxy) into bench/results/<date>-<rev>-profile.md
+#   --kernel-path  instead, issue 13's benchmark (bench/kernel_path.py): a
+#                routed topology in network namespaces, plain forwarding
+#                against the relay, the kernel data path and mod_proxy, into
+#                bench/results/<date>-<rev>-kernel-path[-quick].{md,json}
 #
 # Needs root (users, apt, network namespace). Installs what it needs: the
 # test dependencies (deploy/install-test-deps.sh: vsftpd unpacked into
@@ -47,7 +51,8 @@ while [ $# -gt 0 ]; do
         --proxy-args) PROXY_ARGS="$2"; shift ;;
         --variant) VARIANT="$2"; shift ;;
         --profile) SCRIPT=profile.py ;;
-        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+        --kernel-path) SCRIPT=kernel_path.py ;;
+        -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown argument $1" >&2; exit 64 ;;
     esac
     shift
@@ -140,11 +145,14 @@ gcc -O2 -Wall -Wextra -o "$BUILD/ftpload" "$REPO/bench/ftpload.c"
 # ---- run, in a network namespace of its own
 say "running the benchmark (ftp-proxy $PROXY, label $LABEL)"
 ulimit -n 20000
-exec unshare --net -- sh -c 'ip link set lo up && exec "$@"' sh \
-    /usr/bin/python3 "$REPO/bench/$SCRIPT" $QUICK ${RUNS:+--runs "$RUNS"} \
+set -- /usr/bin/python3 "$REPO/bench/$SCRIPT" $QUICK ${RUNS:+--runs "$RUNS"} \
     --out "$REPO/bench/results" --proxy "$PROXY" --ftpload "$BUILD/ftpload" \
     --vsftpd "$DEPS/vsftpd/usr/sbin/vsftpd" --vsftpd-version "$VSFTPD_VERSION" \
     --proftpd-root "$DEPS/proftpd" --mod-proxy-version "$MOD_PROXY_VERSION" \
     --ssl-preload "$SSL" "$CRYPTO" \
     --rev "$LABEL" --rev-full "$REV_FULL" --build-desc "$BUILD_DESC" \
     --proxy-args "$PROXY_ARGS" --variant "$VARIANT"
+# kernel_path.py makes (and deletes) network namespaces of its own; the
+# others run in a new one.
+if [ "$SCRIPT" = kernel_path.py ]; then exec "$@"; fi
+exec unshare --net -- sh -c 'ip link set lo up && exec "$@"' sh "$@"
