@@ -192,7 +192,12 @@ class KernelBench:
         return self.daemons[target].pid if target != "forwarding" else None
 
     def settle(self):
+        """A pause between figures; every daemon must still be running."""
         time.sleep(0.3)
+        for name, d in self.daemons.items():
+            if d.proc.poll() is not None:
+                raise RuntimeError(f"{name} exited ({d.proc.returncode}):\n" +
+                                   "\n".join(base.tail(d.log_path, 30)))
 
     # -- figures
     def xfer(self, run, target, op, mode):
@@ -258,6 +263,7 @@ class KernelBench:
         done = max(r["done_total"], 1)
         s = {"figure": "sessions", "run": run, "target": target, "conc": conc, "rate": r["rate"],
              "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"], "errors": r["errors"],
+             "errors_by_state": r["errors_by_state"], "last_error": r["last_error"],
              "machine_busy_fraction": base.busy_fraction(m0, m1)}
         if pid:
             s["proxy_cpu_per_session_ms"] = 1000 * (c1 - c0) / base.CLK_TCK / done
@@ -283,7 +289,8 @@ class KernelBench:
                 for target in TARGETS:
                     s = self.sessions(run, target, conc)
                     log(f"run {run} sessions c={conc} {target}: {s['rate']:.0f}/s, "
-                        f"{s['errors']} errors")
+                        f"{s['errors']} errors" +
+                        (f" (last: {s['last_error']})" if s["errors"] else ""))
 
     # -- results
     def summary(self):
@@ -422,7 +429,8 @@ def main():
     finally:
         b.stop_all()
         delete_namespaces()
-        shutil.rmtree(a.workdir, ignore_errors=True)
+        # the logs stay in the work dir; the big file (RAM, on tmpfs) goes
+        shutil.rmtree(b.root, ignore_errors=True)
     print(path)
 
 

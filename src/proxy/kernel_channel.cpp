@@ -35,7 +35,7 @@ void KernelChannel::start() {
     watch_ =
         flows_.watch(flow_, [self](const firewall::FlowEvent& event) { self->on_flow(event); });
     deadline_.expires_after(setup_timeout_);
-    asio::co_spawn(io_, watch_deadline(), asio::detached);
+    follow_deadline();
 }
 
 void KernelChannel::start_transfer(std::string command, bool download) {
@@ -63,6 +63,14 @@ void KernelChannel::on_flow(const firewall::FlowEvent& event) {
         started_ = std::chrono::steady_clock::now();
     }
     finish(event.counters, event.ending);
+}
+
+// The coroutine starts later, from the io_context: the lambda's copy of
+// `self` keeps the channel alive until then (the session may have dropped
+// it, and the end of the connection released the watch's).
+void KernelChannel::follow_deadline() {
+    asio::co_spawn(
+        io_, [self = shared_from_this()] { return self->watch_deadline(); }, asio::detached);
 }
 
 // Before the connection: the setup timeout. After close() of a connection
@@ -118,7 +126,7 @@ void KernelChannel::close(std::string_view reason) {
     // kernel forwards.
     if (!server_answered_ && end_reason_.empty()) end_reason_ = reason;
     deadline_.expires_after(kKernelFollowAfterClose);
-    asio::co_spawn(io_, watch_deadline(), asio::detached);
+    follow_deadline();
 }
 
 void KernelChannel::fail(std::string_view reason) {

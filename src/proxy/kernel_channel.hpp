@@ -67,6 +67,7 @@ class KernelChannel : public DataPath, public std::enable_shared_from_this<Kerne
 
   private:
     void on_flow(const firewall::FlowEvent& event);
+    void follow_deadline();
     awaitable<void> watch_deadline();
     // The log line, once: from the end's counters, or the counters so far.
     void finish(const firewall::FlowCounters& counters, std::string_view ending);

@@ -17,6 +17,7 @@ bytes; the worker's log line for it says `data path kernel` and carries
 those counters, and it never logs a relay.
 """
 import json
+import os
 import re
 import subprocess
 
@@ -26,7 +27,7 @@ from ftpx.binaries import PROXY_BIN
 from ftpx.servers import make_server_cert
 from ftpx.wait import wait_until
 from topology import ADDR
-from world import (DATA_MODE_IDS, DATA_MODES, PYTHON, REDIRECT, REDIRECT_WORKER, Probe, World,
+from world import (DATA_MODE_IDS, DATA_MODES, HERE, PYTHON, REDIRECT, REDIRECT_WORKER, Probe, World,
                    check_round_trip, epsv, session_elements)
 
 MARK = "0x00465450"
@@ -55,7 +56,7 @@ def worker(world, fam, name=None):
 def world(tmp_path_factory):
     w = World(tmp_path_factory.mktemp("kernel"))
     try:
-        w.up(vsftpd=False)
+        w.up(vsftpd=True)
         kernel_firewall(w)
         for fam in ("v4", "v6"):
             worker(w, fam)
@@ -319,6 +320,36 @@ def test_a_long_kernel_transfer_is_not_idle(world):
     finally:
         probe.close()
     assert "idle for 2 s" not in world.log(name)
+    world.stop_proxy(name)
+
+
+def test_many_short_transfers_in_parallel(world, tmp_path):
+    """The benchmark's session load (bench/ftpload.c, 8 clients for 3 s, one
+    4 KiB download per session, to vsftpd): data connections that end while
+    their session is already done with them, in every order. A channel
+    freed before its deadline coroutine first ran crashed the worker here."""
+    a = ADDR["v4"]
+    name = "proxy-vsftpd"
+    world.proxy(name, "-b", a["fw_lan"], "-p", "2125", "-R", a["server2"], "-P", "21",
+                "--data-path", "kernel")
+    world.wait_listening(name, "fw", a["fw_lan"], 2125)
+    small = world.server_root("vsftpd", "v4") / "pub" / "small.bin"
+    small.write_bytes(os.urandom(4096))
+    small.chmod(0o644)
+    ftpload = tmp_path / "ftpload"
+    subprocess.run(["gcc", "-O2", "-o", ftpload, HERE.parent.parent / "bench" / "ftpload.c"],
+                   check=True, timeout=120)
+    done = world.topo.run("client", ftpload, "sessions", "-h", a["fw_lan"], "-p", "2125", "-c",
+                          "8", "-d", "3", "-W", "0.5", "-f", "pub/small.bin", "-s", "4096", "-t",
+                          "8", check=False)
+    assert world.procs[name][0].poll() is None, world.log(name)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["errors"] == 0 and out["done_total"] > 0, (out["last_error"],
+                                                           out["errors_by_state"])
+    wait_until(lambda: len([line for line in kernel_lines(world, name)
+                            if line[2] == "RETR pub/small.bin"]) >= out["done_total"], 10,
+               "a log line for each transfer")
     world.stop_proxy(name)
 
 
