@@ -3,6 +3,8 @@
 #include <nftables/libnftables.h>
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 #include "firewall/addresses.hpp"
 #include "firewall/process.hpp"
 
@@ -61,6 +63,7 @@ void NftablesBackend::init() {
         nft::create_script(table_, instance_, pid_, options_.log > 0, options_.kernel_mark));
     created_ = true;
     sessions_.clear();
+    used_translations_.clear();
 }
 
 // One netlink round trip: the outcome is known before the call returns.
@@ -105,7 +108,7 @@ void NftablesBackend::forward_in_kernel(const KernelForwarding& forwarding, Done
     settle(done, [&] {
         if (!options_.kernel_mark) throw Error("the kernel data path is not enabled");
         expect(forwarding.session, forwarding.timeout, [&] {
-            return SessionElements{nft::kernel_elements(forwarding), std::nullopt};
+            return SessionElements{nft::kernel_elements(forwarding), std::nullopt, true};
         });
     });
 }
@@ -133,9 +136,11 @@ void NftablesBackend::expect(std::uint64_t session, std::chrono::seconds timeout
         std::string add;
         for (const nft::Element& element : all)
             add += nft::add_command(table_, element, timeout, session);
+        const std::string used = std::exchange(used_translations_, {});
         try {
-            run(removal(session) + add);
+            run(used + removal(session) + add);
         } catch (const Error& first) {
+            // (The used translations are left to their timeout: inert.)
             // An element with one of these keys but another value (a leftover
             // whose removal failed) makes `add` fail with "File exists":
             // delete such elements and try once more.
@@ -166,6 +171,15 @@ void NftablesBackend::expect(std::uint64_t session, std::chrono::seconds timeout
 void NftablesBackend::connection_arrived(std::uint64_t session) noexcept {
     const auto it = sessions_.find(session);
     if (it == sessions_.end()) return;
+    if (it->second.kernel) {
+        // The kernel deleted the armed element with the first packet; the
+        // translations go with the next transaction.
+        for (const nft::Element& element : it->second.expected)
+            if (element.set.rfind("karm", 0) != 0)
+                used_translations_ += nft::remove_commands(table_, element);
+        sessions_.erase(it);
+        return;
+    }
     if (!it->second.nat) {
         clear_session(session);
         return;
@@ -187,7 +201,7 @@ void NftablesBackend::clear_session(std::uint64_t session) noexcept {
     const auto it = sessions_.find(session);
     if (it == sessions_.end()) return;  // nothing of ours: no netlink round trip
     try {
-        run(removal(session));
+        run(std::exchange(used_translations_, {}) + removal(session));
     } catch (const std::exception& e) {
         // The elements still expire by their timeout.
         spdlog::error("{} nftables: cannot remove the session's elements: {}", session_tag(session),
@@ -204,6 +218,7 @@ void NftablesBackend::remove_table() noexcept {
     if (!created_) return;
     created_ = false;
     sessions_.clear();
+    used_translations_.clear();
     try {
         run(nft::delete_script(table_));
     } catch (const std::exception& e) {

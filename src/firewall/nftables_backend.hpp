@@ -55,6 +55,7 @@ class NftablesBackend : public Backend {
         // Let the expected connection in (the kernel data path's three).
         std::vector<nft::Element> expected;
         std::optional<nft::Element> nat;       // the onward leg's source NAT
+        bool kernel = false;                   // forward_in_kernel()'s
     };
 
     // Runs nft commands as one transaction; throws Error with nft's message.
@@ -74,6 +75,12 @@ class NftablesBackend : public Backend {
     std::string table_;
     bool created_ = false;
     std::unordered_map<std::uint64_t, SessionElements> sessions_;
+    // The translations of kernel-path connections already used: inert
+    // (their armed element went with the first packet), removed with the
+    // next transaction of any session instead of one of their own (a
+    // netlink transaction costs more than the rest of a data connection's
+    // setup together), or by their timeout.
+    std::string used_translations_;
 };
 
 }  // namespace firewall
