@@ -7,7 +7,7 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 PKGS="g++ cmake make pkg-config libboost-dev libboost-program-options-dev libyaml-cpp-dev
-      libspdlog-dev libfmt-dev libgtest-dev nlohmann-json3-dev libnftables-dev libnetfilter-conntrack-dev libssl-dev clang
+      libspdlog-dev libfmt-dev libgtest-dev nlohmann-json3-dev libnftables-dev libnftnl-dev libmnl-dev libnetfilter-conntrack-dev libssl-dev clang
       libclang-rt-14-dev nftables"
 missing=""
 for p in $PKGS; do

@@ -32,7 +32,8 @@ NftablesBackend::NftablesBackend(RuleOptions options, std::string instance, pid_
       options_(std::move(options)),
       instance_(std::move(instance)),
       pid_(pid),
-      table_(nft::table_name(instance_, pid_)) {
+      table_(nft::table_name(instance_, pid_)),
+      writer_(table_) {
     if (!context_) throw Error("cannot create a libnftables context");
     nft_ctx_buffer_output(context_.get());
     nft_ctx_buffer_error(context_.get());
@@ -63,7 +64,7 @@ void NftablesBackend::init() {
         nft::create_script(table_, instance_, pid_, options_.log > 0, options_.kernel_mark));
     created_ = true;
     sessions_.clear();
-    used_translations_.clear();
+    used_translations_ = {};
 }
 
 // One netlink round trip: the outcome is known before the call returns.
@@ -113,14 +114,13 @@ void NftablesBackend::forward_in_kernel(const KernelForwarding& forwarding, Done
     });
 }
 
-std::string NftablesBackend::removal(std::uint64_t session) const {
+nft::ElementBatch NftablesBackend::removal(std::uint64_t session) const {
+    nft::ElementBatch batch;
     const auto it = sessions_.find(session);
-    if (it == sessions_.end()) return {};
-    std::string commands;
-    for (const nft::Element& element : it->second.expected)
-        commands += nft::remove_commands(table_, element);
-    if (it->second.nat) commands += nft::remove_commands(table_, *it->second.nat);
-    return commands;
+    if (it == sessions_.end()) return batch;
+    for (const nft::Element& element : it->second.expected) batch.remove(element);
+    if (it->second.nat) batch.remove(*it->second.nat);
+    return batch;
 }
 
 // The session's previous elements go in the same transaction as the new
@@ -133,27 +133,33 @@ void NftablesBackend::expect(std::uint64_t session, std::chrono::seconds timeout
         const SessionElements elements = make_elements();
         std::vector<nft::Element> all = elements.expected;
         if (elements.nat) all.push_back(*elements.nat);
-        std::string add;
-        for (const nft::Element& element : all)
-            add += nft::add_command(table_, element, timeout, session);
-        const std::string used = std::exchange(used_translations_, {});
+        nft::ElementBatch add;
+        for (const nft::Element& element : all) add.add(element, timeout, session);
+        nft::ElementBatch batch = std::exchange(used_translations_, {});
+        batch.append(removal(session));
+        batch.append(add);
         try {
-            run(used + removal(session) + add);
+            writer_.apply(batch);
         } catch (const Error& first) {
+            spdlog::debug("{} nftables refused ({}): {}", session_tag(session), first.what(),
+                          batch.nft_text(table_));
             // (The used translations are left to their timeout: inert.)
             // An element with one of these keys but another value (a leftover
             // whose removal failed) makes `add` fail with "File exists":
             // delete such elements and try once more.
             for (const nft::Element& element : all) {
+                nft::ElementBatch leftover;
+                leftover.erase(element);
                 try {
-                    run("delete element inet " + table_ + " " + element.set + " { " + element.key +
-                        " }\n");
+                    writer_.apply(leftover);
                 } catch (const Error&) {
                     // not there: not the cause
                 }
             }
+            nft::ElementBatch again = removal(session);
+            again.append(add);
             try {
-                run(removal(session) + add);
+                writer_.apply(again);
             } catch (const Error&) {
                 throw first;
             }
@@ -175,8 +181,7 @@ void NftablesBackend::connection_arrived(std::uint64_t session) noexcept {
         // The kernel deleted the armed element with the first packet; the
         // translations go with the next transaction.
         for (const nft::Element& element : it->second.expected)
-            if (element.set.rfind("karm", 0) != 0)
-                used_translations_ += nft::remove_commands(table_, element);
+            if (element.set.rfind("karm", 0) != 0) used_translations_.remove(element);
         sessions_.erase(it);
         return;
     }
@@ -185,11 +190,10 @@ void NftablesBackend::connection_arrived(std::uint64_t session) noexcept {
         return;
     }
     if (it->second.expected.empty()) return;
-    std::string commands;
-    for (const nft::Element& element : it->second.expected)
-        commands += nft::remove_commands(table_, element);
+    nft::ElementBatch batch;
+    for (const nft::Element& element : it->second.expected) batch.remove(element);
     try {
-        run(commands);
+        writer_.apply(batch);
     } catch (const std::exception& e) {
         spdlog::error("{} nftables: cannot remove {} element: {}", session_tag(session),
                       it->second.expected.front().set, e.what());
@@ -201,7 +205,9 @@ void NftablesBackend::clear_session(std::uint64_t session) noexcept {
     const auto it = sessions_.find(session);
     if (it == sessions_.end()) return;  // nothing of ours: no netlink round trip
     try {
-        run(std::exchange(used_translations_, {}) + removal(session));
+        nft::ElementBatch batch = std::exchange(used_translations_, {});
+        batch.append(removal(session));
+        writer_.apply(batch);
     } catch (const std::exception& e) {
         // The elements still expire by their timeout.
         spdlog::error("{} nftables: cannot remove the session's elements: {}", session_tag(session),
@@ -218,7 +224,7 @@ void NftablesBackend::remove_table() noexcept {
     if (!created_) return;
     created_ = false;
     sessions_.clear();
-    used_translations_.clear();
+    used_translations_ = {};
     try {
         run(nft::delete_script(table_));
     } catch (const std::exception& e) {

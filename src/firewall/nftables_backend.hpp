@@ -4,8 +4,10 @@
 // that accepts an expected server connection, and a postrouting chain that
 // gives the proxy's own active-mode connection to the client the server's
 // address. Per-session state is one element with a timeout in a map
-// (passive) or set (active), plus one in the source NAT map (active), written
-// through libnftables: no process is forked per data connection.
+// (passive) or set (active), plus one in the source NAT map (active). The
+// table is written through libnftables, the elements of each data connection
+// as one binary batch (nft_element_writer.hpp): no process is forked, no
+// text parsed per data connection.
 //
 // Which element belongs to which session is kept here (and shown in
 // `nft list table` as the element's comment "#<session>"): nft map elements
@@ -26,6 +28,7 @@
 
 #include "firewall/firewall.hpp"
 #include "firewall/nft_commands.hpp"
+#include "firewall/nft_element_writer.hpp"
 
 struct nft_ctx;
 
@@ -62,7 +65,7 @@ class NftablesBackend : public Backend {
     std::string run(const std::string& commands);
     void expect(std::uint64_t session, std::chrono::seconds timeout,
                 const std::function<SessionElements()>& make_elements);
-    std::string removal(std::uint64_t session) const;
+    nft::ElementBatch removal(std::uint64_t session) const;
     void remove_table() noexcept;  // shutdown(), also from the destructor
 
     struct ContextFree {
@@ -73,6 +76,7 @@ class NftablesBackend : public Backend {
     std::string instance_;
     pid_t pid_;
     std::string table_;
+    nft::ElementWriter writer_;  // the elements (libnftnl); the table itself goes through run()
     bool created_ = false;
     std::unordered_map<std::uint64_t, SessionElements> sessions_;
     // The translations of kernel-path connections already used: inert
@@ -80,7 +84,7 @@ class NftablesBackend : public Backend {
     // next transaction of any session instead of one of their own (a
     // netlink transaction costs more than the rest of a data connection's
     // setup together), or by their timeout.
-    std::string used_translations_;
+    nft::ElementBatch used_translations_;
 };
 
 }  // namespace firewall

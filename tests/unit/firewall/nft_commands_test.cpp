@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "golden.hpp"
+#include "kernel_forwardings.hpp"
 
 namespace firewall {
 namespace {
@@ -40,23 +41,9 @@ TEST(NftCommands, RulesetWithKernelDataPath) {
 // address and port, its source by the translated tuple; -r's port 20 uses
 // the map whose value carries a port.
 TEST(NftCommands, KernelElements) {
-    KernelForwarding f;
-    f.session = 7;
-    f.from = make_address("::ffff:198.18.1.2");
-    f.proxy = make_address("198.18.1.1");
-    f.port = 50010;
-    f.to = make_address("198.18.2.2");
-    f.to_port = 2121;
-    f.source = make_address("198.18.2.1");
+    KernelForwarding f = test::passive_v4_forwarding();
     f.timeout = std::chrono::seconds(5);
-    KernelForwarding active;
-    active.from = make_address("fd18:2::2");
-    active.proxy = make_address("fd18:2::1");
-    active.port = 50011;
-    active.to = make_address("fd18:1::2");
-    active.to_port = 41000;
-    active.source = make_address("fd18:1::1");
-    active.source_port = 20;
+    KernelForwarding active = test::active_v6_forwarding();
     std::string text;
     for (const auto* forwarding : {&f, &active})
         for (const nft::Element& e : nft::kernel_elements(*forwarding))

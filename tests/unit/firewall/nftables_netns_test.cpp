@@ -10,7 +10,9 @@
 #include <memory>
 #include <thread>
 
+#include "firewall/nft_element_writer.hpp"
 #include "firewall/nftables_backend.hpp"
+#include "kernel_forwardings.hpp"
 #include "netns.hpp"
 #include "outcome.hpp"
 
@@ -228,6 +230,67 @@ TEST_F(NftablesNetns, VerboseLogsExpectedConnections) {
     backend.init();
     EXPECT_TRUE(
         contains(table(backend.table()), "log prefix \"" + backend.table() + " passive: \""));
+}
+
+// --data-path kernel: the three elements of one forwarded connection, as the
+// binary batch wrote them (nft reads them back as the golden text says);
+// once used, the translations go with the next transaction of any session.
+TEST_F(NftablesNetns, KernelElementsAndTheirRemovalAfterUse) {
+    RuleOptions options;
+    options.kernel_mark = 0x00465450;
+    NftablesBackend& backend = make_backend(::getpid(), options);
+    backend.init();
+    backend.forward_in_kernel(test::passive_v4_forwarding(), test::kOk);
+    KernelForwarding v6 = test::active_v6_forwarding();
+    v6.session = 8;
+    backend.forward_in_kernel(v6, test::kOk);
+    std::string listing = table(backend.table());
+    EXPECT_TRUE(contains(listing, "198.18.1.2 . 198.18.1.1 . 50010 timeout 30s expires"))
+        << listing;
+    EXPECT_TRUE(contains(listing, "comment \"#7\" : 198.18.2.2 . 2121")) << listing;
+    EXPECT_TRUE(contains(listing, "198.18.1.2 . 198.18.2.2 . 2121 timeout 30s expires")) << listing;
+    EXPECT_TRUE(contains(listing, "comment \"#7\" : 198.18.2.1")) << listing;
+    EXPECT_TRUE(contains(listing, "comment \"#8\" : fd18:1::2 . 41000")) << listing;
+    EXPECT_TRUE(contains(listing, "comment \"#8\" : fd18:1::1 . 20")) << listing;
+    // Used (here no packet deleted the armed element: it stays to its
+    // timeout); nothing is written until another session's transaction.
+    backend.connection_arrived(7);
+    EXPECT_TRUE(contains(table(backend.table()), "198.18.2.2 . 2121")) << table(backend.table());
+    backend.clear_session(8);
+    listing = table(backend.table());
+    EXPECT_FALSE(contains(listing, "198.18.2.2 . 2121")) << listing;
+    EXPECT_FALSE(contains(listing, "198.18.2.1")) << listing;
+    EXPECT_FALSE(contains(listing, "fd18:1::2")) << listing;
+    EXPECT_TRUE(contains(listing, "198.18.1.2 . 198.18.1.1 . 50010")) << listing;  // karm4
+}
+
+// The kernel's refusal names the change, and nothing of the batch is left.
+TEST_F(NftablesNetns, ARefusedBatchNamesItsChangeAndLeavesNothing) {
+    NftablesBackend& backend = make_backend();
+    backend.init();
+    nft::ElementWriter writer(backend.table());
+    nft::ElementBatch batch;
+    batch.add({"act4", "198.18.0.2 . 198.18.0.3 . 2000", {}}, std::chrono::seconds(30), 9);
+    batch.erase({"act4", "198.18.0.2 . 198.18.0.3 . 21", {}});
+    try {
+        writer.apply(batch);
+        ADD_FAILURE() << "a delete of a missing element was accepted";
+    } catch (const Error& e) {
+        EXPECT_STREQ(e.what(),
+                     "delete element from act4 { 198.18.0.2 . 198.18.0.3 . 21 }: No such file or "
+                     "directory");
+    }
+    EXPECT_FALSE(contains(table(backend.table()), "elements")) << table(backend.table());
+    nft::ElementBatch wrong;
+    wrong.add({"nosuch4", "198.18.0.2 . 198.18.0.3 . 2000", {}}, std::chrono::seconds(30), 9);
+    EXPECT_THROW(writer.apply(wrong), Error);
+    // A batch that is accepted after refused ones: the socket holds no
+    // stale answer that would be taken for this batch's.
+    nft::ElementBatch ok;
+    ok.add({"act4", "198.18.0.2 . 198.18.0.3 . 2001", {}}, std::chrono::seconds(30), 9);
+    writer.apply(ok);
+    EXPECT_TRUE(contains(table(backend.table()), "198.18.0.2 . 198.18.0.3 . 2001"))
+        << table(backend.table());
 }
 
 // What one data connection costs the worker: expect_passive() when the
