@@ -11,6 +11,8 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "common/net_address.hpp"
 
@@ -79,38 +81,63 @@ void ConntrackFlows::HandleClose::operator()(nfct_handle* handle) const {
     nfct_close(handle);
 }
 
-ConntrackFlows::ConntrackFlows(boost::asio::io_context& io, std::uint32_t mark)
-    : io_(io),
-      mark_(mark),
-      events_(nfct_open(CONNTRACK, NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_UPDATE |
-                                       NF_NETLINK_CONNTRACK_DESTROY)),
-      queries_(nfct_open(CONNTRACK, 0)),
-      socket_(io) {
-    if (!events_ || !queries_)
-        throw Error(os_error("cannot subscribe to conntrack events (ctnetlink)"));
-    // Only our connections' events: TCP with the kernel mark.
+// Only our connections' events reach the worker: a socket filter in the
+// kernel passes TCP with the kernel mark and, with `states`, only those TCP
+// states. Throws Error.
+static void attach_filter(nfct_handle* handle, std::uint32_t mark,
+                          const std::vector<std::uint16_t>& states) {
     nfct_filter* filter = nfct_filter_create();
     if (!filter) throw Error(os_error("cannot create a conntrack event filter"));
     nfct_filter_add_attr_u32(filter, NFCT_FILTER_L4PROTO, IPPROTO_TCP);
-    const nfct_filter_dump_mark wanted{mark_, 0xffffffffu};
+    for (const std::uint16_t state : states) {
+        const nfct_filter_proto wanted{IPPROTO_TCP, state};
+        nfct_filter_add_attr(filter, NFCT_FILTER_L4PROTO_STATE, &wanted);
+    }
+    const nfct_filter_dump_mark wanted{mark, 0xffffffffu};
     nfct_filter_add_attr(filter, NFCT_FILTER_MARK, &wanted);
-    const int attached = nfct_filter_attach(nfct_fd(events_.get()), filter);
+    const int attached = nfct_filter_attach(nfct_fd(handle), filter);
     nfct_filter_destroy(filter);
     if (attached < 0) throw Error(os_error("cannot attach the conntrack event filter"));
-    nfnl_rcvbufsiz(nfct_nfnlh(events_.get()), kEventBuffer);
-    nfct_callback_register(events_.get(), NFCT_T_ALL, on_event, this);
-    const int fd = nfct_fd(events_.get());
-    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-    socket_.assign(fd);
+}
+
+ConntrackFlows::ConntrackFlows(boost::asio::io_context& io, std::uint32_t mark)
+    : io_(io),
+      mark_(mark),
+      events_(nfct_open(CONNTRACK, NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_UPDATE)),
+      removals_(nfct_open(CONNTRACK, NF_NETLINK_CONNTRACK_DESTROY)),
+      queries_(nfct_open(CONNTRACK, 0)),
+      socket_(io),
+      removal_socket_(io) {
+    if (!events_ || !removals_ || !queries_)
+        throw Error(os_error("cannot subscribe to conntrack events (ctnetlink)"));
+    // A connection changes state about six times; the worker needs its
+    // start (SYN_SENT, in the NEW event) and its end (TIME_WAIT: both FINs
+    // passed; CLOSE: a reset), a third of the events. Its removal comes on
+    // a socket of its own without a state filter: an entry removed in any
+    // state (a flush, a timeout) ends its watch too.
+    attach_filter(events_.get(), mark_,
+                  {TCP_CONNTRACK_SYN_SENT, TCP_CONNTRACK_TIME_WAIT, TCP_CONNTRACK_CLOSE});
+    attach_filter(removals_.get(), mark_, {});
+    const std::pair<nfct_handle*, boost::asio::posix::stream_descriptor*> sockets[] = {
+        {events_.get(), &socket_}, {removals_.get(), &removal_socket_}};
+    for (const auto& [handle, socket] : sockets) {
+        nfnl_rcvbufsiz(nfct_nfnlh(handle), kEventBuffer);
+        nfct_callback_register(handle, NFCT_T_ALL, on_event, this);
+        const int fd = nfct_fd(handle);
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+        socket->assign(fd);
+    }
 }
 
 ConntrackFlows::~ConntrackFlows() {
     stopped_ = true;
-    socket_.release();  // nfct_close() closes it
+    socket_.release();  // nfct_close() closes them
+    removal_socket_.release();
 }
 
 void ConntrackFlows::start() {
-    wait_for_events();
+    wait_for_events(socket_, events_.get());
+    wait_for_events(removal_socket_, removals_.get());
 }
 
 // Every watch ends now, with the counters so far: a connection the kernel
@@ -119,6 +146,7 @@ void ConntrackFlows::stop() noexcept {
     stopped_ = true;
     boost::system::error_code ignored;
     socket_.cancel(ignored);
+    removal_socket_.cancel(ignored);
     std::vector<Watch> ending;
     ending.swap(watches_);
     for (const Watch& w : ending) {
@@ -133,19 +161,20 @@ void ConntrackFlows::stop() noexcept {
     }
 }
 
-void ConntrackFlows::wait_for_events() {
-    socket_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                       [this](const boost::system::error_code& error) {
-                           if (error || stopped_) return;
-                           read_events();
-                           wait_for_events();
-                       });
+void ConntrackFlows::wait_for_events(boost::asio::posix::stream_descriptor& socket,
+                                     nfct_handle* handle) {
+    socket.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                      [this, &socket, handle](const boost::system::error_code& error) {
+                          if (error || stopped_) return;
+                          read_events(handle);
+                          wait_for_events(socket, handle);
+                      });
 }
 
-void ConntrackFlows::read_events() {
+void ConntrackFlows::read_events(nfct_handle* handle) {
     // nfct_catch() reads until the socket is empty (EAGAIN: non-blocking).
     for (int round = 0; round < 64; ++round) {
-        if (nfct_catch(events_.get()) >= 0) continue;
+        if (nfct_catch(handle) >= 0) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
         if (errno == ENOBUFS) {
             if (lost_events_++ == 0)

@@ -4,11 +4,11 @@
 // ended and how, and its byte counts. The worker relays none of their bytes,
 // so this is how a transfer's log line still has them.
 //
-// Only connections with the kernel mark reach the worker: a socket filter
-// in the kernel drops every other event (a busy firewall's conntrack churn
-// never wakes it). A watch names the connection as far as the worker knows
-// it before it exists: FROM -> TO:PORT, the original direction without the
-// source port; the first new connection that matches becomes the watch's.
+// Only connections with the kernel mark reach the worker, and of their state
+// changes only the start and the end: a socket filter in the kernel drops
+// every other event (a busy firewall's conntrack churn never wakes it). A watch names the
+// connection as far as the worker knows it before it exists: FROM -> TO:PORT, the original
+// direction without the source port; the first new connection that matches becomes the watch's.
 //
 // Not thread-safe: a worker drives it from its one io_context thread.
 #pragma once
@@ -100,8 +100,8 @@ class ConntrackFlows {
         std::uint16_t from_port = 0;  // 0 until Started
         Handler handler;
     };
-    void wait_for_events();
-    void read_events();
+    void wait_for_events(boost::asio::posix::stream_descriptor& socket, nfct_handle* handle);
+    void read_events(nfct_handle* handle);
     Watch* find(const FlowKey& key, std::uint16_t from_port);
 
     struct HandleClose {
@@ -109,8 +109,9 @@ class ConntrackFlows {
     };
     boost::asio::io_context& io_;
     std::uint32_t mark_;
-    std::unique_ptr<nfct_handle, HandleClose> events_, queries_;
-    boost::asio::posix::stream_descriptor socket_;
+    // New connections and their ends; removals; counter queries.
+    std::unique_ptr<nfct_handle, HandleClose> events_, removals_, queries_;
+    boost::asio::posix::stream_descriptor socket_, removal_socket_;
     std::vector<Watch> watches_;
     std::uint64_t next_id_ = 1;
     std::uint64_t lost_events_ = 0;
