@@ -24,7 +24,7 @@ step() { printf '\n=== %s  [%s, +%ss]\n' "$*" "$(date +%H:%M:%S)" "$(($(date +%s
 BACKGROUND_GROUPS=""
 BUILD_LOGS=$(mktemp -d)
 stop_background() {
-    for group in $BACKGROUND_GROUPS; do kill -TERM -- "-$group" 2>/dev/null || true; done
+    for group in $BACKGROUND_GROUPS; do kill -TERM "-$group" 2>/dev/null || true; done
     rm -rf "$BUILD_LOGS"
 }
 trap stop_background EXIT
@@ -37,8 +37,11 @@ background_build() {
     BACKGROUND_GROUPS="$BACKGROUND_GROUPS $!"
     LAST_GROUP=$!
 }
+# (`kill -TERM -GROUP`, not `kill -TERM -- -GROUP`: dash's kill takes no
+# `--`; with it nothing was stopped, and the stage waited for the niced
+# one-core build: 15 minutes of a CI run.)
 take_over_build() {
-    kill -TERM -- "-$1" 2>/dev/null || true
+    kill -TERM "-$1" 2>/dev/null || true
     wait "$1" 2>/dev/null || true
 }
 
@@ -69,6 +72,9 @@ FTP_PROXY_BIN="$REPO/build/src/proxy/ftp-proxy" tests/netns/run.sh
 
 step "ftpproxyd and ftpproxyctl with real workers"
 FTPPROXY_BUILD="$REPO/build" tests/supervisor/run.sh
+
+step "man pages (mandoc -Tlint, flags agree with --help)"
+FTPPROXY_BUILD="$REPO/build" tests/docs/run.sh
 
 step "ASan/UBSan build and unit tests"
 take_over_build "$ASAN_BUILD"
