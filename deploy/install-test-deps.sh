@@ -38,7 +38,7 @@ fi
 # binary links against (normally pulled in by its own Depends); the others
 # are those of the unpacked proftpd (core + mod_tls) and pure-ftpd.
 PKGS="python3 python3-pytest python3-pytest-timeout python3-pyftpdlib python3-openssl lftp curl iproute2 nftables
-      keepalived ucarp tcpdump rclone conntrack mandoc
+      keepalived ucarp tcpdump rclone conntrack mandoc prometheus
       openssl libwrap0 libcap2 libpam0g libssl3
       libacl1 libcrypt1 libhiredis0.14 libidn2-0 libmemcached11 libmemcachedutil2 libncursesw6
       libpcre2-8-0 libpcre2-posix3 libtinfo6 zlib1g libsodium23"

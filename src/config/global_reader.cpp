@@ -91,6 +91,9 @@ void read_global(const YAML::Node& map, GlobalSettings& global, ErrorList& error
                              read_choice<PfSyntax>(value, key, kPfSyntaxes, errors));
             } else if (key == "kernel_mark") {
                 set_if_valid(global.kernel_mark, read_kernel_mark(value, errors));
+            } else if (key == "metrics_listen") {
+                if (auto endpoint = read_ip_endpoint(value, key, "127.0.0.1:9121", errors))
+                    global.metrics_listen = *endpoint;
             } else if (key == "rules_file") {
                 set_if_valid(global.rules_file, read_absolute_path(value, key, errors));
             } else if (key == "reload_command") {

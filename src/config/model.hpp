@@ -90,6 +90,8 @@ struct GlobalSettings {
     std::string rules_file;                   // empty only with Firewall::none
     std::vector<std::string> reload_command;  // argv, no shell; empty: do not reload
     std::uint32_t kernel_mark = kDefaultKernelMark;  // instances with data_path: kernel
+    // Where ftpproxyd serves /metrics (Prometheus); unset: nowhere (default).
+    std::optional<common::Endpoint> metrics_listen;
 };
 
 // A backend: an IP literal (canonical form) or a host name.

@@ -24,10 +24,10 @@ inline constexpr std::array<std::string_view, 7> kClusterKeys = {
     "demotion",       "track_file",      "carp_group", "demote_by",
     "demote_command", "promote_command", "handoff"};
 inline constexpr std::array<std::string_view, 1> kHandoffKeys = {"nodes"};
-inline constexpr std::array<std::string_view, 12> kGlobalKeys = {
-    "control_socket", "control_group",  "runtime_dir",   "worker_binary",
-    "worker_user",    "log_level",      "firewall",      "pf_syntax",
-    "rules_file",     "reload_command", "drain_timeout", "kernel_mark"};
+inline constexpr std::array<std::string_view, 13> kGlobalKeys = {
+    "control_socket", "control_group", "runtime_dir",   "worker_binary", "worker_user",
+    "log_level",      "firewall",      "pf_syntax",     "rules_file",    "reload_command",
+    "drain_timeout",  "kernel_mark",   "metrics_listen"};
 // Allowed in 'defaults' and in each instance.
 inline constexpr std::array<std::string_view, 17> kSettingKeys = {"mode",
                                                                   "interface",

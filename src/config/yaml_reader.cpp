@@ -285,6 +285,24 @@ std::optional<common::IpAddress> read_ip_address(const YAML::Node& value, std::s
     return address;
 }
 
+std::optional<common::Endpoint> read_ip_endpoint(const YAML::Node& value, std::string_view key,
+                                                 std::string_view example, ErrorList& errors) {
+    const auto text = read_scalar(value, key, errors);
+    if (!text) {
+        return std::nullopt;
+    }
+    const auto parts = common::split_host_port(*text);
+    const auto address = parts ? common::parse_ip_address(parts->host) : std::nullopt;
+    const auto port = parts && parts->port ? common::parse_port(*parts->port) : std::nullopt;
+    if (!address || !port) {
+        errors.add(value.Mark(), quoted_key(key) + ": \"" + *text +
+                                     "\" is not an IP ADDRESS:PORT (e.g. " + std::string(example) +
+                                     ")");
+        return std::nullopt;
+    }
+    return common::Endpoint(*address, *port);
+}
+
 std::optional<LogLevel> read_log_level(const YAML::Node& value, std::string_view key,
                                        ErrorList& errors) {
     const auto text = read_scalar(value, key, errors);

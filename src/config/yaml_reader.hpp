@@ -81,6 +81,10 @@ std::optional<std::chrono::milliseconds> read_duration_ms(const YAML::Node& valu
                                                           ErrorList& errors);
 std::optional<common::IpAddress> read_ip_address(const YAML::Node& value, std::string_view key,
                                                  ErrorList& errors);
+// "ADDRESS:PORT" ("[v6]:PORT" for IPv6): an IP literal and a port, both
+// required; `example` shows the form in the error.
+std::optional<common::Endpoint> read_ip_endpoint(const YAML::Node& value, std::string_view key,
+                                                 std::string_view example, ErrorList& errors);
 std::optional<common::PortRange> read_port_range(const YAML::Node& value, std::string_view key,
                                                  ErrorList& errors);
 std::optional<std::string> read_absolute_path(const YAML::Node& value, std::string_view key,

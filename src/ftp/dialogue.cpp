@@ -22,8 +22,9 @@ void Dialogue::client_overlong(Actions& out) {
     check_idle(client_request_.kind, "client_overlong");
     refuse(Severity::Warning,
            "command line over " + std::to_string(kMaxCommandLine) + " bytes refused", out);
-    reply_local("500 Command line too long (limit " + std::to_string(kMaxCommandLine) + " bytes).",
-                out);
+    refuse_command(
+        Refusal::LineTooLong,
+        "500 Command line too long (limit " + std::to_string(kMaxCommandLine) + " bytes).", out);
 }
 
 void Dialogue::client_closed(Actions& out) {
@@ -164,6 +165,47 @@ void Dialogue::check_idle(Awaiting side, const char* input) {
 
 void Dialogue::refuse(Severity severity, std::string text, Actions& out) {
     out.push_back(action::Log{severity, true, std::move(text)});
+}
+
+void Dialogue::refuse_command(Refusal reason, std::string reply, Actions& out) {
+    out.push_back(action::Refused{reason});
+    reply_local(std::move(reply), out);
+}
+
+std::string_view refusal_name(Refusal refusal) {
+    switch (refusal) {
+        case Refusal::LineTooLong:
+            return "line_too_long";
+        case Refusal::Syntax:
+            return "syntax";
+        case Refusal::Bounce:
+            return "bounce";
+        case Refusal::Argument:
+            return "argument";
+        case Refusal::NotSupported:
+            return "not_supported";
+        case Refusal::Sequence:
+            return "sequence";
+        case Refusal::AnonymousOnly:
+            return "anonymous_only";
+        case Refusal::TlsRequired:
+            return "tls_required";
+    }
+    return "unknown";
+}
+
+std::string_view data_mode_name(DataMode mode) {
+    switch (mode) {
+        case DataMode::Pasv:
+            return "pasv";
+        case DataMode::Epsv:
+            return "epsv";
+        case DataMode::Port:
+            return "port";
+        case DataMode::Eprt:
+            return "eprt";
+    }
+    return "unknown";
 }
 
 }  // namespace ftp

@@ -57,6 +57,26 @@ enum class ClientTls { Off, Optional, Required };
 // after its 234 the server speaks nothing but TLS.
 enum class ServerTls { Off, Auto, Required };
 
+// Why the proxy answered a client's command itself with a refusal: one
+// label value each of ftpproxyd's refusal counter, so few and stable.
+enum class Refusal {
+    LineTooLong,    // over kMaxCommandLine
+    Syntax,         // not a command line (control characters, no verb)
+    Bounce,         // PORT/EPRT to another host or a privileged port
+    Argument,       // a malformed argument (PORT, EPRT, EPSV, PBSZ, PROT)
+    NotSupported,   // what the proxy does not carry (LPRT, CCC, REIN under TLS, AUTH SSL...)
+    Sequence,       // out of order (PASV after EPSV ALL, PROT before PBSZ, pipelined AUTH)
+    AnonymousOnly,  // -A: a user other than anonymous/ftp
+    TlsRequired,    // --client-tls required: login or data in clear text
+};
+inline constexpr std::size_t kRefusals = 8;
+std::string_view refusal_name(Refusal refusal);  // "line_too_long", ...
+
+// How the client asked for a data connection.
+enum class DataMode { Pasv, Epsv, Port, Eprt };
+inline constexpr std::size_t kDataModes = 4;
+std::string_view data_mode_name(DataMode mode);  // "pasv", ...
+
 struct DialogueConfig {
     bool anonymous_only = false;     // -A
     bool passive_to_server = false;  // --passive-to-server: a client's PORT becomes PASV
@@ -88,6 +108,12 @@ struct Log {
     std::string text;
 };
 struct GreetingReceived {};  // the server's greeting is complete: its deadline is over
+struct Refused {  // the proxy refused a client's command (its reply and log line come too)
+    Refusal reason;
+};
+struct LoginAnswered {  // the server's final reply to USER/PASS/ACCT: 230, or a 4xx/5xx
+    bool ok;
+};
 // Request: listen for the client's data connection, which goes on to
 // server_data. Answer: passive_opened() with the endpoint the client is to be
 // told (the port of the listener), or passive_refused().
@@ -96,6 +122,7 @@ struct OpenPassive {
     Endpoint server_data;
     bool client_tls = false;  // PROT P: the client's leg is TLS
     bool server_tls = false;  // the server accepted PROT P: its leg is TLS
+    DataMode mode = DataMode::Pasv;  // PASV or EPSV
 };
 // Request: listen for the server's data connection, which goes on to
 // client_data. Answer: active_opened() with the listener's endpoint (what
@@ -105,6 +132,7 @@ struct OpenActive {
     Endpoint client_data;
     bool client_tls = false;  // PROT P: the client's leg is TLS
     bool server_tls = false;  // the server accepted PROT P: its leg is TLS
+    DataMode mode = DataMode::Port;  // PORT or EPRT
 };
 // Request (--passive-to-server): prepare for a connection from the proxy to
 // client_data (forward mode: its firewall state). Answer:
@@ -120,6 +148,7 @@ struct ConnectBoth {
     Endpoint server_data;
     bool client_tls = false;  // PROT P: the client's leg is TLS
     bool server_tls = false;  // the server accepted PROT P: its leg is TLS
+    DataMode mode = DataMode::Port;  // the client's PORT or EPRT
 };
 // Request (AUTH TLS, after its 234 went out as the action before): the
 // client's control connection becomes TLS; nothing more may be read from it
@@ -161,11 +190,12 @@ struct End {  // the session is over (a final reply, if any, came before)
 
 }  // namespace action
 
-using Action = std::variant<action::ToClient, action::ToServer, action::Log,
-                            action::GreetingReceived, action::OpenPassive, action::OpenActive,
-                            action::ExpectClientLeg, action::ConnectBoth, action::StartClientTls,
-                            action::StartServerTls, action::StartTransfer, action::ServerDataReady,
-                            action::FinishTransfer, action::CloseChannel, action::End>;
+using Action =
+    std::variant<action::ToClient, action::ToServer, action::Log, action::GreetingReceived,
+                 action::Refused, action::LoginAnswered, action::OpenPassive, action::OpenActive,
+                 action::ExpectClientLeg, action::ConnectBoth, action::StartClientTls,
+                 action::StartServerTls, action::StartTransfer, action::ServerDataReady,
+                 action::FinishTransfer, action::CloseChannel, action::End>;
 using Actions = std::vector<Action>;
 
 class Dialogue {
@@ -226,6 +256,7 @@ class Dialogue {
         ActivePort,      // client PORT/EPRT, server got our PORT/EPRT
         Transfer,        // RETR/STOR/LIST...: completion waits for the data
         Quit,
+        Login,        // USER/PASS/ACCT: relayed; its final reply is LoginAnswered
         Rein,         // accepted: the proxy's own session state is reset too
         Local,        // not a server reply: the proxy's own, in order
         Unsolicited,  // a multi-line reply nothing asked for, until its last line
@@ -292,6 +323,9 @@ class Dialogue {
     ChannelId next_channel() { return ++last_channel_; }
     static void check_idle(Awaiting side, const char* input);
     void refuse(Severity severity, std::string text, Actions& out);
+    // The proxy's own refusal of a client's command: counted (Refused),
+    // then `reply` in its turn (reply_local).
+    void refuse_command(Refusal reason, std::string reply, Actions& out);
 
     DialogueConfig config_;
     ReplyReader replies_;

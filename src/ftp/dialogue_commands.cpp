@@ -15,10 +15,11 @@ void Dialogue::client_line(std::string_view line, Actions& out) {
     auto parsed = parse_command(line);
     if (auto* problem = std::get_if<CommandError>(&parsed)) {
         refuse(Severity::Warning, "refused command line: " + std::string(describe(*problem)), out);
-        reply_local(*problem == CommandError::ControlCharacter
-                        ? "500 Command line contains control characters."
-                        : "500 Syntax error, command unrecognized.",
-                    out);
+        refuse_command(Refusal::Syntax,
+                       *problem == CommandError::ControlCharacter
+                           ? "500 Command line contains control characters."
+                           : "500 Syntax error, command unrecognized.",
+                       out);
         return;
     }
     const auto& command = std::get<Command>(parsed);
@@ -33,7 +34,8 @@ void Dialogue::handle_command(const Command& command, Actions& out) {
         case Verb::User:
             if (config_.anonymous_only && !is_anonymous_user(command.argument)) {
                 refuse(Severity::Warning, "non-anonymous login refused (-A)", out);
-                reply_local("530 Only anonymous logins are allowed through this proxy.", out);
+                refuse_command(Refusal::AnonymousOnly,
+                               "530 Only anonymous logins are allowed through this proxy.", out);
                 return;
             }
             break;
@@ -47,8 +49,9 @@ void Dialogue::handle_command(const Command& command, Actions& out) {
             return;
         case Verb::Lprt:
         case Verb::Lpsv:
-            reply_local("502 " + upper(command.verb_text) + " is not supported; use EPRT/EPSV.",
-                        out);
+            refuse_command(Refusal::NotSupported,
+                           "502 " + upper(command.verb_text) + " is not supported; use EPRT/EPSV.",
+                           out);
             return;
         case Verb::Feat:
             pass_to_server(command, Pending(Expect::Feat), out);
@@ -60,7 +63,9 @@ void Dialogue::handle_command(const Command& command, Actions& out) {
             // REIN would take the server back to clear text (RFC 4217),
             // behind the proxy's back.
             if (server_tls_active_) {
-                reply_local("502 REIN is not supported: the connection to the server is TLS.", out);
+                refuse_command(Refusal::NotSupported,
+                               "502 REIN is not supported: the connection to the server is TLS.",
+                               out);
                 return;
             }
             pass_to_server(command, Pending(Expect::Rein), out);
@@ -70,9 +75,10 @@ void Dialogue::handle_command(const Command& command, Actions& out) {
     }
     if (is_security_extension(command.verb)) {
         refuse(Severity::Info, upper(command.verb_text) + " refused: FTPS is not carried", out);
-        reply_local("502 " + upper(command.verb_text) +
-                        " is not supported by this proxy (FTPS is not carried yet).",
-                    out);
+        refuse_command(Refusal::NotSupported,
+                       "502 " + upper(command.verb_text) +
+                           " is not supported by this proxy (FTPS is not carried yet).",
+                       out);
         return;
     }
     if (is_transfer(command.verb)) {
@@ -86,7 +92,9 @@ void Dialogue::handle_command(const Command& command, Actions& out) {
         pass_to_server(command, std::move(pending), out);
         return;
     }
-    pass_to_server(command, Pending(Expect::Plain), out);
+    const bool login =
+        command.verb == Verb::User || command.verb == Verb::Pass || command.verb == Verb::Acct;
+    pass_to_server(command, Pending(login ? Expect::Login : Expect::Plain), out);
 }
 
 // Client PASV/EPSV: ask the server for a passive port in the form its family
@@ -100,11 +108,12 @@ void Dialogue::handle_passive(const Command& command, Actions& out) {
         return;
     }
     if (pasv && epsv_all_) {
-        reply_local("503 Only EPSV is allowed after EPSV ALL.", out);
+        refuse_command(Refusal::Sequence, "503 Only EPSV is allowed after EPSV ALL.", out);
         return;
     }
     if (pasv && !config_.client_ipv4) {
-        reply_local("425 PASV cannot describe an IPv6 address; use EPSV.", out);
+        refuse_command(Refusal::NotSupported, "425 PASV cannot describe an IPv6 address; use EPSV.",
+                       out);
         return;
     }
     if (!pasv && !command.argument.empty()) {
@@ -112,14 +121,15 @@ void Dialogue::handle_passive(const Command& command, Actions& out) {
         const bool numeric =
             command.argument.find_first_not_of("0123456789") == std::string_view::npos;
         if (!wanted && !numeric) {
-            reply_local("501 Malformed EPSV argument.", out);
+            refuse_command(Refusal::Argument, "501 Malformed EPSV argument.", out);
             return;
         }
         // RFC 2428: a protocol we do not serve on this connection is 522.
         if (!wanted || *wanted != (config_.client_ipv4 ? 1 : 2)) {
-            reply_local(std::string("522 Network protocol not supported, use (") +
-                            (config_.client_ipv4 ? "1" : "2") + ")",
-                        out);
+            refuse_command(Refusal::NotSupported,
+                           std::string("522 Network protocol not supported, use (") +
+                               (config_.client_ipv4 ? "1" : "2") + ")",
+                           out);
             return;
         }
     }
@@ -135,7 +145,7 @@ void Dialogue::handle_port(const Command& command, Actions& out) {
     const bool port = command.verb == Verb::Port;
     const std::string name = port ? "PORT" : "EPRT";
     if (epsv_all_) {
-        reply_local("503 Only EPSV is allowed after EPSV ALL.", out);
+        refuse_command(Refusal::Sequence, "503 Only EPSV is allowed after EPSV ALL.", out);
         return;
     }
     std::optional<Endpoint> target =
@@ -143,10 +153,11 @@ void Dialogue::handle_port(const Command& command, Actions& out) {
     if (!target) {
         auto protocol = port ? std::nullopt : eprt_protocol(command.argument);
         if (protocol && *protocol != 1 && *protocol != 2) {
-            reply_local("522 Network protocol not supported, use (1,2)", out);
+            refuse_command(Refusal::NotSupported, "522 Network protocol not supported, use (1,2)",
+                           out);
         } else {
             refuse(Severity::Warning, "malformed " + name + " argument refused", out);
-            reply_local("501 Malformed " + name + " argument.", out);
+            refuse_command(Refusal::Argument, "501 Malformed " + name + " argument.", out);
         }
         return;
     }
@@ -156,7 +167,8 @@ void Dialogue::handle_port(const Command& command, Actions& out) {
                name + " to " + common::format_endpoint(client_data) + " refused: " +
                    std::string(*refusal) + " (client is " + config_.client.to_string() + ")",
                out);
-        reply_local("500 Illegal PORT command: " + std::string(*refusal) + ".", out);
+        refuse_command(Refusal::Bounce, "500 Illegal PORT command: " + std::string(*refusal) + ".",
+                       out);
         return;
     }
     close_prepared(out);
@@ -167,8 +179,8 @@ void Dialogue::handle_port(const Command& command, Actions& out) {
     }
     const ChannelId channel = next_channel();
     client_request_ = {Awaiting::Active, name, client_data, channel};
-    out.push_back(
-        action::OpenActive{channel, client_data, data_protected_, server_data_protected_});
+    out.push_back(action::OpenActive{channel, client_data, data_protected_, server_data_protected_,
+                                     port ? DataMode::Port : DataMode::Eprt});
 }
 
 void Dialogue::pass_to_server(const Command& command, Pending pending, Actions& out) {

@@ -132,6 +132,11 @@ void Dialogue::handle_reply(const ReplyLine& reply, std::string_view line, Actio
         case Expect::ActivePort:
             if (final && reply.code >= 300) close_prepared(out);
             break;
+        case Expect::Login:
+            // 331/332 ask for more (PASS, ACCT): the login is not over.
+            if (final && (reply.code == 230 || reply.code >= 400))
+                out.push_back(action::LoginAnswered{reply.code == 230});
+            break;
         default:
             break;
     }
@@ -183,7 +188,8 @@ void Dialogue::complete_passive_reply(int code, Actions& out) {
     if (head.kind == Expect::PortViaPassive) {
         const std::string verb = head.text;
         out.push_back(action::ConnectBoth{channel, head.client_data, *server_data, data_protected_,
-                                          server_data_protected_});
+                                          server_data_protected_,
+                                          verb == "PORT" ? DataMode::Port : DataMode::Eprt});
         use_channel(channel, true, out);
         out.push_back(action::ToClient{"200 " + verb + " command successful."});
         pop_pending(out);
@@ -191,7 +197,8 @@ void Dialogue::complete_passive_reply(int code, Actions& out) {
     }
     server_request_ = {Awaiting::Passive, channel, {}};
     out.push_back(
-        action::OpenPassive{channel, *server_data, data_protected_, server_data_protected_});
+        action::OpenPassive{channel, *server_data, data_protected_, server_data_protected_,
+                            head.kind == Expect::ClientPasv ? DataMode::Pasv : DataMode::Epsv});
 }
 
 // Where the server's passive listener is. The address inside a 227 reply is

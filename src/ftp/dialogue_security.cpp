@@ -38,13 +38,16 @@ bool Dialogue::handle_security(const Command& command, Actions& out) {
             return true;
         case Verb::Ccc:
             refuse(Severity::Info, "CCC refused: the control connection stays encrypted", out);
-            reply_local("534 CCC refused: this proxy keeps the control connection encrypted.", out);
+            refuse_command(Refusal::NotSupported,
+                           "534 CCC refused: this proxy keeps the control connection encrypted.",
+                           out);
             return true;
         case Verb::Rein:
             // RFC 4217 makes REIN drop the TLS state, back to clear text on a
             // connection that was protected: not offered.
             if (!tls_active_) return false;
-            reply_local("502 REIN is not supported on a TLS control connection.", out);
+            refuse_command(Refusal::NotSupported,
+                           "502 REIN is not supported on a TLS control connection.", out);
             return true;
         default:
             return false;
@@ -56,7 +59,8 @@ bool Dialogue::refused_by_tls_policy(const Command& command, Actions& out) {
     if (config_.client_tls != ClientTls::Required) return false;
     if (is_login(command.verb) && !tls_active_) {
         refuse(Severity::Info, upper(command.verb_text) + " refused: TLS is required first", out);
-        reply_local(
+        refuse_command(
+            Refusal::TlsRequired,
             "530 This proxy requires TLS: send AUTH TLS before " + upper(command.verb_text) + ".",
             out);
         return true;
@@ -65,7 +69,8 @@ bool Dialogue::refused_by_tls_policy(const Command& command, Actions& out) {
         // vsftpd's force_local_data_ssl answers the same way.
         close_prepared(out);
         refuse(Severity::Info, upper(command.verb_text) + " refused: PROT P is required", out);
-        reply_local("521 Data connections must be protected: send PROT P first.", out);
+        refuse_command(Refusal::TlsRequired,
+                       "521 Data connections must be protected: send PROT P first.", out);
         return true;
     }
     return false;
@@ -77,11 +82,12 @@ void Dialogue::handle_auth(const Command& command, Actions& out) {
     if (!tls) {
         // The argument is not echoed: a reply of the proxy's own carries no
         // text a client chose (found by fuzzing: it could mimic anything).
-        reply_local("504 This AUTH mechanism is not supported; use AUTH TLS.", out);
+        refuse_command(Refusal::NotSupported,
+                       "504 This AUTH mechanism is not supported; use AUTH TLS.", out);
         return;
     }
     if (tls_active_) {
-        reply_local("503 TLS is already active on this connection.", out);
+        refuse_command(Refusal::Sequence, "503 TLS is already active on this connection.", out);
         return;
     }
     // The 234 must be the last clear-text reply, and the handshake must
@@ -89,7 +95,8 @@ void Dialogue::handle_auth(const Command& command, Actions& out) {
     // wait for them or they would overtake it. Clients wait for each reply
     // before AUTH; one that pipelines it is refused.
     if (!pending_.empty()) {
-        reply_local("503 AUTH must not be pipelined: wait for the replies due first.", out);
+        refuse_command(Refusal::Sequence,
+                       "503 AUTH must not be pipelined: wait for the replies due first.", out);
         return;
     }
     out.push_back(action::Log{Severity::Info, false,
@@ -111,12 +118,13 @@ void Dialogue::client_tls_started(Actions& out) {
 // with the one in force ("PBSZ=0").
 void Dialogue::handle_pbsz(const Command& command, Actions& out) {
     if (!tls_active_) {
-        reply_local("503 PBSZ needs a TLS control connection: send AUTH TLS first.", out);
+        refuse_command(Refusal::Sequence,
+                       "503 PBSZ needs a TLS control connection: send AUTH TLS first.", out);
         return;
     }
     const auto& size = command.argument;
     if (size.empty() || size.size() > 10 || size.find_first_not_of("0123456789") != size.npos) {
-        reply_local("501 PBSZ needs a decimal buffer size.", out);
+        refuse_command(Refusal::Argument, "501 PBSZ needs a decimal buffer size.", out);
         return;
     }
     pbsz_done_ = true;
@@ -126,9 +134,11 @@ void Dialogue::handle_pbsz(const Command& command, Actions& out) {
 
 void Dialogue::handle_prot(const Command& command, Actions& out) {
     if (!tls_active_ || !pbsz_done_) {
-        reply_local(tls_active_ ? "503 PROT needs PBSZ first."
-                                : "503 PROT needs a TLS control connection: send AUTH TLS first.",
-                    out);
+        refuse_command(Refusal::Sequence,
+                       tls_active_
+                           ? "503 PROT needs PBSZ first."
+                           : "503 PROT needs a TLS control connection: send AUTH TLS first.",
+                       out);
         return;
     }
     if (iequals(command.argument, "P") || iequals(command.argument, "C")) {
@@ -139,10 +149,12 @@ void Dialogue::handle_prot(const Command& command, Actions& out) {
         return;
     }
     if (iequals(command.argument, "S") || iequals(command.argument, "E")) {
-        reply_local("536 PROT " + upper(command.argument) + " is not supported; use P or C.", out);
+        refuse_command(Refusal::NotSupported,
+                       "536 PROT " + upper(command.argument) + " is not supported; use P or C.",
+                       out);
         return;
     }
-    reply_local("504 PROT needs one of C, S, E, P.", out);
+    refuse_command(Refusal::Argument, "504 PROT needs one of C, S, E, P.", out);
 }
 
 // The last line of the server's FEAT reply: the proxy's own features go

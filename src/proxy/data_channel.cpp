@@ -8,6 +8,7 @@
 
 #include "proxy/net.hpp"
 #include "proxy/splice_pipe.hpp"
+#include "proxy/worker_metrics.hpp"
 
 namespace proxy {
 namespace {
@@ -339,6 +340,7 @@ void DataChannel::finish() {
         log_prefix_, end_reason_.empty() ? "completed" : end_reason_,
         command_.empty() ? "(no command)" : command_, to_client_bytes_, to_server_bytes_,
         seconds.count(), relay, client_leg_, server_leg_);
+    metrics().data_finished(to_client_bytes_, to_server_bytes_, seconds.count(), !command_.empty());
     error_code ignored;
     client_.close(ignored);
     server_.close(ignored);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "proxy/worker_metrics.hpp"
+
 namespace proxy {
 
 std::shared_ptr<KernelChannel> KernelChannel::create(asio::io_context& io, std::string log_prefix,
@@ -167,6 +169,7 @@ void KernelChannel::finish(const firewall::FlowCounters& counters, std::string_v
         "(connection {}, {})",
         log_prefix_, outcome, command_.empty() ? "(no command)" : command_, to_client, to_server,
         seconds, ending, counted);
+    metrics().data_finished(to_client, to_server, seconds, !command_.empty());
 }
 
 }  // namespace proxy

@@ -8,6 +8,7 @@
 #include "ftp/limits.hpp"
 #include "proxy/net.hpp"
 #include "proxy/original_destination.hpp"
+#include "proxy/worker_metrics.hpp"
 
 namespace proxy {
 
@@ -62,7 +63,10 @@ awaitable<void> Session::run() {
     // (Nested ifs: g++ 12 mishandles co_await inside && and ?:.)
     if (settings_.implicit_tls) {
         const bool secured = co_await client_control_handshake("sent ");
-        if (!secured) co_return;
+        if (!secured) {
+            metrics().refused(SessionRefusal::Policy);  // clear text, or no handshake in time
+            co_return;
+        }
     }
     if (!choose_server()) co_return;
     if (!co_await connect_to_server()) co_return;
@@ -100,6 +104,7 @@ bool Session::choose_server() {
         writer_.post(
             "421 Service not available: this proxy only serves connections diverted to it by "
             "the firewall.\r\n");
+        metrics().refused(SessionRefusal::NotDiverted);
         end("not diverted");
         return false;
     }
@@ -109,6 +114,7 @@ bool Session::choose_server() {
         spdlog::warn("{} original destination {} is the proxy itself: refused", tag_,
                      format_endpoint(*destination));
         writer_.post("421 Service not available: refusing to proxy to the proxy itself.\r\n");
+        metrics().refused(SessionRefusal::Policy);
         end("loop");
         return false;
     }
@@ -128,7 +134,12 @@ awaitable<bool> Session::connect_to_server() {
         server_deadline_.async_wait([this](error_code e) {
             if (!e) server_.close(e);
         });
+        const auto connecting = std::chrono::steady_clock::now();
         co_await server_.async_connect(server_endpoint_, with_error(error));
+        if (!error)
+            metrics().server_connect_seconds.observe(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - connecting)
+                    .count());
         if (error == asio::error::operation_aborted || error == asio::error::bad_descriptor)
             error = asio::error::timed_out;
         server_deadline_.cancel();
@@ -138,6 +149,7 @@ awaitable<bool> Session::connect_to_server() {
                      error.message());
         writer_.post("421 Service not available: cannot reach FTP server " +
                      format_endpoint(server_endpoint_) + ": " + error.message() + ".\r\n");
+        metrics().refused(SessionRefusal::BackendDown);
         end("server unreachable");
         co_return false;
     }
@@ -282,6 +294,7 @@ awaitable<void> Session::greeting_watch() {
     writer_.post("421 Service not available: FTP server " + format_endpoint(server_endpoint_) +
                  " sent no greeting within " + std::to_string(settings_.server_timeout.count()) +
                  " seconds.\r\n");
+    metrics().refused(SessionRefusal::BackendDown);
     end("no greeting from the server");
 }
 

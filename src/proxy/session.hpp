@@ -76,7 +76,9 @@ class Session : public std::enable_shared_from_this<Session> {
     awaitable<void> open_active(ftp::action::OpenActive request, ftp::Actions& batch);
     awaitable<void> expect_client_leg(ftp::action::ExpectClientLeg request, ftp::Actions& batch);
     void connect_both(const ftp::action::ConnectBoth& request);
-    void adopt(ftp::ChannelId id, std::shared_ptr<DataPath> channel);
+    // `mode`: how the client asked for it (counted when the connection comes).
+    void adopt(ftp::ChannelId id, ftp::DataMode mode, std::shared_ptr<DataPath> channel,
+               bool connects_both = false);
     std::shared_ptr<DataPath> take_channel(ftp::ChannelId id);
     std::shared_ptr<DataPath> find_channel(ftp::ChannelId id) const;
     tcp::endpoint active_source() const;
@@ -85,7 +87,8 @@ class Session : public std::enable_shared_from_this<Session> {
     // with these legs, else why not ("" when the path is off).
     const char* kernel_refusal(bool client_tls, bool server_tls) const;
     void log_relayed_instead(const char* why) const;
-    awaitable<bool> forward_in_kernel(ftp::ChannelId id, tcp::acceptor reservation,
+    awaitable<bool> forward_in_kernel(ftp::ChannelId id, ftp::DataMode mode,
+                                      tcp::acceptor reservation,
                                       firewall::KernelForwarding forwarding,
                                       bool client_originates);
     awaitable<void> open_passive_in_kernel(ftp::action::OpenPassive request, ftp::Actions& batch);

@@ -4,6 +4,7 @@
 
 #include "proxy/net.hpp"
 #include "proxy/session.hpp"
+#include "proxy/worker_metrics.hpp"
 
 namespace proxy {
 
@@ -46,6 +47,10 @@ void Session::carry_out_now(ftp::Action& action) {
         reply_to_client(line->line);
     } else if (auto* entry = std::get_if<act::Log>(&action)) {
         log(*entry);
+    } else if (auto* refused = std::get_if<act::Refused>(&action)) {
+        ++metrics().commands_refused[static_cast<std::size_t>(refused->reason)];
+    } else if (auto* login = std::get_if<act::LoginAnswered>(&action)) {
+        ++(login->ok ? metrics().logins_ok : metrics().logins_failed);
     } else if (std::holds_alternative<act::GreetingReceived>(action)) {
         server_deadline_.cancel();  // greeting_watch: it came
     } else if (auto* both = std::get_if<act::ConnectBoth>(&action)) {

@@ -8,6 +8,7 @@
 
 #include "proxy/net.hpp"
 #include "proxy/session.hpp"
+#include "proxy/worker_metrics.hpp"
 
 namespace proxy {
 
@@ -39,7 +40,7 @@ awaitable<void> Session::open_passive(ftp::action::OpenPassive request, ftp::Act
         if (!ended_) dialogue_->passive_refused("the firewall refused the rule", batch);
         co_return;
     }
-    adopt(request.channel, channel);
+    adopt(request.channel, request.mode, channel);
     dialogue_->passive_opened({announced_address(), port}, batch);
 }
 
@@ -71,7 +72,7 @@ awaitable<void> Session::open_active(ftp::action::OpenActive request, ftp::Actio
         if (!ended_) dialogue_->active_refused("the firewall refused the rule", batch);
         co_return;
     }
-    adopt(request.channel, channel);
+    adopt(request.channel, request.mode, channel);
     dialogue_->active_opened(ours, batch);
 }
 
@@ -91,20 +92,27 @@ void Session::connect_both(const ftp::action::ConnectBoth& request) {
     // The proxy makes both connections: there is no connection to translate.
     if (settings_.kernel_flows)
         log_relayed_instead("--passive-to-server: the proxy connects to both sides");
-    adopt(request.channel,
+    adopt(request.channel, request.mode,
           DataChannel::create(
               io_, tag_, activity_,
               DataEnd::connect(request.client_data, active_source(), settings_.handoff),
               DataEnd::connect(request.server_data, tcp::endpoint{server_local_.address(), 0}),
               settings_.data_timeout, settings_.relay,
-              data_tls(request.client_tls, request.server_tls)));
+              data_tls(request.client_tls, request.server_tls)),
+          true);
 }
 
-void Session::adopt(ftp::ChannelId id, std::shared_ptr<DataPath> channel) {
-    if (settings_.firewall)
-        channel->on_accepted([firewall = settings_.firewall, id = id_] {
-            firewall->connection_arrived(id);  // the one expected connection came
-        });
+// A data connection counts when it comes (a listener's peer connected, or
+// the kernel saw it); the proxy's own connections to both sides
+// (--passive-to-server) when they are made, which is at once.
+void Session::adopt(ftp::ChannelId id, ftp::DataMode mode, std::shared_ptr<DataPath> channel,
+                    bool connects_both) {
+    const auto counter = static_cast<std::size_t>(mode);
+    if (connects_both) ++metrics().data_connections[counter];
+    channel->on_accepted([firewall = settings_.firewall, id = id_, counter] {
+        ++metrics().data_connections[counter];
+        if (firewall) firewall->connection_arrived(id);  // the one expected connection came
+    });
     channel->start();
     channels_.emplace_back(id, std::move(channel));
 }

@@ -29,7 +29,8 @@ void Session::log_relayed_instead(const char* why) const {
 
 // The firewall's one translated connection, then the channel that follows
 // it (adopted only when the firewall agreed and the session goes on).
-awaitable<bool> Session::forward_in_kernel(ftp::ChannelId id, tcp::acceptor reservation,
+awaitable<bool> Session::forward_in_kernel(ftp::ChannelId id, ftp::DataMode mode,
+                                           tcp::acceptor reservation,
                                            firewall::KernelForwarding forwarding,
                                            bool client_originates) {
     forwarding.session = id_;
@@ -37,10 +38,11 @@ awaitable<bool> Session::forward_in_kernel(ftp::ChannelId id, tcp::acceptor rese
     const bool allowed = co_await firewall_agrees(
         [&](firewall::Done done) { settings_.firewall->forward_in_kernel(forwarding, done); });
     if (!allowed || ended_) co_return false;
-    adopt(id, KernelChannel::create(io_, tag_, activity_, *settings_.kernel_flows,
-                                    std::move(reservation),
-                                    {forwarding.from, forwarding.proxy, forwarding.port},
-                                    client_originates, settings_.data_timeout));
+    adopt(
+        id, mode,
+        KernelChannel::create(io_, tag_, activity_, *settings_.kernel_flows, std::move(reservation),
+                              {forwarding.from, forwarding.proxy, forwarding.port},
+                              client_originates, settings_.data_timeout));
     co_return true;
 }
 
@@ -73,8 +75,8 @@ awaitable<void> Session::open_passive_in_kernel(ftp::action::OpenPassive request
     forwarding.to = request.server_data.address();
     forwarding.to_port = request.server_data.port();
     forwarding.source = server_local_.address();  // the server sees the proxy, as relayed
-    const bool forwarded =
-        co_await forward_in_kernel(request.channel, std::move(reservation), forwarding, true);
+    const bool forwarded = co_await forward_in_kernel(request.channel, request.mode,
+                                                      std::move(reservation), forwarding, true);
     if (ended_) co_return;
     if (!forwarded) {
         dialogue_->passive_refused("the firewall refused the rule", batch);
@@ -109,8 +111,8 @@ awaitable<void> Session::open_active_in_kernel(ftp::action::OpenActive request,
     forwarding.to_port = request.client_data.port();
     forwarding.source = source.address();    // the address the client dialled
     forwarding.source_port = source.port();  // 20 with -r, else the server's own
-    const bool forwarded =
-        co_await forward_in_kernel(request.channel, std::move(reservation), forwarding, false);
+    const bool forwarded = co_await forward_in_kernel(request.channel, request.mode,
+                                                      std::move(reservation), forwarding, false);
     if (ended_) co_return;
     if (!forwarded) {
         dialogue_->active_refused("the firewall refused the rule", batch);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #ifdef __GLIBC__
@@ -15,6 +16,7 @@
 #include "common/printable.hpp"
 #include "proxy/net.hpp"
 #include "proxy/session.hpp"
+#include "proxy/worker_metrics.hpp"
 
 namespace proxy {
 namespace {
@@ -120,11 +122,13 @@ awaitable<void> Worker::accept_loop() {
 
 void Worker::serve(tcp::socket socket) {
     if (stopping_) {
+        metrics().refused(SessionRefusal::ShuttingDown);
         reply_and_close(std::move(socket), "421 Proxy shutting down.\r\n");
         return;
     }
     if (static_cast<int>(sessions_.size()) >= max_sessions_) {
         error_code ignored;
+        metrics().refused(SessionRefusal::Limit);
         spdlog::warn("session limit {} reached: refusing {}", max_sessions_,
                      format_endpoint(socket.remote_endpoint(ignored)));
         reply_and_close(std::move(socket), "421 Too many sessions (limit " +
@@ -133,6 +137,7 @@ void Worker::serve(tcp::socket socket) {
         return;
     }
     const auto id = next_id_++;
+    ++metrics().sessions;
     auto session = std::make_shared<Session>(io_, settings_, std::move(socket), id,
                                              [this, id] { session_ended(id); });
     sessions_.emplace(id, session);
@@ -203,9 +208,11 @@ std::string Worker::use_backend(const std::string& address, const std::string& p
     return "";
 }
 
+// The counters (worker_metrics.hpp) ride along for ftpproxyd's /metrics.
 std::string Worker::stats_json() const {
-    return "{\"sessions\":" + std::to_string(sessions_.size()) +
-           ",\"accepted\":" + std::to_string(next_id_ - 1) + "}";
+    return nlohmann::json{
+        {"sessions", sessions_.size()}, {"accepted", next_id_ - 1}, {"metrics", metrics().json()}}
+        .dump();
 }
 
 // Nothing left to serve: release what keeps io_context running.

@@ -28,8 +28,6 @@ std::int64_t seconds_since(std::chrono::system_clock::time_point at) {
     return duration_cast<seconds>(std::chrono::system_clock::now() - at).count();
 }
 
-using Replies = std::map<pid_t, StatsReply>;
-
 // A worker's stats field, or null when it did not answer.
 json stats_json(const Replies& replies, pid_t pid, std::int64_t WorkerStats::*field) {
     const auto it = replies.find(pid);
@@ -51,27 +49,6 @@ json responding_json(const Replies& replies, pid_t pid) {
             return nullptr;
     }
     return nullptr;
-}
-
-// Every worker at once, so that status takes at most one kStatsTimeout
-// however many workers are stuck (one after the other, twenty stuck
-// workers would outlast ftpproxyctl's patience).
-awaitable<Replies> ask_every_worker(
-    asio::io_context& io, std::vector<std::pair<pid_t, std::shared_ptr<WorkerControl>>> controls) {
-    auto replies = std::make_shared<Replies>();
-    auto pending = std::make_shared<std::size_t>(controls.size());
-    auto all_in = std::make_shared<asio::steady_timer>(io, asio::steady_timer::time_point::max());
-    for (auto& [pid, control] : controls) {
-        asio::co_spawn(io, WorkerControl::query_stats(control, kStatsTimeout),
-                       [replies, pending, all_in, pid = pid](std::exception_ptr, StatsReply reply) {
-                           (*replies)[pid] = reply;
-                           if (--*pending == 0) all_in->cancel();
-                       });
-    }
-    // The answers come in only once this coroutine waits (one thread).
-    error_code cancelled;
-    if (*pending > 0) co_await all_in->async_wait(with_error(cancelled));
-    co_return std::move(*replies);
 }
 
 // Each backend in the configured order, with what its checks say:
@@ -189,7 +166,7 @@ awaitable<json> Supervisor::status(const json& request) {
     for (const auto* runner : all_runners())
         for (const auto* process : runner->processes())
             controls.emplace_back(process->pid(), process->control());
-    const Replies replies = co_await ask_every_worker(io_, std::move(controls));
+    const Replies replies = co_await ask_workers(io_, std::move(controls), kStatsTimeout);
 
     const auto now = Clock::now();
     const auto wanted = [&](const std::string& name) {

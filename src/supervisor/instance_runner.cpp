@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "config/worker_argv.hpp"
+#include "supervisor/metrics_text.hpp"
 
 namespace supervisor {
 
@@ -152,6 +153,7 @@ void InstanceRunner::spawn() {
 void InstanceRunner::reaped(pid_t pid, int status) {
     const std::string reason = describe_worker_exit(status);
     if (current_ && current_->pid() == pid) {
+        add_counts(exited_counts_, current_->control()->last_metrics());
         current_->exited();
         current_.reset();
         current_exited(pid, reason);
@@ -159,6 +161,7 @@ void InstanceRunner::reaped(pid_t pid, int status) {
         const auto old = std::find_if(old_.begin(), old_.end(),
                                       [pid](const auto& process) { return process->pid() == pid; });
         if (old == old_.end()) return;
+        add_counts(exited_counts_, (*old)->control()->last_metrics());
         (*old)->exited();
         old_.erase(old);
         spdlog::info("{}: old worker {} ended ({})", instance_.name, pid, reason);

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,9 @@ class InstanceRunner {
     const std::vector<std::unique_ptr<WorkerProcess>>& old_workers() const { return old_; }
     // Every worker process it has, current and old (for status questions).
     std::vector<const WorkerProcess*> processes() const;
+    // The counters of its workers that have exited, as each last reported
+    // them (metrics: the instance's totals include them).
+    const nlohmann::json& exited_workers_counts() const { return exited_counts_; }
 
     void start();
     void stop();   // sessions get 421; the socket closes (connections are refused)
@@ -117,6 +121,7 @@ class InstanceRunner {
     std::shared_ptr<BackendMonitor> monitor_;
     std::size_t chosen_ = 0;
     pid_t silent_pid_ = 0;  // the worker that last did not answer in time
+    nlohmann::json exited_counts_;
     bool served_before_ = false;
 };
 

@@ -45,6 +45,14 @@ void Supervisor::watch_liveness() {
                                    fitness_may_have_changed();
                            });
         }
+        // Draining workers answer too, for their counts only (metrics: a
+        // worker's last answer is what outlives it).
+        for (const InstanceRunner* runner : all_runners())
+            for (const WorkerProcess* process : runner->processes())
+                if (process->pid() != runner->pid())
+                    asio::co_spawn(io_,
+                                   WorkerControl::query_stats(process->control(), kLivenessTimeout),
+                                   asio::detached);
         watch_liveness();
     });
 }

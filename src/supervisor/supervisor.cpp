@@ -56,7 +56,9 @@ Supervisor::Supervisor(asio::io_context& io, SupervisorOptions options, config::
       liveness_timer_(io),
       started_at_(std::chrono::system_clock::now()) {}
 
-Supervisor::~Supervisor() = default;
+Supervisor::~Supervisor() {
+    if (metrics_) metrics_->close();
+}
 
 void Supervisor::start() {
     const std::filesystem::path runtime_dir(config_.global.runtime_dir);
@@ -71,7 +73,12 @@ void Supervisor::start() {
     }
     try {
         control_.open(config_.global.control_socket, config_.global.control_group);
+        // A metrics address that cannot be had is a start-up error, as the
+        // control socket is: the operator asked for it.
+        const std::string problem = serve_metrics(config_.global.metrics_listen);
+        if (!problem.empty()) throw std::runtime_error(problem);
     } catch (const std::runtime_error&) {
+        control_.close();
         if (created_runtime_dir_) std::filesystem::remove(runtime_dir, error);
         throw;
     }
@@ -98,6 +105,7 @@ awaitable<void> Supervisor::startup() {
 
 awaitable<void> Supervisor::refresh_firewall() {
     firewall_ = co_await update_firewall(reaper_, config_);
+    ++(firewall_->ok ? firewall_updates_ok_ : firewall_updates_failed_);
 }
 
 // ---------------------------------------------------------------- runners
@@ -213,6 +221,9 @@ awaitable<json> Supervisor::reload() {
         if (!firewall_->ok) {
             failures.push_back("the firewall rules were not loaded: " + firewall_->message);
         }
+        if (const std::string problem = serve_metrics(config_.global.metrics_listen);
+            !problem.empty())
+            failures.push_back(problem + " (the metrics stay where they were)");
         answer["not_started"] = not_started;
         if (!failures.empty()) {
             std::string text;
@@ -229,6 +240,7 @@ awaitable<json> Supervisor::reload() {
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
     last_reload_ = answer;
+    ++(answer.value(control::kFieldOk, false) ? reloads_ok_ : reloads_failed_);
     reloading_ = false;
     notify("READY=1\nSTATUS=" + count_summary(running_count(), runners_.size()));
     co_return answer;
@@ -327,6 +339,7 @@ awaitable<void> Supervisor::finish_shutdown() {
     co_await handoff_.remove();
     co_await demotion_.release();
     control_.close();
+    if (metrics_) metrics_->close();
     if (created_runtime_dir_) {
         std::error_code ignored;
         std::filesystem::remove(config_.global.runtime_dir, ignored);  // only if empty

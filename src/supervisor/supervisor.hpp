@@ -19,6 +19,7 @@
 #include "supervisor/control_server.hpp"
 #include "supervisor/firewall_update.hpp"
 #include "supervisor/instance_runner.hpp"
+#include "supervisor/metrics_server.hpp"
 #include "supervisor/node_demotion.hpp"
 #include "supervisor/node_fitness.hpp"
 #include "supervisor/session_handoff.hpp"
@@ -83,6 +84,11 @@ class Supervisor final {
     void stop_now();
     awaitable<void> finish_shutdown();
 
+    // supervisor_metrics.cpp: /metrics (global.metrics_listen).
+    // (Re)starts the HTTP endpoint when the address changed; "" or why not.
+    std::string serve_metrics(const std::optional<common::Endpoint>& where);
+    awaitable<std::string> metrics_page();
+
     // control_commands.cpp
     awaitable<nlohmann::json> status(const nlohmann::json& request);
     nlohmann::json instance_command(std::string_view command, const nlohmann::json& request);
@@ -116,6 +122,10 @@ class Supervisor final {
     std::optional<Clock::time_point> failover_since_;
     bool failover_running_ = false;
     std::optional<nlohmann::json> last_reload_;
+    std::shared_ptr<MetricsServer> metrics_;
+    std::optional<common::Endpoint> metrics_listen_;  // where metrics_ listens
+    std::uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
+    std::uint64_t firewall_updates_ok_ = 0, firewall_updates_failed_ = 0;
     std::chrono::system_clock::time_point started_at_;
     bool created_runtime_dir_ = false;
     bool reloading_ = false;

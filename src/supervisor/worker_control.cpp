@@ -11,8 +11,9 @@ namespace supervisor {
 
 namespace {
 
-// An answer is one short JSON object; anything longer is not our worker.
-constexpr std::size_t kMaxAnswer = 4096;
+// An answer is one JSON object of about 1.5 KiB (its counters included);
+// anything longer is not our worker.
+constexpr std::size_t kMaxAnswer = 16384;
 
 }  // namespace
 
@@ -29,6 +30,8 @@ std::optional<WorkerStats> parse_worker_stats(std::string_view line) {
     if (accepted != json.end() && accepted->is_number_integer()) {
         stats.accepted = accepted->get<std::int64_t>();
     }
+    if (const auto metrics = json.find("metrics"); metrics != json.end() && metrics->is_object())
+        stats.metrics = *metrics;
     return stats;
 }
 
@@ -127,8 +130,29 @@ awaitable<StatsReply> WorkerControl::query_stats(std::shared_ptr<WorkerControl> 
         reply.outcome = Outcome::unavailable;
     }
     self->last_reply_ = reply;
+    if (reply.outcome == Outcome::answered && !reply.stats.metrics.is_null())
+        self->last_metrics_ = reply.stats.metrics;
     for (auto& waiter : std::exchange(self->waiters_, {})) waiter->cancel();
     co_return reply;
+}
+
+awaitable<Replies> ask_workers(
+    asio::io_context& io, std::vector<std::pair<pid_t, std::shared_ptr<WorkerControl>>> controls,
+    std::chrono::milliseconds timeout) {
+    auto replies = std::make_shared<Replies>();
+    auto pending = std::make_shared<std::size_t>(controls.size());
+    auto all_in = std::make_shared<asio::steady_timer>(io, asio::steady_timer::time_point::max());
+    for (auto& [pid, control] : controls) {
+        asio::co_spawn(io, WorkerControl::query_stats(control, timeout),
+                       [replies, pending, all_in, pid = pid](std::exception_ptr, StatsReply reply) {
+                           (*replies)[pid] = reply;
+                           if (--*pending == 0) all_in->cancel();
+                       });
+    }
+    // The answers come in only once this coroutine waits (one thread).
+    error_code cancelled;
+    if (*pending > 0) co_await all_in->async_wait(with_error(cancelled));
+    co_return std::move(*replies);
 }
 
 }  // namespace supervisor

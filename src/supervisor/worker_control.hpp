@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,10 +20,13 @@ namespace supervisor {
 struct WorkerStats {
     std::int64_t sessions = 0;
     std::int64_t accepted = 0;
+    // The worker's counters for /metrics (src/proxy/worker_metrics.hpp), an
+    // object whose leaves are numbers; null from a worker without them.
+    nlohmann::json metrics;
     bool operator==(const WorkerStats&) const = default;
 };
 
-// {"sessions":N,"accepted":N,...}; nothing when the line is not that.
+// {"sessions":N,"accepted":N,"metrics":{...}}; nothing when the line is not that.
 std::optional<WorkerStats> parse_worker_stats(std::string_view line);
 
 // What a stats query got.
@@ -58,6 +63,10 @@ class WorkerControl : public std::enable_shared_from_this<WorkerControl> {
     // like a drain's; the worker logs a refusal). False as send_drain().
     bool send_backend(const asio::ip::tcp::endpoint& server);
     void close();
+    // The counters of the last answered query (null before the first): what
+    // the worker had counted at most one liveness interval ago, also once
+    // it has exited.
+    const nlohmann::json& last_metrics() const { return last_metrics_; }
 
   private:
     enum class Sent { ok, full, broken };
@@ -76,6 +85,14 @@ class WorkerControl : public std::enable_shared_from_this<WorkerControl> {
     // Callers waiting for the query under way; cancelled when it ends.
     std::vector<std::shared_ptr<asio::steady_timer>> waiters_;
     StatsReply last_reply_;
+    nlohmann::json last_metrics_;
 };
+
+// Every worker at once, each within `timeout`, so that the wait is at most
+// one timeout however many workers are stuck. By pid.
+using Replies = std::map<pid_t, StatsReply>;
+awaitable<Replies> ask_workers(
+    asio::io_context& io, std::vector<std::pair<pid_t, std::shared_ptr<WorkerControl>>> controls,
+    std::chrono::milliseconds timeout);
 
 }  // namespace supervisor

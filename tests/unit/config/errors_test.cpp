@@ -239,6 +239,15 @@ instances:
         }));
 }
 
+TEST(ConfigErrors, MetricsListenNeedsAnIpAndAPort) {
+    for (const char* bad : {"localhost:9121", "127.0.0.1", "127.0.0.1:0", "fd18::1:9121"})
+        EXPECT_EQ(
+            load_errors(std::string("global: {metrics_listen: \"") + bad + "\"}\ninstances: []\n"),
+            (Lines{std::string("test.yaml:1:26: 'metrics_listen': \"") + bad +
+                   "\" is not an IP ADDRESS:PORT (e.g. 127.0.0.1:9121)"}))
+            << bad;
+}
+
 TEST(ConfigErrors, BadRelayValues) {
     EXPECT_EQ(
         load_errors(R"(defaults:

@@ -23,6 +23,7 @@ TEST(ConfigLoader, MinimalFileGivesDocumentedDefaults) {
     EXPECT_EQ(config.global.firewall, Firewall::none);
     EXPECT_EQ(config.global.rules_file, "");
     EXPECT_TRUE(config.global.reload_command.empty());
+    EXPECT_FALSE(config.global.metrics_listen);  // off
     EXPECT_TRUE(config.instances.empty());
 }
 
@@ -40,6 +41,7 @@ global:
   pf_syntax: freebsd
   rules_file: /etc/pf.ftpproxy.conf
   reload_command: [/sbin/pfctl, -f, /etc/pf.conf]
+  metrics_listen: "[fd18::1]:9121"
 instances: []
 )");
     EXPECT_EQ(config.global.control_socket, "/run/x/ctl.sock");
@@ -54,6 +56,8 @@ instances: []
     EXPECT_EQ(config.global.rules_file, "/etc/pf.ftpproxy.conf");
     EXPECT_EQ(config.global.reload_command,
               (std::vector<std::string>{"/sbin/pfctl", "-f", "/etc/pf.conf"}));
+    ASSERT_TRUE(config.global.metrics_listen);
+    EXPECT_EQ(common::format_endpoint(*config.global.metrics_listen), "[fd18::1]:9121");
 }
 
 TEST(ConfigLoader, FirewallDefaultsFollowTheChosenFirewall) {

@@ -32,6 +32,12 @@ inline std::string render(const Action& action) {
                    kSeverity[static_cast<int>(a.severity)] + ": " + a.text;
         }
         std::string operator()(const action::GreetingReceived&) { return "greeting"; }
+        std::string operator()(const action::Refused& a) {
+            return "refused " + std::string(refusal_name(a.reason));
+        }
+        std::string operator()(const action::LoginAnswered& a) {
+            return std::string("login ") + (a.ok ? "ok" : "failed");
+        }
         std::string operator()(const action::OpenPassive& a) {
             return "open-passive " + std::to_string(a.channel) + " " +
                    common::format_endpoint(a.server_data) + (a.client_tls ? " tls" : "") +
@@ -105,6 +111,9 @@ class DialogueTest : public ::testing::Test {
     Lines server_tls_failed(std::string_view reason) {
         return run([&](Actions& out) { d().server_tls_failed(reason, out); });
     }
+    Lines client_overlong() {
+        return run([&](Actions& out) { d().client_overlong(out); });
+    }
     Lines transfer_finished(std::string_view refusal = {}) {
         return run([&](Actions& out) { d().transfer_finished(out, refusal); });
     }
@@ -120,16 +129,34 @@ class DialogueTest : public ::testing::Test {
         return *dialogue_;
     }
 
+    // What the dialogue counted (Refused, LoginAnswered) since the last call:
+    // kept out of the lines above, which the exchange tests compare whole.
+    Lines tallies() { return std::exchange(tallies_, {}); }
+    // The data mode of the last OpenPassive/OpenActive/ConnectBoth.
+    std::optional<DataMode> last_mode() const { return last_mode_; }
+
+  private:
   private:
     template <typename Input>
     Lines run(Input input) {
         Actions out;
         input(out);
         Lines lines;
-        for (const auto& action : out) lines.push_back(render(action));
+        for (const auto& action : out) {
+            if (std::holds_alternative<action::Refused>(action) ||
+                std::holds_alternative<action::LoginAnswered>(action))
+                tallies_.push_back(render(action));
+            else
+                lines.push_back(render(action));
+            if (const auto* p = std::get_if<action::OpenPassive>(&action)) last_mode_ = p->mode;
+            if (const auto* a = std::get_if<action::OpenActive>(&action)) last_mode_ = a->mode;
+            if (const auto* b = std::get_if<action::ConnectBoth>(&action)) last_mode_ = b->mode;
+        }
         return lines;
     }
     std::optional<Dialogue> dialogue_;
+    Lines tallies_;
+    std::optional<DataMode> last_mode_;
 };
 
 }  // namespace testing_support

@@ -56,8 +56,8 @@ TEST_F(DialogueTest, MalformedAndOverlongCommandsAreRefusedAndTheSessionGoesOn) 
                                   "C 500 Syntax error, command unrecognized."}));
     Actions out;
     d().client_overlong(out);
-    ASSERT_EQ(out.size(), 2u);
-    EXPECT_EQ(render(out[1]),
+    ASSERT_EQ(out.size(), 3u);  // the log line, Refused, the reply
+    EXPECT_EQ(render(out[2]),
               "C 500 Command line too long (limit " + std::to_string(kMaxCommandLine) + " bytes).");
     EXPECT_EQ(client("NOOP"), (Lines{"S NOOP"}));
 }

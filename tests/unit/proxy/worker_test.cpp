@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "loopback.hpp"
+#include "proxy/worker_metrics.hpp"
 
 namespace proxy {
 namespace {
@@ -78,6 +80,9 @@ class WorkerTest : public ::testing::Test {
 // -m 1: a second client is told 421 and closed (a FIN after the line),
 // while the first session goes on.
 TEST_F(WorkerTest, ClientBeyondTheLimitGets421AndIsClosed) {
+    // The worker's counters are the process's (other tests count too).
+    const auto limit_before = metrics().sessions_refused[0];
+    const auto sessions_before = metrics().sessions;
     start(1);
     auto at_first = first_session();
     second_ = connect_to(io_, proxy_);
@@ -86,7 +91,11 @@ TEST_F(WorkerTest, ClientBeyondTheLimitGets421AndIsClosed) {
     EXPECT_TRUE(ended_as(*at_second, asio::error::eof,
                          "421 Too many sessions (limit 1), try again later.\r\n"));
     EXPECT_FALSE(at_first->ended());
-    EXPECT_EQ(worker_->stats_json(), R"({"sessions":1,"accepted":1})");
+    const auto stats = nlohmann::json::parse(worker_->stats_json());
+    EXPECT_EQ(stats["sessions"], 1);
+    EXPECT_EQ(stats["accepted"], 1);
+    EXPECT_EQ(stats["metrics"]["sessions_refused"]["limit"], limit_before + 1);
+    EXPECT_EQ(stats["metrics"]["sessions"], sessions_before + 1);
 }
 
 // drain(): the listener is closed at once (a new client is refused), the
@@ -110,7 +119,9 @@ TEST_F(WorkerTest, DrainStopsAcceptingAndFinishesAfterTheLastSession) {
     EXPECT_EQ(finished_, 1);
     EXPECT_TRUE(ended_as(*at_first, asio::error::eof, std::string(kGreeting)));
     ASSERT_TRUE(at_backend_ && at_backend_->ended());
-    EXPECT_EQ(worker_->stats_json(), R"({"sessions":0,"accepted":1})");
+    const auto stats = nlohmann::json::parse(worker_->stats_json());
+    EXPECT_EQ(stats["sessions"], 0);
+    EXPECT_EQ(stats["accepted"], 1);
 }
 
 // A drain with no session finishes as soon as the accept loop has stopped.

@@ -78,7 +78,10 @@ TEST(ListenSocket, BusyPortIsAClearError) {
 
 TEST(WorkerStats, ParsesTheWorkersAnswer) {
     EXPECT_EQ(parse_worker_stats(R"({"sessions":3,"accepted":17,"refused":0,"draining":false})"),
-              (WorkerStats{3, 17}));
+              (WorkerStats{3, 17, {}}));
+    EXPECT_EQ(parse_worker_stats(R"({"sessions":1,"accepted":2,"metrics":{"logins":{"ok":5}}})")
+                  ->metrics["logins"]["ok"],
+              5);
     EXPECT_EQ(parse_worker_stats(R"({"ok":true})"), std::nullopt) << "a drain's answer";
     EXPECT_EQ(parse_worker_stats(R"({"sessions":-1})"), std::nullopt);
     EXPECT_EQ(parse_worker_stats("sessions 3"), std::nullopt);
@@ -130,7 +133,7 @@ TEST_F(WorkerControlTest, AWorkerThatDoesNotAnswerInTimeIsToldApartAndComesBack)
     answer("{\"sessions\":1,\"accepted\":1}\n{\"sessions\":2,\"accepted\":5}\n");
     const StatsReply reply = query(std::chrono::seconds(5));
     EXPECT_EQ(reply.outcome, Outcome::answered);
-    EXPECT_EQ(reply.stats, (WorkerStats{2, 5})) << "the late answer is set aside, not taken";
+    EXPECT_EQ(reply.stats, (WorkerStats{2, 5, {}})) << "the late answer is set aside, not taken";
     EXPECT_EQ(requests(), "stats\n");
 }
 
@@ -140,7 +143,7 @@ TEST_F(WorkerControlTest, ADrainsAnswerIsSetAside) {
     answer("{\"ok\":true}\n{\"sessions\":0,\"accepted\":3}\n");
     const StatsReply reply = query(std::chrono::seconds(5));
     EXPECT_EQ(reply.outcome, Outcome::answered);
-    EXPECT_EQ(reply.stats, (WorkerStats{0, 3}));
+    EXPECT_EQ(reply.stats, (WorkerStats{0, 3, {}}));
 }
 
 // status and the liveness watch may ask at the same moment: the second
@@ -157,7 +160,7 @@ TEST_F(WorkerControlTest, ASecondCallerSharesTheQueryUnderWay) {
     ASSERT_EQ(replies.size(), 2u);
     for (const auto& reply : replies) {
         EXPECT_EQ(reply.outcome, Outcome::answered);
-        EXPECT_EQ(reply.stats, (WorkerStats{4, 9}));
+        EXPECT_EQ(reply.stats, (WorkerStats{4, 9, {}}));
     }
     EXPECT_EQ(requests(), "stats\n");
 }
