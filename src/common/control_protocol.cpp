@@ -9,7 +9,8 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kCommands =
-    "status, start, stop, restart, drain, reload, rules, info, carp-event, failover or failback";
+    "status, start, stop, restart, drain, reload, rules, info, carp-event, failover, failback, "
+    "sessions or kill";
 
 // "a number", "an array", "null" ... for the message.
 std::string a_type(const json& value) {
@@ -67,10 +68,11 @@ bool answer_ok(const json& answer) {
 std::optional<std::string> request_error(const json& request) {
     for (const auto& [key, value] : request.items()) {
         if (key != kFieldCommand && key != kFieldNames && key != kFieldSyntax &&
-            key != kFieldRole && key != kFieldSubject && key != kFieldWait) {
+            key != kFieldRole && key != kFieldSubject && key != kFieldWait &&
+            key != kFieldSession) {
             return "unknown field \"" + printable(key) +
                    "\" (a request has \"command\", and \"names\", \"syntax\", \"role\", "
-                   "\"subject\" or \"wait\")";
+                   "\"subject\", \"wait\" or \"session\")";
         }
     }
     const auto command = request.find(kFieldCommand);
@@ -95,7 +97,8 @@ std::optional<std::string> request_error(const json& request) {
     }
     for (const auto& [field, what] : {std::pair{kFieldSyntax, "\"pf\" or \"nft\""},
                                       std::pair{kFieldRole, "\"master\", \"backup\" or \"fault\""},
-                                      std::pair{kFieldSubject, "a VIP or an instance name"}}) {
+                                      std::pair{kFieldSubject, "a VIP or an instance name"},
+                                      std::pair{kFieldSession, "a session (PID.ID or ID)"}}) {
         if (auto error = string_field_error(request, field, what)) return error;
     }
     if (const auto wait = request.find(kFieldWait); wait != request.end()) {

@@ -10,6 +10,8 @@
 //                                                 subject optional: the node
 //   {"command":"failover","wait":10}              wait optional (seconds)
 //   {"command":"failback"}
+//   {"command":"sessions","names":["ftp01"]}     names: empty = all
+//   {"command":"kill","names":["ftp01"],"session":"4242.7"}
 //
 // Every answer has "ok": true, or "ok": false and "error": one line a person
 // can act on; commands add their own fields (see docs/ftpproxyctl.md).
@@ -36,6 +38,10 @@ inline constexpr std::string_view kDrain = "drain";
 inline constexpr std::string_view kReload = "reload";
 inline constexpr std::string_view kRules = "rules";
 inline constexpr std::string_view kInfo = "info";
+// Live sessions: the list, and ending one with a 421.
+inline constexpr std::string_view kSessions = "sessions";
+inline constexpr std::string_view kKill = "kill";
+inline constexpr std::string_view kFieldSession = "session";  // kill: "PID.ID" or "ID"
 // The cluster: the role the cluster layer gave this node, and a planned move.
 inline constexpr std::string_view kCarpEvent = "carp-event";
 inline constexpr std::string_view kFailover = "failover";

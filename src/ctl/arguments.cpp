@@ -16,7 +16,9 @@ namespace control = common::control;
 using control::is_instance_command;
 
 // ftpproxyd's commands (but info, which check uses), and our own.
-constexpr std::array<std::string_view, 12> kCommands = {control::kStatus,
+constexpr std::array<std::string_view, 14> kCommands = {control::kSessions,
+                                                        control::kKill,
+                                                        control::kStatus,
                                                         control::kStart,
                                                         control::kStop,
                                                         control::kRestart,
@@ -58,6 +60,8 @@ std::string usage_text() {
            "  restart NAME...|all         new worker now; the old one finishes its sessions\n"
            "  drain NAME...|all           no new connections; stop after the last session\n"
            "  reload                      re-read the configuration file (as SIGHUP)\n"
+           "  sessions [NAME...] [--json] the live sessions: client, server, user, transfer\n"
+           "  kill NAME SESSION           end one session (the SESSION of sessions) with a 421\n"
            "  check [FILE] [--compare DIGEST|PEERFILE]\n"
            "                              check a configuration file without applying it; print\n"
            "                              its sha256, and whether it equals DIGEST or PEERFILE's\n"
@@ -107,8 +111,8 @@ Arguments parse_arguments(const std::vector<std::string>& args) {
     if (std::find(kCommands.begin(), kCommands.end(), parsed.command) == kCommands.end()) {
         throw UsageError("unknown command \"" + parsed.command + "\"");
     }
-    if (parsed.json && parsed.command != control::kStatus) {
-        throw UsageError("--json goes with status only");
+    if (parsed.json && parsed.command != control::kStatus && parsed.command != control::kSessions) {
+        throw UsageError("--json goes with status and sessions only");
     }
     if (parsed.wait && parsed.command != control::kFailover) {
         throw UsageError("--wait goes with failover only");
@@ -116,8 +120,13 @@ Arguments parse_arguments(const std::vector<std::string>& args) {
     if (parsed.compare && parsed.command != kCheck) {
         throw UsageError("--compare goes with check only");
     }
-    if (parsed.command == control::kStatus) {
+    if (parsed.command == control::kStatus || parsed.command == control::kSessions) {
         parsed.names = words;
+    } else if (parsed.command == control::kKill) {
+        if (words.size() != 2)
+            throw UsageError("kill takes an instance name and a session (see sessions)");
+        parsed.names = {words[0]};
+        parsed.session = words[1];
     } else if (is_instance_command(parsed.command)) {
         if (words.empty()) {
             throw UsageError(parsed.command + " needs an instance name, or all (see status)");

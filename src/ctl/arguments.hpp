@@ -28,6 +28,7 @@ struct Arguments {
     std::optional<std::string> role;    // carp-event master|backup|fault
     std::optional<std::string> subject;  // carp-event ... VIP|INSTANCE
     std::optional<int> wait;             // failover --wait SECONDS
+    std::optional<std::string> session;  // kill NAME SESSION
     std::optional<std::string> socket;  // -s
     std::optional<std::string> config;  // -f
 };

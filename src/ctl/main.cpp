@@ -72,6 +72,7 @@ int run(const Arguments& args) {
     if (args.role) message[control::kFieldRole] = *args.role;
     if (args.subject) message[control::kFieldSubject] = *args.subject;
     if (args.wait) message[control::kFieldWait] = *args.wait;
+    if (args.session) message[control::kFieldSession] = *args.session;
     auto timeout = args.command == control::kReload ? kReloadTimeout : kRequestTimeout;
     // failover answers after its wait for the addresses to leave.
     if (args.command == control::kFailover)
@@ -82,6 +83,11 @@ int run(const Arguments& args) {
         if (!control::answer_ok(answer)) return refused(answer);
         std::cout << (args.json ? answer.dump(2) + "\n" : render_status(answer));
         return status_exit_code(answer, args.names.empty());
+    }
+    if (args.command == control::kSessions) {
+        if (!control::answer_ok(answer)) return refused(answer);
+        std::cout << (args.json ? answer.dump(2) + "\n" : render_sessions(answer));
+        return kExitOk;
     }
     if (args.command == control::kReload) {
         std::cout << render_reload(answer);

@@ -28,5 +28,8 @@ int status_exit_code(const nlohmann::json& status, bool whole_node = false);
 std::string render_results(const nlohmann::json& answer);
 // reload: what changed, or every error of the file.
 std::string render_reload(const nlohmann::json& answer);
+// `sessions`: one line per session under a header, per instance; a worker
+// that did not answer is named.
+std::string render_sessions(const nlohmann::json& answer);
 
 }  // namespace ctl

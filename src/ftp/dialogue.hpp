@@ -72,6 +72,9 @@ enum class Refusal {
 inline constexpr std::size_t kRefusals = 8;
 std::string_view refusal_name(Refusal refusal);  // "line_too_long", ...
 
+// What `ftpproxyctl sessions` shows of a user name, at most.
+inline constexpr std::size_t kMaxShownUser = 64;
+
 // How the client asked for a data connection.
 enum class DataMode { Pasv, Epsv, Port, Eprt };
 inline constexpr std::size_t kDataModes = 4;
@@ -239,6 +242,10 @@ class Dialogue {
     // stops reading commands above a bound.
     std::size_t replies_due() const { return pending_.size(); }
     bool ended() const { return ended_; }
+    // The name of the client's last USER passed to the server (printable,
+    // at most kMaxShownUser bytes), for `ftpproxyctl sessions`; never a
+    // password.
+    const std::string& user() const { return user_; }
     bool client_tls_active() const { return tls_active_; }
     // The TLS setup toward the server is under way: the client's commands
     // are not to be read until it is over (they would overtake it).
@@ -332,6 +339,7 @@ class Dialogue {
     std::deque<Pending> pending_;
     std::vector<HeldLine> held_;  // a multi-line 227/229 being read
     ChannelId prepared_ = 0;      // negotiated, waiting for its transfer command
+    std::string user_;
     ChannelId last_channel_ = 0;
     // The request each side waits on, and what it is for.
     struct ClientRequest {

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "common/net_address.hpp"
+#include "common/printable.hpp"
 #include "ftp/dialogue.hpp"
 #include "ftp/policy.hpp"
 
@@ -38,6 +39,7 @@ void Dialogue::handle_command(const Command& command, Actions& out) {
                                "530 Only anonymous logins are allowed through this proxy.", out);
                 return;
             }
+            user_ = common::printable(command.argument.substr(0, kMaxShownUser));
             break;
         case Verb::Pasv:
         case Verb::Epsv:

@@ -28,6 +28,12 @@ void ControlChannel::close() {
 
 std::string ControlChannel::answer(const std::string& request) {
     if (request == "stats") return handlers_.stats_json();
+    if (request == "sessions") return handlers_.sessions_json();
+    if (request.starts_with("kill ")) {
+        const std::string error = handlers_.kill(request.substr(5));
+        if (error.empty()) return R"({"ok":true})";
+        return nlohmann::json{{"error", error}}.dump();
+    }
     if (request == "drain") {
         handlers_.drain();
         return R"({"ok":true})";

@@ -7,6 +7,8 @@
 //            (reverse mode: new sessions go to this server; running ones
 //            stay with theirs. ftpproxyd sends it when its health checks
 //            move the instance to another backend.)
+//   sessions -> {"sessions":[{"id":N,"client":...,"user":...,"state":...},...]}
+//   kill ID  -> {"ok":true} (the session got a 421) or {"error":"no session ID"}
 //   other  -> {"error":"unknown request"}
 // Data never passes here; the supervisor asks, the worker answers.
 #pragma once
@@ -25,6 +27,9 @@ class ControlChannel {
         std::function<void()> drain;
         // "" when switched, else why not.
         std::function<std::string(const std::string& address, const std::string& port)> backend;
+        std::function<std::string()> sessions_json;
+        // "" when the session was ended, else why not.
+        std::function<std::string(const std::string& id)> kill;
     };
     ControlChannel(asio::io_context& io, int fd, Handlers handlers);
     void start();

@@ -324,6 +324,14 @@ awaitable<void> DataChannel::run() {
         asio::detached);
 }
 
+TransferProgress DataChannel::progress() {
+    TransferProgress now{command_, to_client_bytes_ + to_server_bytes_, 0};
+    if (state_ == State::Relaying)
+        now.seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - relay_start_).count();
+    return now;
+}
+
 void DataChannel::finish() {
     if (state_ == State::Finished) return;
     state_ = State::Finished;

@@ -120,6 +120,8 @@ class DataChannel : public DataPath, public std::enable_shared_from_this<DataCha
                 std::shared_ptr<SessionActivity> activity, DataEnd client, DataEnd server,
                 std::chrono::seconds setup_timeout, RelayConfig relay, DataTls tls);
 
+    TransferProgress progress() override;
+
   private:
     awaitable<void> run();
     awaitable<void> watch_setup_timeout();

@@ -4,6 +4,7 @@
 // --data-path kernel of issue 13).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,13 @@
 #include "proxy/asio.hpp"
 
 namespace proxy {
+
+// A transfer under way, for `ftpproxyctl sessions`.
+struct TransferProgress {
+    std::string command;      // "RETR pub/big.bin"; empty: no transfer started
+    std::uint64_t bytes = 0;  // both directions so far
+    double seconds = 0;       // since the data connection began to carry it
+};
 
 class DataPath {
   public:
@@ -45,6 +53,7 @@ class DataPath {
     // timeout's measure) up to date where the worker does not see them
     // move: the kernel data path asks conntrack. A relay counts as it goes.
     virtual void count_activity() {}
+    virtual TransferProgress progress() = 0;
 };
 
 }  // namespace proxy

@@ -172,4 +172,14 @@ void KernelChannel::finish(const firewall::FlowCounters& counters, std::string_v
     metrics().data_finished(to_client, to_server, seconds, !command_.empty());
 }
 
+// The bytes as conntrack counts them now (count_activity() asks it).
+TransferProgress KernelChannel::progress() {
+    if (state_ == State::Relaying) count_activity();
+    TransferProgress now{command_, counted_, 0};
+    if (state_ == State::Relaying)
+        now.seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    return now;
+}
+
 }  // namespace proxy

@@ -59,6 +59,7 @@ class KernelChannel : public DataPath, public std::enable_shared_from_this<Kerne
     const std::string& client_refusal() const override { return no_refusal_; }
     awaitable<void> wait_server_data_delivered() override { co_return; }
     void count_activity() override;
+    TransferProgress progress() override;
 
     KernelChannel(asio::io_context& io, std::string log_prefix,
                   std::shared_ptr<SessionActivity> activity, firewall::ConntrackFlows& flows,

@@ -293,7 +293,9 @@ int run(const std::vector<std::string>& args) {
                 [&worker] { return worker.stats_json(); }, [&worker] { worker.drain(); },
                 [&worker](const std::string& address, const std::string& port) {
                     return worker.use_backend(address, port);
-                }});
+                },
+                [&worker] { return worker.sessions_json(); },
+                [&worker](const std::string& id) { return worker.kill(id); }});
         control->start();
     }
     worker.on_finished([&control, &kernel_flows] {

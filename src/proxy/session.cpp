@@ -48,10 +48,10 @@ void Session::start() {
         io_, [self]() { return self->run(); }, asio::detached);
 }
 
-void Session::stop(std::string_view reply) {
+void Session::stop(std::string_view reply, std::string_view why) {
     if (ended_) return;
     writer_.post(std::string(reply) + "\r\n");
-    end("proxy shutting down");
+    end(std::string(why));
 }
 
 awaitable<void> Session::run() {

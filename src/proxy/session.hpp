@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
@@ -36,8 +37,12 @@ class Session : public std::enable_shared_from_this<Session> {
     Session(asio::io_context& io, const Settings& settings, tcp::socket client, std::uint64_t id,
             std::function<void()> on_end);
     void start();
-    // Ends the session with a final reply (e.g. 421 on shutdown).
-    void stop(std::string_view reply);
+    // Ends the session with a final reply (e.g. 421 on shutdown); `why`
+    // for its log line.
+    void stop(std::string_view reply, std::string_view why = "proxy shutting down");
+    // session_report.cpp: what `ftpproxyctl sessions` shows of it:
+    // {"id","client","server","user","state","transfer","age","idle"}.
+    nlohmann::json report();
 
   private:
     awaitable<void> run();
@@ -136,6 +141,8 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::steady_timer server_deadline_;  // connect, then the greeting
     Wakeup replies_popped_;               // fewer replies are due
     std::chrono::steady_clock::time_point last_activity_;
+    const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    bool logged_in_ = false;             // the server answered a login with 230
     std::uint64_t data_bytes_seen_ = 0;  // activity_->data_bytes at the last idle check
     bool ended_ = false;
     bool server_writing_ = false;  // an async_write to the server is in flight

@@ -51,6 +51,7 @@ void Session::carry_out_now(ftp::Action& action) {
         ++metrics().commands_refused[static_cast<std::size_t>(refused->reason)];
     } else if (auto* login = std::get_if<act::LoginAnswered>(&action)) {
         ++(login->ok ? metrics().logins_ok : metrics().logins_failed);
+        if (login->ok) logged_in_ = true;
     } else if (std::holds_alternative<act::GreetingReceived>(action)) {
         server_deadline_.cancel();  // greeting_watch: it came
     } else if (auto* both = std::get_if<act::ConnectBoth>(&action)) {

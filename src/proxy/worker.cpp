@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -213,6 +214,27 @@ std::string Worker::stats_json() const {
     return nlohmann::json{
         {"sessions", sessions_.size()}, {"accepted", next_id_ - 1}, {"metrics", metrics().json()}}
         .dump();
+}
+
+std::string Worker::sessions_json() const {
+    std::vector<std::uint64_t> ids;
+    for (const auto& [id, weak] : sessions_) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
+    nlohmann::json list = nlohmann::json::array();
+    for (const std::uint64_t id : ids)
+        if (auto session = sessions_.at(id).lock()) list.push_back(session->report());
+    return nlohmann::json{{"sessions", std::move(list)}}.dump();
+}
+
+std::string Worker::kill(const std::string& id) {
+    const bool digits =
+        !id.empty() && id.size() <= 19 && id.find_first_not_of("0123456789") == std::string::npos;
+    const auto found = digits ? sessions_.find(std::stoull(id)) : sessions_.end();
+    auto session = found == sessions_.end() ? nullptr : found->second.lock();
+    if (!session) return "no session " + common::printable(id.substr(0, 24));
+    spdlog::info("#{} closed by the administrator (ftpproxyctl kill)", found->first);
+    session->stop("421 Session closed by the administrator.", "closed by the administrator");
+    return "";
 }
 
 // Nothing left to serve: release what keeps io_context running.

@@ -30,6 +30,10 @@ class Worker {
     std::string use_backend(const std::string& address, const std::string& port);
     // {"sessions":N,"accepted":N}: what ftpproxyd's status shows.
     std::string stats_json() const;
+    // {"sessions":[Session::report(), ...]} by id, for `ftpproxyctl sessions`.
+    std::string sessions_json() const;
+    // `ftpproxyctl kill`: the session ends with a 421. "" or why not.
+    std::string kill(const std::string& id);
     // Called once when the worker has nothing left to do (stopped or drained).
     void on_finished(std::function<void()> callback) { on_finished_ = std::move(callback); }
 

@@ -148,6 +148,8 @@ awaitable<json> Supervisor::handle(json request) {
     if (command == control::kCarpEvent) co_return carp_event(request);
     if (command == control::kFailover) co_return co_await failover(request);
     if (command == control::kFailback) co_return failback();
+    if (command == control::kSessions) co_return co_await sessions(request);
+    if (command == control::kKill) co_return co_await kill_session(request);
     co_return error_answer("unknown command '" + common::printable(command) + "'");
 }
 

@@ -89,6 +89,12 @@ class Supervisor final {
     std::string serve_metrics(const std::optional<common::Endpoint>& where);
     awaitable<std::string> metrics_page();
 
+    // session_commands.cpp: ftpproxyctl sessions / kill.
+    awaitable<nlohmann::json> sessions(const nlohmann::json& request);
+    awaitable<nlohmann::json> kill_session(const nlohmann::json& request);
+    // Configured or removed and still draining.
+    const InstanceRunner* find_any_runner(const std::string& name) const;
+
     // control_commands.cpp
     awaitable<nlohmann::json> status(const nlohmann::json& request);
     nlohmann::json instance_command(std::string_view command, const nlohmann::json& request);

@@ -72,9 +72,9 @@ void WorkerControl::close() {
 }
 
 awaitable<std::string> WorkerControl::read_answer(std::shared_ptr<WorkerControl> self,
-                                                  error_code& error) {
+                                                  error_code& error, std::size_t max_answer) {
     const std::size_t length = co_await asio::async_read_until(
-        self->socket_, asio::dynamic_buffer(self->buffer_, kMaxAnswer), '\n', with_error(error));
+        self->socket_, asio::dynamic_buffer(self->buffer_, max_answer), '\n', with_error(error));
     if (error) co_return std::string();
     std::string line = self->buffer_.substr(0, length - 1);
     self->buffer_.erase(0, length);
@@ -84,16 +84,62 @@ awaitable<std::string> WorkerControl::read_answer(std::shared_ptr<WorkerControl>
 
 awaitable<StatsReply> WorkerControl::query_stats(std::shared_ptr<WorkerControl> self,
                                                  std::chrono::milliseconds timeout) {
-    using Outcome = StatsReply::Outcome;
     if (!self->socket_.is_open()) co_return StatsReply{};
-    if (self->busy_) {
-        auto waiter = std::make_shared<asio::steady_timer>(self->socket_.get_executor(),
-                                                           asio::steady_timer::time_point::max());
-        self->waiters_.push_back(waiter);
-        error_code ignored;
-        co_await waiter->async_wait(with_error(ignored));
+    // A stats query under way: its answer is this caller's too. Another
+    // request under way: this one's turn comes after it.
+    if (self->busy_ && self->asking_stats_) {
+        co_await wait_turn(self);
         co_return self->last_reply_;
     }
+    while (self->busy_ && self->socket_.is_open()) co_await wait_turn(self);
+    if (!self->socket_.is_open()) co_return StatsReply{};
+    self->asking_stats_ = true;
+    const Exchange answer = co_await exchange(self, "stats\n", timeout, kMaxAnswer);
+    self->asking_stats_ = false;
+    StatsReply reply{answer.outcome, {}};
+    if (answer.outcome == StatsReply::Outcome::answered) {
+        const auto stats = parse_worker_stats(answer.line);
+        reply = stats ? StatsReply{StatsReply::Outcome::answered, *stats} : StatsReply{};
+        if (!stats) spdlog::warn("worker control channel: unexpected answer: {}", answer.line);
+    }
+    self->last_reply_ = reply;
+    if (reply.outcome == StatsReply::Outcome::answered && !reply.stats.metrics.is_null())
+        self->last_metrics_ = reply.stats.metrics;
+    self->finish_turn();
+    co_return reply;
+}
+
+awaitable<std::optional<std::string>> WorkerControl::ask(std::shared_ptr<WorkerControl> self,
+                                                         std::string request,
+                                                         std::chrono::milliseconds timeout,
+                                                         std::size_t max_answer) {
+    while (self->busy_ && self->socket_.is_open()) co_await wait_turn(self);
+    if (!self->socket_.is_open()) co_return std::nullopt;
+    const Exchange answer = co_await exchange(self, request + "\n", timeout, max_answer);
+    self->finish_turn();
+    if (answer.outcome != StatsReply::Outcome::answered) co_return std::nullopt;
+    co_return answer.line;
+}
+
+awaitable<void> WorkerControl::wait_turn(std::shared_ptr<WorkerControl> self) {
+    auto waiter = std::make_shared<asio::steady_timer>(self->socket_.get_executor(),
+                                                       asio::steady_timer::time_point::max());
+    self->waiters_.push_back(waiter);
+    error_code ignored;
+    co_await waiter->async_wait(with_error(ignored));
+}
+
+void WorkerControl::finish_turn() {
+    for (auto& waiter : std::exchange(waiters_, {})) waiter->cancel();
+}
+
+// One request and its answer, with the socket to ourselves (busy_) and
+// within `timeout`; the answers earlier requests are owed are read first.
+awaitable<WorkerControl::Exchange> WorkerControl::exchange(std::shared_ptr<WorkerControl> self,
+                                                           std::string_view request,
+                                                           std::chrono::milliseconds timeout,
+                                                           std::size_t max_answer) {
+    using Outcome = StatsReply::Outcome;
     self->busy_ = true;
     const std::uint64_t generation = ++self->generation_;
     self->timer_.expires_after(timeout);
@@ -105,21 +151,17 @@ awaitable<StatsReply> WorkerControl::query_stats(std::shared_ptr<WorkerControl> 
         }
     });
 
-    StatsReply reply{Outcome::no_answer, {}};
+    Exchange answer{Outcome::no_answer, {}};
     error_code error;
     // What earlier requests are owed first; whatever was half read stays in
     // buffer_ for the next try.
-    while (!error && self->owed_ > 0) co_await read_answer(self, error);
+    while (!error && self->owed_ > 0) co_await read_answer(self, error, kMaxSessionsAnswer);
     if (!error) {
-        const Sent sent = self->send_request("stats\n");
-        if (sent == Sent::broken) reply.outcome = Outcome::unavailable;
+        const Sent sent = self->send_request(request);
+        if (sent == Sent::broken) answer.outcome = Outcome::unavailable;
         if (sent == Sent::ok) {
-            const std::string line = co_await read_answer(self, error);
-            if (!error) {
-                const auto stats = parse_worker_stats(line);
-                reply = stats ? StatsReply{Outcome::answered, *stats} : StatsReply{};
-                if (!stats) spdlog::warn("worker control channel: unexpected answer: {}", line);
-            }
+            std::string line = co_await read_answer(self, error, max_answer);
+            if (!error) answer = {Outcome::answered, std::move(line)};
         }
     }
     ++self->generation_;
@@ -127,13 +169,9 @@ awaitable<StatsReply> WorkerControl::query_stats(std::shared_ptr<WorkerControl> 
     self->busy_ = false;
     if (error && !(error == asio::error::operation_aborted && self->socket_.is_open())) {
         self->close();  // broken, or closed meanwhile: the worker is going away
-        reply.outcome = Outcome::unavailable;
+        answer.outcome = Outcome::unavailable;
     }
-    self->last_reply_ = reply;
-    if (reply.outcome == Outcome::answered && !reply.stats.metrics.is_null())
-        self->last_metrics_ = reply.stats.metrics;
-    for (auto& waiter : std::exchange(self->waiters_, {})) waiter->cancel();
-    co_return reply;
+    co_return answer;
 }
 
 awaitable<Replies> ask_workers(

@@ -26,6 +26,10 @@ struct WorkerStats {
     bool operator==(const WorkerStats&) const = default;
 };
 
+// The longest answer to `sessions`: 20000 sessions (-m's limit) of about
+// 300 bytes each, with room.
+inline constexpr std::size_t kMaxSessionsAnswer = 16u << 20;
+
 // {"sessions":N,"accepted":N,"metrics":{...}}; nothing when the line is not that.
 std::optional<WorkerStats> parse_worker_stats(std::string_view line);
 
@@ -54,6 +58,13 @@ class WorkerControl : public std::enable_shared_from_this<WorkerControl> {
     // worker therefore shows as such, and as itself again once it answers.
     static awaitable<StatsReply> query_stats(std::shared_ptr<WorkerControl> self,
                                              std::chrono::milliseconds timeout);
+    // Any other request with a one-line answer (`sessions`, `kill ID`), in
+    // turn with the stats queries; nothing when the worker did not answer
+    // within `timeout`, or the answer is longer than `max_answer`.
+    static awaitable<std::optional<std::string>> ask(std::shared_ptr<WorkerControl> self,
+                                                     std::string request,
+                                                     std::chrono::milliseconds timeout,
+                                                     std::size_t max_answer);
     // Asks the worker to drain. Unlike SIGUSR1, this cannot arrive before
     // the worker is ready for it: the request waits in the socket until the
     // worker reads it. False when the channel is closed or full (a worker
@@ -74,7 +85,16 @@ class WorkerControl : public std::enable_shared_from_this<WorkerControl> {
     // so a query's request and a drain never interleave.
     Sent send_request(std::string_view request);
     static awaitable<std::string> read_answer(std::shared_ptr<WorkerControl> self,
-                                              error_code& error);
+                                              error_code& error, std::size_t max_answer);
+    struct Exchange {
+        StatsReply::Outcome outcome;
+        std::string line;
+    };
+    static awaitable<Exchange> exchange(std::shared_ptr<WorkerControl> self,
+                                        std::string_view request, std::chrono::milliseconds timeout,
+                                        std::size_t max_answer);
+    static awaitable<void> wait_turn(std::shared_ptr<WorkerControl> self);
+    void finish_turn();
 
     asio::local::stream_protocol::socket socket_;
     asio::steady_timer timer_;
@@ -82,6 +102,7 @@ class WorkerControl : public std::enable_shared_from_this<WorkerControl> {
     std::uint64_t generation_ = 0;  // tells a stale timeout from the current one
     int owed_ = 0;                  // answers the worker still owes us, in order
     bool busy_ = false;
+    bool asking_stats_ = false;  // the exchange under way is a stats query
     // Callers waiting for the query under way; cancelled when it ends.
     std::vector<std::shared_ptr<asio::steady_timer>> waiters_;
     StatsReply last_reply_;

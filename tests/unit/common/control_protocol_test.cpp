@@ -25,16 +25,16 @@ TEST(ControlRequest, AcceptsWhatFtpproxyctlSends) {
 TEST(ControlRequest, Command) {
     EXPECT_EQ(error_of(R"({})"),
               "\"command\" is missing: one of status, start, stop, restart, drain, reload, rules, "
-              "info, carp-event, failover or failback");
+              "info, carp-event, failover, failback, sessions or kill");
     EXPECT_EQ(error_of(R"({"command":5})"),
               "\"command\" must be a string (status, start, stop, restart, drain, reload, rules, "
-              "info, carp-event, failover or failback), not a number");
+              "info, carp-event, failover, failback, sessions or kill), not a number");
     EXPECT_EQ(error_of(R"({"command":["status"]})"),
               "\"command\" must be a string (status, start, stop, restart, drain, reload, rules, "
-              "info, carp-event, failover or failback), not an array");
+              "info, carp-event, failover, failback, sessions or kill), not an array");
     EXPECT_EQ(error_of(R"({"command":null})"),
               "\"command\" must be a string (status, start, stop, restart, drain, reload, rules, "
-              "info, carp-event, failover or failback), not null");
+              "info, carp-event, failover, failback, sessions or kill), not null");
 }
 
 TEST(ControlRequest, Names) {
@@ -70,7 +70,7 @@ TEST(ControlRequest, ClusterFields) {
 TEST(ControlRequest, UnknownFields) {
     EXPECT_EQ(error_of(R"({"command":"status","nmaes":["ftp01"]})"),
               "unknown field \"nmaes\" (a request has \"command\", and \"names\", \"syntax\", "
-              "\"role\", \"subject\" or \"wait\")");
+              "\"role\", \"subject\", \"wait\" or \"session\")");
 }
 
 // Found by tests/fuzz/control_request: a field name with a control byte
@@ -78,7 +78,7 @@ TEST(ControlRequest, UnknownFields) {
 TEST(ControlRequest, UnknownFieldIsQuotedPrintably) {
     EXPECT_EQ(error_of(R"({"command":"status","\rel\u001b":1})"),
               "unknown field \"\\x0del\\x1b\" (a request has \"command\", and \"names\", "
-              "\"syntax\", \"role\", \"subject\" or \"wait\")");
+              "\"syntax\", \"role\", \"subject\", \"wait\" or \"session\")");
 }
 
 // Both ends write a message with encode_line(): ftpproxyctl used its own

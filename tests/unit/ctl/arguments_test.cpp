@@ -84,7 +84,7 @@ TEST(Arguments, MistakesAreNamed) {
     EXPECT_EQ(usage_error({"statu"}), "unknown command \"statu\"");
     EXPECT_EQ(usage_error({"status", "-x"}), "unknown option \"-x\"");
     EXPECT_EQ(usage_error({"reload", "now"}), "reload takes no arguments");
-    EXPECT_EQ(usage_error({"reload", "--json"}), "--json goes with status only");
+    EXPECT_EQ(usage_error({"reload", "--json"}), "--json goes with status and sessions only");
     EXPECT_EQ(usage_error({"status", "-s"}), "-s needs a value");
 }
 
