@@ -135,8 +135,8 @@ def control_requests(path, lines):
 
 def test_requests_with_wrong_types_are_refused_in_our_words(make_daemon):
     daemon = make_daemon(1)
-    commands = ("status, start, stop, restart, drain, reload, rules, info, carp-event, failover "
-                "or failback")
+    commands = ("status, start, stop, restart, drain, reload, rules, info, carp-event, failover, "
+                "failback, sessions or kill")
     cases = {
         '{"command": 5}':
             f'"command" must be a string ({commands}), not a number',
@@ -151,7 +151,7 @@ def test_requests_with_wrong_types_are_refused_in_our_words(make_daemon):
             '"syntax" must be a string ("pf" or "nft"), not an array',
         '{"command": "status", "nmaes": ["ftp01"]}':
             ('unknown field "nmaes" (a request has "command", and "names", "syntax", "role", '
-             '"subject" or "wait")'),
+             '"subject", "wait" or "session")'),
     }
     answers = control_requests(daemon.socket, [*cases, '{"command": "status"}'])
     for (request, message), answer in zip(cases.items(), answers):
