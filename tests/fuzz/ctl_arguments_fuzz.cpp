@@ -28,7 +28,7 @@ bool same(const ctl::Arguments& a, const ctl::Arguments& b) {
     return a.command == b.command && a.names == b.names && a.json == b.json && a.file == b.file &&
            a.syntax == b.syntax && a.socket == b.socket && a.config == b.config &&
            a.compare == b.compare && a.role == b.role && a.subject == b.subject &&
-           a.wait == b.wait;
+           a.wait == b.wait && a.session == b.session;
 }
 
 bool is_instance_command(std::string_view command) {
@@ -36,15 +36,19 @@ bool is_instance_command(std::string_view command) {
 }
 
 void check_request(const ctl::Arguments& args) {
-    constexpr std::array<std::string_view, 12> kCommands = {
-        "status", "start", "stop",       "restart",  "drain",    "reload",
-        "check",  "rules", "carp-event", "failover", "failback", "help"};
+    constexpr std::array<std::string_view, 14> kCommands = {
+        "status", "start",    "stop",     "restart",  "drain",    "reload", "check",
+        "rules",  "carp-event", "failover", "failback", "sessions", "kill",   "help"};
     FUZZ_CHECK(std::find(kCommands.begin(), kCommands.end(), args.command) != kCommands.end());
     if (args.command == "help") return;  // -h ends the parse: flags before it do not matter
-    FUZZ_CHECK(args.names.empty() || args.command == "status" || is_instance_command(args.command));
+    FUZZ_CHECK(args.names.empty() || args.command == "status" || args.command == "sessions" ||
+               args.command == "kill" || is_instance_command(args.command));
+    // kill: exactly one instance and one session.
+    FUZZ_CHECK(args.session.has_value() == (args.command == "kill"));
+    FUZZ_CHECK(args.command != "kill" || args.names.size() == 1);
     FUZZ_CHECK(!is_instance_command(args.command) || !args.names.empty());
     for (const std::string& name : args.names) FUZZ_CHECK(name.size() <= 1 || name[0] != '-');
-    FUZZ_CHECK(!args.json || args.command == "status");
+    FUZZ_CHECK(!args.json || args.command == "status" || args.command == "sessions");
     FUZZ_CHECK(!args.file || args.command == "check");
     FUZZ_CHECK(!args.compare || args.command == "check");
     FUZZ_CHECK(!args.syntax ||
@@ -64,6 +68,7 @@ std::vector<std::string> to_argv(const ctl::Arguments& args) {
     argv.push_back(args.command);
     if (args.json) argv.emplace_back("--json");
     argv.insert(argv.end(), args.names.begin(), args.names.end());
+    if (args.session) argv.push_back(*args.session);
     if (args.file) argv.push_back(*args.file);
     if (args.syntax) argv.push_back(*args.syntax);
     if (args.compare) argv.insert(argv.end(), {"--compare", *args.compare});
