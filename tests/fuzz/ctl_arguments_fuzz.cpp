@@ -37,7 +37,7 @@ bool is_instance_command(std::string_view command) {
 
 void check_request(const ctl::Arguments& args) {
     constexpr std::array<std::string_view, 14> kCommands = {
-        "status", "start",    "stop",     "restart",  "drain",    "reload", "check",
+        "status", "start",      "stop",     "restart",  "drain",    "reload", "check",
         "rules",  "carp-event", "failover", "failback", "sessions", "kill",   "help"};
     FUZZ_CHECK(std::find(kCommands.begin(), kCommands.end(), args.command) != kCommands.end());
     if (args.command == "help") return;  // -h ends the parse: flags before it do not matter
@@ -56,8 +56,8 @@ void check_request(const ctl::Arguments& args) {
     FUZZ_CHECK(args.role.has_value() == (args.command == "carp-event"));
     FUZZ_CHECK(!args.role || *args.role == "master" || *args.role == "backup" ||
                *args.role == "fault");
-    FUZZ_CHECK(!args.subject || (args.role && (args.subject->size() <= 1 ||
-                                                (*args.subject)[0] != '-')));
+    FUZZ_CHECK(!args.subject ||
+               (args.role && (args.subject->size() <= 1 || (*args.subject)[0] != '-')));
     FUZZ_CHECK(!args.wait || (args.command == "failover" && *args.wait >= 1 && *args.wait <= 300));
 }
 
