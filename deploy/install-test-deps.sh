@@ -11,7 +11,9 @@
 #     tcpdump (tests/integration/test_ftps_server.py captures each leg to
 #     prove that the TLS ones carry no plaintext), rclone (its FTP backend
 #     with explicit TLS is one of the FTPS clients tested), mandoc
-#     (tests/docs lints the man pages with mandoc -Tlint).
+#     (tests/docs lints the man pages with mandoc -Tlint), lintian,
+#     systemd (systemd-analyze verify) and binutils (readelf) for
+#     tests/package.
 #   * vsftpd is NOT installed (it would start a system service and conflicts
 #     with other servers): its .deb is downloaded and unpacked into
 #     $REPO/.deps/vsftpd (gitignored), run from there by the tests.
@@ -38,7 +40,7 @@ fi
 # binary links against (normally pulled in by its own Depends); the others
 # are those of the unpacked proftpd (core + mod_tls) and pure-ftpd.
 PKGS="python3 python3-pytest python3-pytest-timeout python3-pyftpdlib python3-openssl lftp curl iproute2 nftables
-      keepalived ucarp tcpdump rclone conntrack mandoc prometheus
+      keepalived ucarp tcpdump rclone conntrack mandoc prometheus lintian systemd binutils
       openssl libwrap0 libcap2 libpam0g libssl3
       libacl1 libcrypt1 libhiredis0.14 libidn2-0 libmemcached11 libmemcachedutil2 libncursesw6
       libpcre2-8-0 libpcre2-posix3 libtinfo6 zlib1g libsodium23"

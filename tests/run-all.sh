@@ -49,17 +49,27 @@ step "dependencies"
 deploy/install-build-deps.sh
 deploy/install-test-deps.sh
 
-step "build (release, -Werror): the three programs"
-# -O2 as RelWithDebInfo, without its debug info: a quarter less compile time
-# per file (the Asio coroutine files: 15.7 s -> 11.5 s). Stack traces come
-# from the ASan build, which keeps -g. Only the programs: the unit tests
-# run once, in the ASan/UBSan build (compiling them twice took a third of
-# this stage, and on this 2-core machine the whole run must stay under 30
-# minutes). The tests stay configured, so `cmake --build build` still
-# builds them for local runs.
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g0 -DNDEBUG" \
-    -DFTPPROXY_TESTS=ON >/dev/null
-cmake --build build -j"$JOBS" --target ftp-proxy ftpproxyd ftpproxyctl
+step "build: the Debian package (the three programs, release, hardened, -Werror)"
+# The release programs CI tests are the package's: deploy/build-deb.sh runs
+# dpkg-buildpackage (Debian's hardening flags on top of ours) and keeps its
+# build tree, whose programs the release stages below run; tests/package
+# then installs the .deb itself. Only the programs are built there: the
+# unit tests run once, in the ASan/UBSan build (compiling them twice took a
+# third of this stage, and on this 2-core machine the whole run must stay
+# under 30 minutes). -g0 (dpkg-buildflags' DEB_CXXFLAGS_APPEND, this run
+# only: the package as shipped keeps -g for its -dbgsym): a quarter less
+# compile time per file; stack traces come from the ASan build, which keeps -g.
+if ! DEB_CXXFLAGS_APPEND=-g0 deploy/build-deb.sh "$REPO/build-deb" >"$BUILD_LOGS/deb" 2>&1; then
+    grep -E "error|Error" "$BUILD_LOGS/deb" | head -40
+    tail -60 "$BUILD_LOGS/deb"
+    echo "run-all.sh: the package build failed" >&2
+    exit 1
+fi
+DEB=$(tail -n 1 "$BUILD_LOGS/deb")
+# build-deb/ftpproxy_VERSION_ARCH.deb -> build-deb/ftpproxy-VERSION/_build
+DEB_VERSION=$(basename "$DEB" | cut -d_ -f2)
+RELEASE="$REPO/build-deb/ftpproxy-$DEB_VERSION/_build"
+echo "package: $DEB; release programs: $RELEASE/src"
 
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFTPPROXY_SANITIZE=ON -DFTPPROXY_TESTS=ON >/dev/null
 background_build "$BUILD_LOGS/asan" cmake --build build-asan -j1
@@ -76,13 +86,16 @@ ASAN_K="hardening or test_limits.py or test_signals_and_usage.py or test_port_th
 ASAN_K="$ASAN_K or test_ftps.py or test_ftps_server.py"
 
 step "integration tests (real servers and clients, in a network namespace)"
-FTP_PROXY_BIN="$REPO/build/src/proxy/ftp-proxy" tests/integration/run.sh -k "not ($ASAN_K)"
+FTP_PROXY_BIN="$RELEASE/src/proxy/ftp-proxy" tests/integration/run.sh -k "not ($ASAN_K)"
 
 step "forward mode across client/firewall/server namespaces"
-FTP_PROXY_BIN="$REPO/build/src/proxy/ftp-proxy" tests/netns/run.sh
+FTP_PROXY_BIN="$RELEASE/src/proxy/ftp-proxy" tests/netns/run.sh
 
 step "man pages (mandoc -Tlint, flags agree with --help)"
-FTPPROXY_BUILD="$REPO/build" tests/docs/run.sh
+FTPPROXY_BUILD="$RELEASE" tests/docs/run.sh
+
+step "the Debian package: install, the service from its unit, upgrade during a download, purge"
+FTPPROXY_DEB="$DEB" tests/package/run.sh
 
 step "ASan/UBSan build and the unit tests"
 take_over_build "$ASAN_BUILD"

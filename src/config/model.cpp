@@ -2,6 +2,10 @@
 
 namespace config {
 
+// The build defines it (src/config/CMakeLists.txt): this one file, so that a
+// change of the install prefix recompiles only this file.
+const std::string_view kDefaultWorkerBinary = FTPPROXY_DEFAULT_WORKER_BINARY;
+
 std::string_view to_string(Mode mode) {
     return mode == Mode::reverse ? "reverse" : "forward";
 }

@@ -63,7 +63,10 @@ inline constexpr Relay kDefaultRelay = kSpliceAvailable ? Relay::splice : Relay:
 inline constexpr int kDefaultRelayPipeSize = 256 * 1024;
 inline constexpr int kMinRelayPipeSize = 4096;
 inline constexpr int kMaxRelayPipeSize = 64 * 1024 * 1024;
-inline constexpr std::string_view kDefaultWorkerBinary = "/usr/local/sbin/ftp-proxy";
+// The ftp-proxy that `cmake --install` (or the package) put next to ftpproxyd,
+// from the build's install prefix (model.cpp): a package built with prefix
+// /usr needs no worker_binary line in its file.
+extern const std::string_view kDefaultWorkerBinary;
 inline constexpr std::string_view kDefaultWorkerUser = "_ftp_proxy";
 inline constexpr std::string_view kDefaultNftRulesFile = "/etc/ftpproxy/ftpproxy.nft";
 inline constexpr std::string_view kDefaultPfRulesFile = "/etc/ftpproxy/pf.conf";

@@ -15,7 +15,9 @@ TEST(ConfigLoader, MinimalFileGivesDocumentedDefaults) {
     const Config config = load_ok("instances: []\n");
     EXPECT_EQ(config.global.control_socket, "/run/ftpproxyd/control.sock");
     EXPECT_EQ(config.global.runtime_dir, "/run/ftpproxyd");
-    EXPECT_EQ(config.global.worker_binary, "/usr/local/sbin/ftp-proxy");
+    // The sbin directory of the build's install prefix (/usr/local by default).
+    EXPECT_EQ(config.global.worker_binary, kDefaultWorkerBinary);
+    EXPECT_TRUE(config.global.worker_binary.ends_with("/sbin/ftp-proxy"));
     EXPECT_EQ(config.global.worker_user, "_ftp_proxy");
     EXPECT_EQ(config.global.control_group, "");
     EXPECT_EQ(config.global.drain_timeout, seconds(300));

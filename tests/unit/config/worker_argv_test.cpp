@@ -89,7 +89,7 @@ instances:
   - {name: a, listen: "[::]:8021", backend: "[2001:db8::10]"}
 )");
     EXPECT_EQ(worker_argv(config.global, config.instances.at(0)),
-              with_default_relay({"/usr/local/sbin/ftp-proxy",
+              with_default_relay({std::string(kDefaultWorkerBinary),
                                   "--foreground",
                                   "--listen-fd",
                                   "3",
@@ -128,8 +128,8 @@ instances:
   - {name: out, mode: forward, listen: "127.0.0.1:8021", log_level: warning}
 )");
     EXPECT_EQ(worker_argv(config.global, config.instances.at(0)),
-              with_default_relay({"/usr/local/sbin/ftp-proxy", "--foreground", "--listen-fd", "3",
-                                  "-b", "127.0.0.1", "-p", "8021", "-m", "100", "-t", "86400",
+              with_default_relay({std::string(kDefaultWorkerBinary), "--foreground", "--listen-fd",
+                                  "3", "-b", "127.0.0.1", "-p", "8021", "-m", "100", "-t", "86400",
                                   "--data-timeout", "30", "--server-timeout", "30"},
                                  {"-D", "4", "--user", "_ftp_proxy"}));
 }
