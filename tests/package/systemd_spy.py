@@ -3,7 +3,8 @@
 No systemd runs here, and debhelper's snippets only call systemctl and
 deb-systemd-invoke when /run/systemd/system exists. The spy creates that
 directory (and removes it again), and puts first on PATH two commands of
-those names that only write down their arguments: the test then reads what
+those names that write down their arguments and change nothing (but
+systemctl's unit-file verbs, below): the test then reads what
 an install, an upgrade and a removal would have started, stopped or
 restarted on a systemd machine. deb-systemd-helper, which enables the unit
 with symlinks and needs no running systemd, stays the real one.
@@ -14,6 +15,15 @@ import tempfile
 from pathlib import Path
 
 SPIED = ("systemctl", "deb-systemd-invoke")
+# systemctl's unit-file verbs work on the file system without a running
+# systemd (deb-systemd-helper uses `systemctl preset` to enable the unit on
+# a first install): those run for real, after being written down.
+PASS_THROUGH = {"systemctl": """for word in "$@"; do
+    case $word in
+    preset|enable|disable|reenable|is-enabled|mask|unmask) exec /bin/systemctl "$@" ;;
+    esac
+done
+"""}
 MARKER = Path("/run/systemd/system")
 
 
@@ -24,7 +34,7 @@ class SystemdSpy:
         self.log.touch()
         for name in SPIED:
             script = self.dir / name
-            script.write_text(f'#!/bin/sh\necho "{name} $*" >> {self.log}\n')
+            script.write_text(f'#!/bin/sh\necho "{name} $*" >> {self.log}\n' + PASS_THROUGH.get(name, ""))
             script.chmod(0o755)
         self.created = []   # what install() made, innermost last
 

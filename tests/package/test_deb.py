@@ -75,9 +75,14 @@ def exe_of(pid):
     return os.readlink(f"/proc/{pid}/exe")
 
 
+SERVICE_VERBS = {"start", "stop", "restart", "try-restart", "reload", "reload-or-restart",
+                 "try-reload-or-restart", "kill", "condrestart", "force-reload"}
+
+
 def systemd_requests(calls):
-    """What was asked of systemd, daemon-reloads left out."""
-    return [c for c in calls if "daemon-reload" not in c]
+    """What was asked of the running service (not daemon-reloads, not the
+    unit-file changes that enable it)."""
+    return [c for c in calls if SERVICE_VERBS & set(c.split()[1:])]
 
 
 # ------------------------------------------------------------------ the .deb
@@ -113,8 +118,8 @@ def test_the_deb_holds_programs_pages_unit_and_conffile(deb, tmp_path):
 
 
 def test_lintian_finds_no_error_and_no_warning(deb):
-    result = run("lintian", "--fail-on", "error,warning", "--suppress-tags",
-                 "no-manual-page,initial-upload-closes-no-bugs", deb, timeout=300)
+    # Overrides: deploy/debian/ftpproxy.lintian-overrides, each with its reason.
+    result = run("lintian", "--fail-on", "error,warning", deb, timeout=300)
     assert result.returncode == 0, f"lintian:\n{result.stdout}{result.stderr}"
 
 
@@ -131,7 +136,7 @@ def test_install_creates_the_user_and_enables_and_starts_the_service(machine, de
     assert grp.getgrgid(user.pw_gid).gr_name == USER
 
     # Enabled at boot (deb-systemd-helper's symlink) and started once.
-    assert ENABLED_LINK.is_symlink() and ENABLED_LINK.resolve() == UNIT
+    assert ENABLED_LINK.is_symlink() and ENABLED_LINK.resolve() == UNIT.resolve()
     assert systemd_requests(machine.spy.calls()) == ["deb-systemd-invoke start ftpproxyd.service"]
 
     stat = CONF.stat()
@@ -232,7 +237,8 @@ def test_an_upgrade_keeps_a_running_download_and_restart_all_moves_to_the_new_pr
 
 def test_purge_removes_everything(machine):
     installed = [Path(p) for p in run("dpkg", "-L", PACKAGE).stdout.splitlines()]
-    files = [p for p in installed if p.is_file() or p.is_symlink()]
+    # Files and links, not directories (/lib is a link to one on Debian 12).
+    files = [p for p in installed if not p.is_dir() and (p.is_file() or p.is_symlink())]
     assert len(files) > 10, installed
 
     # systemctl stop, as prerm asks of systemd (below): ftpproxyd drains and exits.
