@@ -71,7 +71,10 @@ DEB_VERSION=$(basename "$DEB" | cut -d_ -f2)
 RELEASE="$REPO/build-deb/ftpproxy-$DEB_VERSION/_build"
 echo "package: $DEB; release programs: $RELEASE/src"
 
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFTPPROXY_SANITIZE=ON -DFTPPROXY_TESTS=ON >/dev/null
+# A unity build, as the package's: about half the compile time from scratch
+# (CMakeLists.txt says why).
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFTPPROXY_SANITIZE=ON -DFTPPROXY_TESTS=ON \
+    -DCMAKE_UNITY_BUILD=ON >/dev/null
 background_build "$BUILD_LOGS/asan" cmake --build build-asan -j1
 ASAN_BUILD=$LAST_GROUP
 

@@ -69,7 +69,7 @@ bool only_end_of_file() {
     return end;
 }
 
-std::string quoted(std::string_view key) {
+std::string quoted_tls_key(std::string_view key) {
     return "'tls." + std::string(key) + "'";
 }
 
@@ -143,8 +143,8 @@ std::optional<TlsFileProblem> TlsFiles::check_pair(const std::string& certificat
     const bool one_file = key_file.empty();
     const std::string& key = one_file ? certificate : key_file;
     const auto problem = [](Key where, std::string message) {
-        return TlsFileProblem{
-            where, quoted(where == Key::key ? "key" : "certificate") + ": " + std::move(message)};
+        return TlsFileProblem{where, quoted_tls_key(where == Key::key ? "key" : "certificate") +
+                                         ": " + std::move(message)};
     };
     const Read& chain = read(certificate);
     if (!chain.problem.empty())
@@ -172,8 +172,8 @@ std::optional<TlsFileProblem> TlsFiles::check_pair(const std::string& certificat
     }
     const std::string mismatch =
         one_file ? "the private key in " + key + " does not match its certificate"
-                 : key + " does not match the certificate in " + quoted("certificate") + " " +
-                       certificate;
+                 : key + " does not match the certificate in " + quoted_tls_key("certificate") +
+                       " " + certificate;
     // OpenSSL checks the pair as it takes the key (a key of another type
     // goes to another slot, and only SSL_CTX_check_private_key sees it).
     if (SSL_CTX_use_PrivateKey(context.get(), private_key.get()) != 1) {
@@ -195,7 +195,8 @@ std::optional<TlsFileProblem> TlsFiles::check_pair(const std::string& certificat
 
 std::optional<TlsFileProblem> TlsFiles::check_ca(const std::string& server_ca) {
     const auto problem = [](std::string message) {
-        return TlsFileProblem{Key::server_ca, quoted("server_ca") + ": " + std::move(message)};
+        return TlsFileProblem{Key::server_ca,
+                              quoted_tls_key("server_ca") + ": " + std::move(message)};
     };
     const Read& bundle = read(server_ca);
     if (!bundle.problem.empty()) return problem(server_ca + ": " + bundle.problem);

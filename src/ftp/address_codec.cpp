@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <system_error>
 
+#include "ftp/chars.hpp"
+
 namespace ftp {
 namespace {
 
@@ -22,9 +24,6 @@ constexpr char kLastDelimiter = '~';
 constexpr int kEprtIpv4 = 1;
 constexpr int kEprtIpv6 = 2;
 
-bool is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
 bool is_delimiter(char c) {
     return c >= kFirstDelimiter && c <= kLastDelimiter;
 }

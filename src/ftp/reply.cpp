@@ -3,19 +3,17 @@
 #include <array>
 #include <cstddef>
 
+#include "ftp/chars.hpp"
+
 namespace ftp {
 namespace {
 
 constexpr std::size_t kCodeLength = 3;
 
 // HT is allowed: servers put tabs in STAT and HELP output.
-bool is_control(char c) {
+bool is_control_but_tab(char c) {
     const auto byte = static_cast<unsigned char>(c);
     return (byte < 0x20 && c != '\t') || byte == 0x7F;
-}
-
-bool is_digit(char c) {
-    return c >= '0' && c <= '9';
 }
 
 // The three-digit code at the start of line, or 0 if there is none or it is
@@ -46,7 +44,7 @@ bool equals_ignore_case(std::string_view a, std::string_view upper) {
 
 std::variant<ReplyLine, ReplyError> ReplyReader::feed(std::string_view line) {
     for (const char c : line) {
-        if (is_control(c)) return ReplyError::ControlCharacter;
+        if (is_control_but_tab(c)) return ReplyError::ControlCharacter;
     }
 
     if (open_code_ != 0) {

@@ -17,6 +17,7 @@
 #include "firewall/conntrack_flows.hpp"
 #include "firewall/firewall.hpp"
 #include "proxy/control_channel.hpp"
+#include "proxy/descriptor_limit.hpp"
 #include "proxy/kernel_readiness.hpp"
 #include "proxy/net.hpp"
 #include "proxy/options.hpp"
@@ -261,6 +262,7 @@ int run(const std::vector<std::string>& args) {
     if (firewall_name != "none") settings.firewall = firewall.get();
     std::unique_ptr<firewall::ConntrackFlows> kernel_flows;
     if (options.kernel_data_path) kernel_flows = start_kernel_data_path(io, options, settings);
+    raise_descriptor_limit(options.max_sessions);
     try {
         drop_privileges(options.user, options.chroot_dir,
                         {options.data_from_port_20, firewall_name == "nftables", options.handoff});

@@ -184,3 +184,31 @@ def test_accept_survives_emfile_without_spinning(make_route):
     finally:
         for r in held:
             r.close()
+
+
+def open_files_limit(pid):
+    """(soft, hard) of the process's 'Max open files' in /proc/PID/limits."""
+    with open(f"/proc/{pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                soft, hard = line.split()[3:5]
+                return int(soft), int(hard)
+    raise AssertionError(f"no 'Max open files' in /proc/{pid}/limits")
+
+
+@pytest.mark.parametrize("soft,hard", [(256, 4096), (256, 512)])
+def test_the_descriptor_limit_rises_to_what_the_sessions_need(make_route, soft, hard):
+    """-m 100 needs 100 x 9 + 64 = 964 descriptors: the worker raises its
+    soft limit to that within the hard limit, which it never raises (even as
+    root), and says how many sessions fit when the hard limit is lower."""
+    route = make_route("pyftpdlib", "v4", extra=["-m", "100"], name=f"proxy-nofile-{soft}-{hard}",
+                       prefix=("prlimit", f"--nofile={soft}:{hard}", "--"))
+    wanted = min(964, hard)
+    assert open_files_limit(route.proxy.proc.pid) == (wanted, hard)
+    log = route.proxy.stderr_text()
+    assert f"descriptor limit raised from {soft} to {wanted} for -m 100" in log, log
+    warning = ("-m 100 sessions may hold 964 descriptors, but the limit (RLIMIT_NOFILE) is 512: "
+               "about 49 sessions fit before accepts fail with EMFILE")
+    assert (warning in log) == (hard < 964), log
+    with session(route) as s:
+        assert s.cmd("NOOP").code == 200
