@@ -41,7 +41,7 @@ TEST(PfctlRequests, EverythingElseIsRefused) {
 }
 
 // Records argv, stdin and the uid it ran as.
-constexpr const char* kStandIn = R"sh(#!/bin/sh
+constexpr const char* kPfctlStandIn = R"sh(#!/bin/sh
 dir=$(dirname "$0")
 { printf 'uid %s argv:' "$(id -u)"; for a in "$@"; do printf ' %s' "$a"; done; printf '\n'; } >> "$dir/calls.log"
 case " $* " in *" -f - "*) cat >> "$dir/calls.log" ;; esac
@@ -56,7 +56,7 @@ TEST(PrivilegedRunner, RunsPfctlAsRootForAWorkerThatDroppedRoot) {
     char pattern[] = "/tmp/ftpx-privsep-XXXXXX";
     ASSERT_NE(nullptr, ::mkdtemp(pattern));
     const fs::path dir = pattern;
-    std::ofstream(dir / "pfctl") << kStandIn;
+    std::ofstream(dir / "pfctl") << kPfctlStandIn;
     fs::permissions(dir / "pfctl", fs::perms::owner_all);
     const std::string pfctl = (dir / "pfctl").string();
 
