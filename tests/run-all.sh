@@ -89,10 +89,10 @@ ASAN_K="hardening or test_limits.py or test_signals_and_usage.py or test_port_th
 ASAN_K="$ASAN_K or test_ftps.py or test_ftps_server.py"
 
 step "integration tests (real servers and clients, in a network namespace)"
-FTP_PROXY_BIN="$RELEASE/src/proxy/ftp-proxy" tests/integration/run.sh -k "not ($ASAN_K)"
+FTPPROXY_BUILD="$RELEASE" FTP_PROXY_BIN="$RELEASE/src/proxy/ftp-proxy" tests/integration/run.sh -k "not ($ASAN_K)"
 
 step "forward mode across client/firewall/server namespaces"
-FTP_PROXY_BIN="$RELEASE/src/proxy/ftp-proxy" tests/netns/run.sh
+FTPPROXY_BUILD="$RELEASE" tests/netns/run.sh
 
 step "man pages (mandoc -Tlint, flags agree with --help)"
 FTPPROXY_BUILD="$RELEASE" tests/docs/run.sh
