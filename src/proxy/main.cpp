@@ -14,7 +14,9 @@
 
 #include "common/logging.hpp"
 #include "common/worker_exit_codes.hpp"
+#ifdef FTPPROXY_HAVE_CONNTRACK
 #include "firewall/conntrack_flows.hpp"
+#endif
 #include "firewall/firewall.hpp"
 #include "proxy/control_channel.hpp"
 #include "proxy/descriptor_limit.hpp"
@@ -198,6 +200,7 @@ Settings make_settings(const Options& options, asio::io_context& io) {
 // After the firewall's table exists (it loads conntrack, whose settings
 // are checked here): the system's readiness, then the conntrack events
 // (subscribed while the worker still has the privilege).
+#ifdef FTPPROXY_HAVE_CONNTRACK
 std::unique_ptr<firewall::ConntrackFlows> start_kernel_data_path(asio::io_context& io,
                                                                  const Options& options,
                                                                  Settings& settings) {
@@ -210,7 +213,6 @@ std::unique_ptr<firewall::ConntrackFlows> start_kernel_data_path(asio::io_contex
         !listen_v4)
         problem = kernel_path_problem(true, true);
     if (!problem.empty()) throw StartError{kExitUnavailable, problem};
-#ifdef FTPPROXY_HAVE_CONNTRACK
     try {
         auto flows = std::make_unique<firewall::ConntrackFlows>(io, options.kernel_mark);
         flows->start();
@@ -219,15 +221,19 @@ std::unique_ptr<firewall::ConntrackFlows> start_kernel_data_path(asio::io_contex
     } catch (const firewall::Error& e) {
         throw StartError{kExitUnavailable, std::string("--data-path kernel: ") + e.what()};
     }
-#else
-    (void)io;
-    throw StartError{kExitUnavailable, "--data-path kernel: this build has no conntrack support"};
-#endif
 }
+#endif
 
 int run(const std::vector<std::string>& args) {
     const pid_t parent = ::getppid();  // ftpproxyd, when started with --control-fd
     Options options = parse_options(args);
+#ifndef FTPPROXY_HAVE_CONNTRACK
+    // Before anything is set up (the firewall's table among it).
+    if (options.kernel_data_path)
+        throw StartError{kExitUnavailable,
+                         "--data-path kernel: this build has no conntrack support "
+                         "(libnetfilter_conntrack; -DFTPPROXY_CONNTRACK=ON, Linux only)"};
+#endif
     common::setup_logging(options.debug ? common::LogTarget::Stderr : common::LogTarget::Syslog,
                           options.log_level, "ftp-proxy");
     asio::io_context io(1);
@@ -260,8 +266,10 @@ int run(const std::vector<std::string>& args) {
         throw StartError{kExitUnavailable, "--firewall " + firewall_name + ": " + e.what()};
     }
     if (firewall_name != "none") settings.firewall = firewall.get();
+#ifdef FTPPROXY_HAVE_CONNTRACK
     std::unique_ptr<firewall::ConntrackFlows> kernel_flows;
     if (options.kernel_data_path) kernel_flows = start_kernel_data_path(io, options, settings);
+#endif
     raise_descriptor_limit(options.max_sessions);
     try {
         drop_privileges(options.user, options.chroot_dir,
@@ -300,10 +308,16 @@ int run(const std::vector<std::string>& args) {
                 [&worker](const std::string& id) { return worker.kill(id); }});
         control->start();
     }
+#ifdef FTPPROXY_HAVE_CONNTRACK
     worker.on_finished([&control, &kernel_flows] {
         if (control) control->close();
         if (kernel_flows) kernel_flows->stop();
     });
+#else
+    worker.on_finished([&control] {
+        if (control) control->close();
+    });
+#endif
     worker.start();
     if (options.control_fd) drain_when_supervisor_dies(parent);
     io.run();

@@ -75,13 +75,17 @@ void Session::carry_out_now(ftp::Action& action) {
 // client's half-open data socket. A channel still Waiting never carried data.
 awaitable<void> Session::finish_transfer(const ftp::action::FinishTransfer& finish,
                                          ftp::Actions& batch) {
-    if (auto channel = take_channel(finish.channel)) {
+    if (auto channel = find_channel(finish.channel)) {
         channel->server_answered();
         // A TLS leg's upload too: its end toward the client (close_notify,
         // which ftplib's unwrap() waits for) must go out before the close.
         const bool wait_end = finish.download || channel->client_tls();
         if (finish.code < 300 && wait_end && channel->state() != DataPath::State::Waiting)
             co_await channel->wait_server_data_delivered();
+        // Listed until here: the tail of a download still reaching the client
+        // (a server done sending can be megabytes ahead of it, in the
+        // sockets' buffers) is a transfer under way for `ftpproxyctl sessions`.
+        take_channel(finish.channel);
         if (finish.code >= 400)
             channel->fail(fmt::format("failed: the server replied {}", finish.code));
         else

@@ -33,6 +33,12 @@ awaitable<bool> Session::forward_in_kernel(ftp::ChannelId id, ftp::DataMode mode
                                            tcp::acceptor reservation,
                                            firewall::KernelForwarding forwarding,
                                            bool client_originates) {
+#ifndef FTPPROXY_HAVE_CONNTRACK
+    // Not reached: without conntrack a worker refuses --data-path kernel at
+    // start, so kernel_flows is null and every data connection is relayed.
+    (void)id, (void)mode, (void)reservation, (void)forwarding, (void)client_originates;
+    co_return false;
+#else
     forwarding.session = id_;
     forwarding.timeout = settings_.data_timeout;
     const bool allowed = co_await firewall_agrees(
@@ -44,6 +50,7 @@ awaitable<bool> Session::forward_in_kernel(ftp::ChannelId id, ftp::DataMode mode
                               {forwarding.from, forwarding.proxy, forwarding.port},
                               client_originates, settings_.data_timeout));
     co_return true;
+#endif
 }
 
 // Reverse mode: the client dials a port of the proxy's own (reserved here),

@@ -10,6 +10,7 @@ accept and active connect) is appended as one JSON object per line to
   {"ev": "cmd", "peer": ip, "cmd": "PASV", "arg": ""}        (PASS arg masked)
   {"ev": "data-passive", "peer": [ip, port], "ctl_peer": ip, "accepted": bool}
   {"ev": "data-active", "target": [ip, port], "source": ip, "ctl_peer": ip}
+  {"ev": "file-sent", "path": basename}   (a RETR's last byte went to its socket)
 
 With --tls the handler is pyftpdlib's TLS_FTPHandler (needs python3-openssl),
 so that FEAT offers AUTH TLS / PBSZ / PROT (used to test FEAT filtering),
@@ -71,6 +72,9 @@ class EventsMixin:
         local = self.socket.getsockname()
         emit(ev="control", peer=[self.remote_ip, self.remote_port],
              local=[local[0], local[1]])
+
+    def on_file_sent(self, file):
+        emit(ev="file-sent", path=os.path.basename(file))
 
     def pre_process_command(self, line, cmd, arg):
         emit(ev="cmd", peer=self.remote_ip, cmd=cmd,

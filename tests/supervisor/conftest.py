@@ -10,6 +10,8 @@ from ftpx.net import free_port
 from harness import LISTEN, SERVER, Backend, Daemon
 
 BIG_SIZE = 16 * 1024 * 1024
+TAIL_SIZE = 4 * 1024 * 1024   # test_sessions.py: what the server can send ahead of a slow client
+HUGE_SIZE = 256 * 1024 * 1024  # sparse: more than any buffers between server and client hold
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -46,8 +48,13 @@ def backend(workdir):
     data = os.urandom(BIG_SIZE)
     (root / "pub/big.bin").write_bytes(data)
     (root / "pub/small.txt").write_bytes(b"hello through ftpproxyd\n")
+    tail = os.urandom(TAIL_SIZE)
+    (root / "pub/tail.bin").write_bytes(tail)
+    with open(root / "pub/huge.bin", "wb") as f:
+        f.truncate(HUGE_SIZE)
     server = Backend(root, workdir / "pyftpdlib.log").start()
     server.big = data
+    server.tail = tail
     yield server
     server.stop()
 

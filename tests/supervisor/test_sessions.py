@@ -3,10 +3,12 @@ server, user (never the password), state and bytes, which grow while the
 client reads; kill ends it with a 421 and it leaves the list."""
 import ftplib
 import json
+import socket
 
 import pytest
 
-from conftest import instance
+from conftest import HUGE_SIZE, instance
+from ftpx.wait import wait_until
 from harness import CLIENT, PASSWORD, SERVER, USER, login
 
 MIB = 1 << 20
@@ -35,9 +37,11 @@ def read_until(conn, total, wanted):
 
 
 def test_a_download_shows_and_kill_ends_it_with_421(make_daemon, backend):
+    # A file larger than every buffer between the server and the client
+    # can hold: the transfer is still under way at both snapshots.
     daemon = make_daemon([instance("ftp01", backend)])
     ftp = login(daemon.port("ftp01"))
-    conn = ftp.transfercmd("RETR pub/big.bin")
+    conn = ftp.transfercmd("RETR pub/huge.bin")
     try:
         got = read_until(conn, 0, MIB)
         first = only_session(daemon)
@@ -48,17 +52,17 @@ def test_a_download_shows_and_kill_ends_it_with_421(make_daemon, backend):
         assert first["user"] == USER
         assert first["state"] == "transfer"
         assert first["draining"] is False
-        assert first["transfer"]["command"] == "RETR pub/big.bin"
+        assert first["transfer"]["command"] == "RETR pub/huge.bin"
         assert first["transfer"]["bytes"] >= got
         # Bytes grow: the proxy relayed at least what the client has read.
-        got = read_until(conn, got, min(first["transfer"]["bytes"] + MIB, len(backend.big)))
+        got = read_until(conn, got, min(first["transfer"]["bytes"] + MIB, HUGE_SIZE))
         second = only_session(daemon)
         assert second["transfer"]["bytes"] >= got > first["transfer"]["bytes"]
 
         shown = daemon.ctl("sessions")
         assert shown.returncode == 0, shown.stderr
         assert "ftp01: 1 session" in shown.stdout
-        assert f" {USER} " in shown.stdout and "RETR pub/big.bin" in shown.stdout
+        assert f" {USER} " in shown.stdout and "RETR pub/huge.bin" in shown.stdout
         assert PASSWORD not in shown.stdout + json.dumps(second)
 
         killed = daemon.ctl("kill", "ftp01", first["id"])
@@ -71,6 +75,47 @@ def test_a_download_shows_and_kill_ends_it_with_421(make_daemon, backend):
         ftp.close()
     assert sessions_json(daemon, "ftp01")["instances"][0]["sessions"] == []
     assert "closed by the administrator" in daemon.log()
+
+
+def file_sent(backend, name):
+    events = (backend.root.parent / "events.jsonl").read_text().splitlines()
+    return any(json.loads(e) == {"ev": "file-sent", "path": name} for e in events)
+
+
+def test_the_tail_of_a_download_the_server_has_finished_still_shows(make_daemon, backend):
+    """A server done sending (its 226 sent) can be a megabyte ahead of the
+    client, in the sockets' buffers. The proxy holds the 226 until those
+    bytes reach the client, and until then the session is in transfer
+    (it showed as no transfer while the tail was delivered)."""
+    daemon = make_daemon([instance("ftp01", backend)])
+    ftp = login(daemon.port("ftp01"))
+    ftp.voidcmd("TYPE I")
+    # A client with a small, fixed receive buffer: the proxy's relay stays
+    # behind the server, which sends the rest of the file into the buffers
+    # on its side and answers 226.
+    host, port = ftp.makepasv()
+    conn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
+    conn.settimeout(20)
+    conn.connect((host, port))
+    try:
+        assert ftp.sendcmd("RETR pub/tail.bin")[:3] in ("125", "150")
+        got = read_until(conn, 0, 64 * 1024)
+        wait_until(lambda: file_sent(backend, "tail.bin"), 20, "pyftpdlib to send the whole file")
+        session = only_session(daemon)
+        assert session["state"] == "transfer", session
+        assert session["transfer"]["command"] == "RETR pub/tail.bin"
+        assert got < session["transfer"]["bytes"] <= len(backend.tail)
+        chunks = [backend.tail[:0]]
+        while chunk := conn.recv(256 * 1024):
+            chunks.append(chunk)
+        conn.close()
+        assert got + sum(map(len, chunks)) == len(backend.tail)
+        assert ftp.voidresp().startswith("226")
+        assert only_session(daemon)["state"] == "ready"
+    finally:
+        conn.close()
+        ftp.close()
 
 
 def test_kill_refusals_name_what_is_wrong(make_daemon, backend):
