@@ -28,14 +28,17 @@ void raise_descriptor_limit(int max_sessions) {
     if (::getrlimit(RLIMIT_NOFILE, &current) != 0) return;
     const rlim_t needed = descriptors_needed(max_sessions);
     const rlimit wanted = plan_descriptor_limit(current, needed);
-    if (wanted.rlim_cur != current.rlim_cur && ::setrlimit(RLIMIT_NOFILE, &wanted) != 0)
-        spdlog::warn("cannot raise the descriptor limit from {} to {}: {}", current.rlim_cur,
-                     wanted.rlim_cur, std::strerror(errno));
-    rlimit now{};
-    if (::getrlimit(RLIMIT_NOFILE, &now) != 0) now = current;
-    if (now.rlim_cur != current.rlim_cur)
-        spdlog::info("descriptor limit raised from {} to {} for -m {}", current.rlim_cur,
-                     now.rlim_cur, max_sessions);
+    rlimit now = current;
+    if (wanted.rlim_cur != current.rlim_cur) {
+        if (::setrlimit(RLIMIT_NOFILE, &wanted) == 0) {
+            now = wanted;
+            spdlog::info("descriptor limit raised from {} to {} for -m {}", current.rlim_cur,
+                         now.rlim_cur, max_sessions);
+        } else {
+            spdlog::warn("cannot raise the descriptor limit from {} to {}: {}", current.rlim_cur,
+                         wanted.rlim_cur, std::strerror(errno));
+        }
+    }
     if (now.rlim_cur != RLIM_INFINITY && now.rlim_cur < needed)
         spdlog::warn(
             "-m {} sessions may hold {} descriptors, but the limit (RLIMIT_NOFILE) is {}: "

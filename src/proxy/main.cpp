@@ -308,16 +308,12 @@ int run(const std::vector<std::string>& args) {
                 [&worker](const std::string& id) { return worker.kill(id); }});
         control->start();
     }
+    worker.on_finished([&] {
+        if (control) control->close();
 #ifdef FTPPROXY_HAVE_CONNTRACK
-    worker.on_finished([&control, &kernel_flows] {
-        if (control) control->close();
         if (kernel_flows) kernel_flows->stop();
-    });
-#else
-    worker.on_finished([&control] {
-        if (control) control->close();
-    });
 #endif
+    });
     worker.start();
     if (options.control_fd) drain_when_supervisor_dies(parent);
     io.run();

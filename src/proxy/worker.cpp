@@ -15,6 +15,7 @@
 
 #include "common/net_address.hpp"
 #include "common/printable.hpp"
+#include "proxy/descriptor_limit.hpp"
 #include "proxy/net.hpp"
 #include "proxy/session.hpp"
 #include "proxy/worker_metrics.hpp"
@@ -35,8 +36,8 @@ constexpr std::chrono::seconds kIdleTrimDelay{1};
 // Sockets a session holds at most at once: client and server control, the
 // data connection's two ends, and a data listener.
 constexpr int kSocketsPerSession = 5;
-// Descriptors left alone by the warm-up below.
-constexpr rlim_t kWarmUpDescriptorMargin = 64;
+// The warm-up below leaves kDescriptorsBeyondSessions (descriptor_limit.hpp)
+// to the rest of the worker.
 
 // Asio's reactor keeps the state of every socket it ever registered (168
 // bytes) in a pool for reuse and frees none until the io_context goes. Made
@@ -49,10 +50,10 @@ constexpr rlim_t kWarmUpDescriptorMargin = 64;
 // Costs a socket() and close() per state, once: a few milliseconds.
 void warm_up_reactor_pool(asio::io_context& io, int max_sessions) {
     rlimit limit{};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur <= kWarmUpDescriptorMargin)
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur <= kDescriptorsBeyondSessions)
         return;
     const auto wanted = static_cast<rlim_t>(max_sessions) * kSocketsPerSession;
-    const auto count = std::min(wanted, limit.rlim_cur - kWarmUpDescriptorMargin);
+    const auto count = std::min(wanted, limit.rlim_cur - kDescriptorsBeyondSessions);
     std::vector<tcp::socket> sockets;
     sockets.reserve(count);
     for (rlim_t i = 0; i < count; ++i) {

@@ -49,11 +49,6 @@ def machine(workdir):
 
 @pytest.fixture(scope="session")
 def backend(workdir):
-    root = workdir / "ftproot"
-    (root / "pub").mkdir(parents=True, exist_ok=True)
-    data = os.urandom(BIG_SIZE)
-    (root / "pub/big.bin").write_bytes(data)
-    server = Backend(root, workdir / "pyftpdlib.log").start()
-    server.big = data
+    server = Backend.serving_big_file(workdir, BIG_SIZE)
     yield server
     server.stop()

@@ -43,18 +43,13 @@ def workdir(request):
 
 @pytest.fixture(scope="session")
 def backend(workdir):
-    root = workdir / "ftproot"
-    (root / "pub").mkdir(parents=True, exist_ok=True)
-    data = os.urandom(BIG_SIZE)
-    (root / "pub/big.bin").write_bytes(data)
-    (root / "pub/small.txt").write_bytes(b"hello through ftpproxyd\n")
-    tail = os.urandom(TAIL_SIZE)
-    (root / "pub/tail.bin").write_bytes(tail)
-    with open(root / "pub/huge.bin", "wb") as f:
+    server = Backend.serving_big_file(workdir, BIG_SIZE)
+    pub = server.root / "pub"
+    (pub / "small.txt").write_bytes(b"hello through ftpproxyd\n")
+    server.tail = os.urandom(TAIL_SIZE)
+    (pub / "tail.bin").write_bytes(server.tail)
+    with open(pub / "huge.bin", "wb") as f:
         f.truncate(HUGE_SIZE)
-    server = Backend(root, workdir / "pyftpdlib.log").start()
-    server.big = data
-    server.tail = tail
     yield server
     server.stop()
 

@@ -73,6 +73,18 @@ class Backend:
         if self.proc:
             self.proc.stop(timeout=10)
 
+    @classmethod
+    def serving_big_file(cls, workdir, size):
+        """Started on workdir/ftproot with pub/big.bin, `size` random bytes
+        (kept as .big for the tests' sha256); the caller may add files."""
+        root = Path(workdir) / "ftproot"
+        (root / "pub").mkdir(parents=True, exist_ok=True)
+        data = os.urandom(size)
+        (root / "pub/big.bin").write_bytes(data)
+        server = cls(root, Path(workdir) / "pyftpdlib.log").start()
+        server.big = data
+        return server
+
 
 # ---------------------------------------------------------------- clients
 
